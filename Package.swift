@@ -1,0 +1,103 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layers (dependencies point down only):
+//   healthhub (CLI) -> ServerApp (composition root) -> FHIR -> Gateway, Storage, Security -> Kernel
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "HealthHub",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "healthhub", targets: ["healthhub"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/sql-kit", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
+        .package(url: "https://github.com/vapor/postgres-kit", from: "2.17.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // Foundation-only vocabulary shared by every module: ids, clock, errors.
+        .target(name: "Kernel", swiftSettings: strictSettings),
+        // SQLKit database handle for SQLite and PostgreSQL, migrations, transactions.
+        .target(name: "Storage", dependencies: [
+            "Kernel",
+            .product(name: "SQLKit", package: "sql-kit"),
+            .product(name: "SQLiteKit", package: "sqlite-kit"),
+            .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            .product(name: "PostgresKit", package: "postgres-kit"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strictSettings),
+        // Keyring and AES-256-GCM envelope encryption.
+        .target(name: "Security", dependencies: [
+            "Kernel", "Storage",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strictSettings),
+        // Request context, request ids, error mapping.
+        .target(name: "Gateway", dependencies: [
+            "Kernel",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strictSettings),
+        // FHIR R4: JSON model, definitions, FHIRPath, validation, store, search, REST routes.
+        .target(name: "FHIR", dependencies: [
+            "Kernel", "Storage", "Security", "Gateway",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "SQLKit", package: "sql-kit"),
+            .product(name: "Logging", package: "swift-log"),
+        ], resources: [.copy("Definitions")], swiftSettings: strictSettings),
+        // Composition root: configuration, buildApplication, demo data, import.
+        .target(name: "ServerApp", dependencies: [
+            "Kernel", "Storage", "Security", "Gateway", "FHIR",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: strictSettings),
+        .executableTarget(name: "healthhub", dependencies: [
+            "ServerApp", "Kernel", "Storage", "FHIR",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strictSettings),
+
+        .target(name: "TestSupport", dependencies: [
+            "Storage", "Kernel",
+        ], path: "Tests/TestSupport", swiftSettings: strictSettings),
+        .testTarget(name: "KernelTests", dependencies: ["Kernel"], swiftSettings: strictSettings),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "SecurityTests", dependencies: ["Security", "Storage", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "GatewayTests", dependencies: [
+            "Gateway",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ], swiftSettings: strictSettings),
+        .testTarget(name: "FHIRTests", dependencies: [
+            "FHIR", "Storage", "Security", "TestSupport",
+        ], swiftSettings: strictSettings),
+        .testTarget(name: "ServerAppTests", dependencies: [
+            "ServerApp", "FHIR", "Storage", "TestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ], swiftSettings: strictSettings),
+    ]
+)

@@ -1,0 +1,312 @@
+import HTTPTypes
+import Foundation
+import Kernel
+import Storage
+
+/// Batch and transaction Bundles (`POST /fhir`). A transaction runs in one database
+/// transaction: all entries or none. Before anything is written, `ifNoneExist` conditions and
+/// conditional references (`Practitioner?identifier=...`) are resolved and `urn:uuid:` fullUrls
+/// are given ids, then every reference is rewritten and every resource validated.
+package struct BundleProcessor: Sendable {
+    let service: FHIRService
+
+    package init(service: FHIRService) { self.service = service }
+
+    package struct Options: Sendable {
+        package var returnRepresentation = false
+        package init(returnRepresentation: Bool = false) { self.returnRepresentation = returnRepresentation }
+    }
+
+    struct Entry {
+        let index: Int
+        let method: String
+        let url: String
+        let type: String
+        let id: String?
+        let query: String?
+        let fullUrl: String?
+        let ifNoneExist: String?
+        let ifMatch: Int?
+        var resource: JSONObject?
+    }
+
+    package func process(_ bundle: JSON, options: Options = .init()) async throws -> JSON {
+        guard let object = bundle.objectValue, object["resourceType"]?.stringValue == "Bundle" else {
+            throw FHIRError(.badRequest, code: "invalid", "POST to the base URL takes a Bundle")
+        }
+        let kind = object["type"]?.stringValue
+        guard kind == "transaction" || kind == "batch" else {
+            throw FHIRError(.badRequest, code: "invalid", "Bundle.type must be batch or transaction", expression: ["Bundle.type"])
+        }
+        let rawEntries = object["entry"]?.arrayValue ?? []
+        if kind == "transaction" {
+            let entries = try rawEntries.enumerated().map { i, e throws(FHIRError) in try parseEntry(e, index: i) }
+            let responses = try await service.database.transaction { tx in
+                try await transaction(entries, options: options, in: tx)
+            }
+            return responseBundle("transaction-response", responses)
+        }
+        var responses: [JSON] = []
+        for (i, raw) in rawEntries.enumerated() {
+            do {
+                let entry = try parseEntry(raw, index: i)
+                let response = try await service.database.transaction { tx in
+                    try await transaction([entry], options: options, in: tx)[0]
+                }
+                responses.append(response)
+            } catch let error as FHIRError {
+                responses.append(errorEntry(error))
+            }
+        }
+        return responseBundle("batch-response", responses)
+    }
+
+    func parseEntry(_ raw: JSON, index i: Int) throws(FHIRError) -> Entry {
+        let at = "Bundle.entry[\(i)]"
+        guard let request = raw["request"]?.objectValue,
+              let method = request["method"]?.stringValue, let url = request["url"]?.stringValue else {
+            throw FHIRError(.badRequest, code: "required", "Each entry needs request.method and request.url", expression: ["\(at).request"])
+        }
+        guard ["GET", "POST", "PUT", "DELETE", "HEAD"].contains(method) else {
+            throw FHIRError(.badRequest, code: "not-supported", "Method \(method.prefix(10)) is not supported in bundles", expression: ["\(at).request.method"])
+        }
+        var path = url
+        if let r = path.range(of: "/fhir/"), path.hasPrefix("http") { path = String(path[r.upperBound...]) }
+        var query: String?
+        if let q = path.firstIndex(of: "?") {
+            query = String(path[path.index(after: q)...])
+            path = String(path[..<q])
+        }
+        let segments = path.split(separator: "/").map(String.init)
+        guard let type = segments.first, service.definitions.isResourceType(type) else {
+            throw FHIRError(.badRequest, code: "not-supported", "request.url must start with a resource type", expression: ["\(at).request.url"])
+        }
+        var resource: JSONObject?
+        if method == "POST" || method == "PUT" {
+            guard let r = raw["resource"]?.objectValue else {
+                throw FHIRError(.badRequest, code: "required", "\(method) entries need a resource", expression: ["\(at).resource"])
+            }
+            guard r["resourceType"]?.stringValue == type else {
+                throw FHIRError(.badRequest, code: "invalid", "The entry resource type does not match request.url", expression: ["\(at).resource"])
+            }
+            resource = r
+        }
+        var ifMatch: Int?
+        if let text = request["ifMatch"]?.stringValue {
+            guard let v = ETag.version(text) else { throw FHIRError(.badRequest, code: "invalid", "ifMatch must be an ETag like W/\"3\"", expression: ["\(at).request.ifMatch"]) }
+            ifMatch = v
+        }
+        return Entry(index: i, method: method, url: url, type: type, id: segments.count > 1 ? segments[1] : nil, query: query,
+                     fullUrl: raw["fullUrl"]?.stringValue, ifNoneExist: request["ifNoneExist"]?.stringValue, ifMatch: ifMatch, resource: resource)
+    }
+
+    /// Runs entries in the given transaction and returns their response entries in order.
+    func transaction(_ input: [Entry], options: Options, in tx: DatabaseTransaction) async throws -> [JSON] {
+        var entries = input
+        // Responses by the entry's index in the Bundle (a batch runs entries one at a time).
+        var responses: [Int: JSON] = [:]
+        var references: [String: String] = [:]   // fullUrl -> Type/id
+        var existing: Set<Int> = []              // POST entries satisfied by ifNoneExist
+        var newIDs: [Int: String] = [:]
+
+        // 1. Ids for creates, and ifNoneExist matches.
+        for e in entries where e.method == "POST" {
+            if let cond = e.ifNoneExist, !cond.isEmpty {
+                let query = cond.hasPrefix("\(e.type)?") ? String(cond.dropFirst(e.type.count + 1)) : cond.hasPrefix("?") ? String(cond.dropFirst()) : cond
+                let ids = try await service.search.matchingIDs(try at(e) { () throws(FHIRError) in try service.searchRequest(type: e.type, query: query) }, limit: 2, on: tx.sql)
+                if ids.count > 1 { throw at(e, FHIRError.preconditionFailed("ifNoneExist matched more than one \(e.type)")) }
+                if let id = ids.first {
+                    existing.insert(e.index)
+                    newIDs[e.index] = id
+                    if let f = e.fullUrl { references[f] = "\(e.type)/\(id)" }
+                    continue
+                }
+            }
+            let id = ResourceID.generate()
+            newIDs[e.index] = id
+            if let f = e.fullUrl { references[f] = "\(e.type)/\(id)" }
+        }
+        for e in entries where e.method == "PUT" {
+            if let id = e.id, let f = e.fullUrl { references[f] = "\(e.type)/\(id)" }
+        }
+
+        // 2. Rewrite references: urn:uuid / fullUrl targets and conditional references.
+        var conditional: [String: String] = [:]
+        for i in entries.indices {
+            guard var resource = entries[i].resource else { continue }
+            var unresolved: [String] = []
+            resource = rewrite(.object(resource), references, conditional, &unresolved).objectValue!
+            if !unresolved.isEmpty {
+                for ref in Set(unresolved) where conditional[ref] == nil {
+                    conditional[ref] = try await resolveConditional(ref, entry: entries[i], tx: tx)
+                }
+                var none: [String] = []
+                resource = rewrite(.object(resource), references, conditional, &none).objectValue!
+            }
+            entries[i].resource = resource
+        }
+
+        // 3. Validate everything before writing anything.
+        for i in entries.indices {
+            guard let resource = entries[i].resource else { continue }
+            var checked = resource
+            if entries[i].method == "POST" { checked["id"] = nil }
+            entries[i].resource = try service.checkResource(.object(checked), type: entries[i].type, location: "Bundle.entry[\(entries[i].index)].resource")
+        }
+
+        // 4. Execute in FHIR order: DELETE, POST, PUT, GET.
+        for e in entries where e.method == "DELETE" {
+            let deleted: ResourceVersion?
+            if let id = e.id {
+                deleted = try await at(e) { try await service.delete(e.type, id, in: tx) }
+            } else if let q = e.query {
+                deleted = try await at(e) { try await service.conditionalDelete(type: e.type, query: q, in: tx) }
+            } else {
+                throw at(e, .invalid("DELETE needs an id or a condition"))
+            }
+            responses[e.index] = responseEntry(status: "204 No Content", version: deleted, resource: nil)
+        }
+        let creates = entries.filter { $0.method == "POST" && !existing.contains($0.index) }
+        let created = try await service.store.createMany(creates.map { ($0.type, newIDs[$0.index]!, $0.resource!) }, in: tx)
+        for (e, v) in zip(creates, created) {
+            responses[e.index] = responseEntry(status: "201 Created", version: v, resource: options.returnRepresentation ? v : nil)
+        }
+        for e in entries where e.method == "POST" && existing.contains(e.index) {
+            let v = try await service.store.read(e.type, newIDs[e.index]!, on: tx.sql)
+            responses[e.index] = responseEntry(status: "200 OK", version: v, resource: options.returnRepresentation ? v : nil)
+        }
+        for e in entries where e.method == "PUT" {
+            let result: (ResourceVersion, created: Bool)
+            if let id = e.id {
+                result = try await at(e) { try await service.update(e.resource!, type: e.type, id: id, ifMatch: e.ifMatch, in: tx) }
+            } else if let q = e.query {
+                result = try await at(e) { try await service.conditionalUpdate(e.resource!, type: e.type, query: q, ifMatch: e.ifMatch, in: tx) }
+            } else {
+                throw at(e, .invalid("PUT needs an id or a condition"))
+            }
+            responses[e.index] = responseEntry(status: result.created ? "201 Created" : "200 OK", version: result.0, resource: options.returnRepresentation ? result.0 : nil)
+        }
+        for e in entries where e.method == "GET" || e.method == "HEAD" {
+            if let id = e.id {
+                let v = try await at(e) { () async throws -> ResourceVersion in
+                    guard let v = try await service.store.read(e.type, id, on: tx.sql) else { throw FHIRError.notFound(e.type, id) }
+                    if v.deleted { throw FHIRError.gone(e.type, id) }
+                    return v
+                }
+                responses[e.index] = responseEntry(status: "200 OK", version: v, resource: e.method == "GET" ? v : nil)
+            } else {
+                let request = try at(e) { () throws(FHIRError) in try service.searchRequest(type: e.type, query: e.query ?? "", strict: false) }
+                let result = try await at(e) { try await service.search.search(request, on: tx.sql) }
+                var o = JSONObject()
+                o["response"] = .object(JSONObject([("status", .string("200 OK"))]))
+                o["resource"] = SearchBundle.json(request: request, result: result, base: "", selfQuery: e.query ?? "")
+                responses[e.index] = .object(o)
+            }
+        }
+        return entries.map { responses[$0.index] ?? .null }
+    }
+
+    /// Resolves `Type?query` to exactly one resource, or fails the transaction.
+    func resolveConditional(_ reference: String, entry: Entry, tx: DatabaseTransaction) async throws -> String {
+        let parts = reference.split(separator: "?", maxSplits: 1).map(String.init)
+        guard parts.count == 2, service.definitions.isResourceType(parts[0]) else {
+            throw at(entry, FHIRError(.badRequest, code: "invalid", "Conditional reference must be Type?query"))
+        }
+        let request = try at(entry) { () throws(FHIRError) in try service.searchRequest(type: parts[0], query: parts[1]) }
+        let ids = try await service.search.matchingIDs(request, limit: 2, on: tx.sql)
+        guard ids.count == 1 else {
+            throw at(entry, FHIRError.preconditionFailed("Conditional reference \(parts[0])?… matched \(ids.count == 0 ? "no" : "more than one") resource"))
+        }
+        return "\(parts[0])/\(ids[0])"
+    }
+
+    /// Rewrites every `reference` value that names a bundle entry or a resolved condition;
+    /// collects conditional references not yet resolved.
+    func rewrite(_ value: JSON, _ refs: [String: String], _ conditional: [String: String], _ unresolved: inout [String]) -> JSON {
+        switch value {
+        case .object(var o):
+            for (k, v) in o.entries {
+                if k == "reference", case .string(let s) = v {
+                    if let target = refs[s] ?? conditional[s] {
+                        o[k] = .string(target)
+                    } else if s.contains("?"), !s.hasPrefix("http"), !s.hasPrefix("#") {
+                        unresolved.append(s)
+                    }
+                } else if case .object = v {
+                    o[k] = rewrite(v, refs, conditional, &unresolved)
+                } else if case .array = v {
+                    o[k] = rewrite(v, refs, conditional, &unresolved)
+                }
+            }
+            return .object(o)
+        case .array(let items):
+            return .array(items.map { rewrite($0, refs, conditional, &unresolved) })
+        default:
+            return value
+        }
+    }
+
+    /// Points an error at its entry.
+    func at(_ entry: Entry, _ error: FHIRError) -> FHIRError {
+        var e = error
+        let loc = "Bundle.entry[\(entry.index)]"
+        e.issues = e.issues.map { issue in
+            var i = issue
+            if i.expression.isEmpty { i.expression = [loc] }
+            i.diagnostics = "Entry \(entry.index) (\(entry.method) \(entry.type)): " + i.diagnostics
+            return i
+        }
+        return e
+    }
+
+    func at<T>(_ entry: Entry, _ body: () throws(FHIRError) -> T) throws(FHIRError) -> T {
+        do { return try body() } catch { throw at(entry, error) }
+    }
+
+    func at<T>(_ entry: Entry, _ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let error as FHIRError { throw at(entry, error) }
+    }
+
+    func responseEntry(status: String, version: ResourceVersion?, resource: ResourceVersion?) -> JSON {
+        var response = JSONObject()
+        response["status"] = .string(status)
+        if let v = version {
+            if !v.deleted { response["location"] = .string("\(v.type)/\(v.id)/_history/\(v.version)") }
+            response["etag"] = .string(v.etag)
+            response["lastModified"] = .string(Instant.format(millis: v.lastUpdated))
+        }
+        var o = JSONObject()
+        if let r = resource, let content = r.content, let json = try? JSON.parse(content) {
+            o["fullUrl"] = .string("\(r.type)/\(r.id)")
+            o["resource"] = json
+        }
+        o["response"] = .object(response)
+        return .object(o)
+    }
+
+    func errorEntry(_ error: FHIRError) -> JSON {
+        var response = JSONObject()
+        response["status"] = .string("\(error.status.code) \(error.status.reasonPhrase)")
+        response["outcome"] = OperationOutcome.json(error.issues)
+        return .object(JSONObject([("response", .object(response))]))
+    }
+
+    func responseBundle(_ type: String, _ entries: [JSON]) -> JSON {
+        .object(JSONObject([
+            ("resourceType", .string("Bundle")),
+            ("id", .string(ResourceID.generate())),
+            ("type", .string(type)),
+            ("entry", .array(entries)),
+        ]))
+    }
+}
+
+/// Weak ETags: `W/"3"` -> 3 (also accepts `"3"` and `3`).
+package enum ETag {
+    package static func version(_ text: String) -> Int? {
+        var t = Substring(text.trimmingCharacters(in: .whitespaces))
+        if t.hasPrefix("W/") { t = t.dropFirst(2) }
+        if t.hasPrefix("\""), t.hasSuffix("\""), t.count >= 2 { t = t.dropFirst().dropLast() }
+        return Int(t).flatMap { $0 > 0 ? $0 : nil }
+    }
+}

@@ -1,0 +1,301 @@
+import Storage
+import Foundation
+import Gateway
+import HTTPTypes
+import Hummingbird
+import Kernel
+import Logging
+import NIOCore
+
+/// The FHIR REST API at `/fhir`. Handlers decode the HTTP request, call `FHIRService` and build
+/// the response; FHIR rules live in the service.
+package struct FHIRController: Sendable {
+    let service: FHIRService
+    let bundles: BundleProcessor
+    let capabilityStatement: [UInt8]
+    /// Public base URL of the API (e.g. `https://fhir.example.org/fhir`); when nil it is derived
+    /// from the request's Host header.
+    let publicBaseURL: String?
+
+    package init(service: FHIRService, publicBaseURL: String?) {
+        self.service = service
+        self.bundles = BundleProcessor(service: service)
+        self.capabilityStatement = CapabilityStatementBuilder(definitions: service.definitions, registry: service.registry).build().serialized()
+        self.publicBaseURL = publicBaseURL
+    }
+
+    package func register(on router: Router<AppRequestContext>) {
+        let fhir = router.group("fhir").add(middleware: FHIRErrorMiddleware())
+        fhir.get("metadata") { _, _ in self.fhirResponse(.ok, self.capabilityStatement) }
+        fhir.post("", use: transaction)
+        fhir.get("_history", use: systemHistory)
+        fhir.get(":type", use: searchType)
+        fhir.post(":type", use: create)
+        fhir.put(":type", use: conditionalUpdate)
+        fhir.delete(":type", use: conditionalDelete)
+        fhir.post(":type/_search", use: searchPost)
+        fhir.get(":type/_history", use: typeHistory)
+        fhir.get(":type/:id", use: read)
+        fhir.put(":type/:id", use: update)
+        fhir.delete(":type/:id", use: delete)
+        fhir.patch(":type/:id", use: patch)
+        fhir.get(":type/:id/_history", use: instanceHistory)
+        fhir.get(":type/:id/_history/:vid", use: vread)
+        // Known paths, unsupported methods: 405 with an OperationOutcome (not a bare 404).
+        for path in ["metadata", ":type/:id/_history", ":type/:id/_history/:vid", ":type/_history", ":type/_search"] {
+            for method in [HTTPRequest.Method.post, .put, .delete, .patch] {
+                if (path == ":type/_search" && method == .post) { continue }
+                fhir.on(RouterPath(path), method: method) { request, _ -> Response in throw Self.methodNotAllowed(request) }
+            }
+        }
+        fhir.post(":type/:id") { request, _ -> Response in throw Self.methodNotAllowed(request) }
+        fhir.patch(":type") { request, _ -> Response in throw Self.methodNotAllowed(request) }
+    }
+
+    static func methodNotAllowed(_ request: Request) -> FHIRError {
+        FHIRError(.methodNotAllowed, code: "not-supported", "\(request.method.rawValue) is not allowed on this URL")
+    }
+
+    // MARK: Handlers
+
+    @Sendable func read(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (type, id) = try typeAndID(context)
+        let v = try await service.read(type, id)
+        return resourceResponse(v, status: .ok, request: request, context: context, location: false)
+    }
+
+    @Sendable func vread(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (type, id) = try typeAndID(context)
+        let v = try await service.vread(type, id, version: context.parameters.get("vid") ?? "")
+        return resourceResponse(v, status: .ok, request: request, context: context, location: false)
+    }
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let type = try typeParameter(context)
+        let body = try await jsonBody(request, context: context)
+        let resource = try service.decodeResource(body, type: type)
+        let ifNoneExist = request.headers[.ifNoneExist]
+        let (v, created) = try await service.database.transaction { tx in
+            try await service.create(resource, type: type, ifNoneExist: ifNoneExist, in: tx)
+        }
+        context.logger.info("fhir.create", metadata: ["type": .string(type), "created": .stringConvertible(created)])
+        return resourceResponse(v, status: created ? .created : .ok, request: request, context: context, location: true)
+    }
+
+    @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (type, id) = try typeAndID(context)
+        let body = try await jsonBody(request, context: context)
+        let resource = try service.decodeResource(body, type: type)
+        let ifMatch = try ifMatchVersion(request)
+        let (v, created) = try await service.database.transaction { tx in
+            try await service.update(resource, type: type, id: id, ifMatch: ifMatch, in: tx)
+        }
+        return resourceResponse(v, status: created ? .created : .ok, request: request, context: context, location: true)
+    }
+
+    @Sendable func conditionalUpdate(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let type = try typeParameter(context)
+        let query = try conditionQuery(request)
+        let body = try await jsonBody(request, context: context)
+        let resource = try service.decodeResource(body, type: type)
+        let ifMatch = try ifMatchVersion(request)
+        let (v, created) = try await service.database.transaction { tx in
+            try await service.conditionalUpdate(resource, type: type, query: query, ifMatch: ifMatch, in: tx)
+        }
+        return resourceResponse(v, status: created ? .created : .ok, request: request, context: context, location: true)
+    }
+
+    @Sendable func patch(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (type, id) = try typeAndID(context)
+        let contentType = request.headers[.contentType] ?? ""
+        guard contentType.hasPrefix("application/json-patch+json") else {
+            throw FHIRError(.unsupportedMediaType, code: "not-supported", "PATCH takes application/json-patch+json")
+        }
+        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        let patch: JSON
+        do { patch = try JSON.parse(buffer.readableBytesView) } catch {
+            throw FHIRError(.badRequest, code: "structure", "The patch is not valid JSON: \(error.description)")
+        }
+        let ifMatch = try ifMatchVersion(request)
+        let v = try await service.database.transaction { tx in
+            try await service.patch(patch, type: type, id: id, ifMatch: ifMatch, in: tx)
+        }
+        return resourceResponse(v, status: .ok, request: request, context: context, location: false)
+    }
+
+    @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (type, id) = try typeAndID(context)
+        try service.requireType(type)
+        let deleted = try await service.database.transaction { tx in try await service.delete(type, id, in: tx) }
+        var headers = HTTPFields()
+        if let deleted { headers[.eTag] = deleted.etag }
+        return Response(status: .noContent, headers: headers)
+    }
+
+    @Sendable func conditionalDelete(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let type = try typeParameter(context)
+        let query = try conditionQuery(request)
+        _ = try await service.database.transaction { tx in try await service.conditionalDelete(type: type, query: query, in: tx) }
+        return Response(status: .noContent)
+    }
+
+    @Sendable func searchType(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await search(type: try typeParameter(context), query: request.uri.query ?? "", request: request, context: context)
+    }
+
+    @Sendable func searchPost(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let type = try typeParameter(context)
+        let contentType = request.headers[.contentType] ?? ""
+        guard contentType.hasPrefix("application/x-www-form-urlencoded") else {
+            throw FHIRError(.unsupportedMediaType, code: "not-supported", "POST _search takes application/x-www-form-urlencoded")
+        }
+        let buffer = try await request.body.collect(upTo: 1 << 20)
+        let form = String(buffer: buffer)
+        let query = [request.uri.query ?? "", form].filter { !$0.isEmpty }.joined(separator: "&")
+        return try await search(type: type, query: query, request: request, context: context)
+    }
+
+    func search(type: String, query: String, request: Request, context: AppRequestContext) async throws -> Response {
+        try service.requireType(type)
+        let strict = Prefer(request.headers[.prefer]).handlingStrict
+        let searchRequest = try SearchRequest(type: type, pairs: QueryString.decode(query), registry: service.registry, strict: strict)
+        let result = try await service.search.search(searchRequest)
+        return fhirResponse(.ok, SearchBundle.bytes(request: searchRequest, result: result, base: base(request), definitions: service.definitions))
+    }
+
+    @Sendable func transaction(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let body = try await jsonBody(request, context: context)
+        let bundle: JSON
+        do { bundle = try JSON.parse(body) } catch {
+            throw FHIRError(.badRequest, code: "structure", "The body is not valid JSON: \(error.description)")
+        }
+        let prefer = Prefer(request.headers[.prefer])
+        let response = try await bundles.process(bundle, options: .init(returnRepresentation: prefer.returnMode == "representation"))
+        return fhirResponse(.ok, response.serialized())
+    }
+
+    @Sendable func systemHistory(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await history(.system, path: "_history", request: request)
+    }
+
+    @Sendable func typeHistory(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let type = try typeParameter(context)
+        return try await history(.type(type), path: "\(type)/_history", request: request)
+    }
+
+    @Sendable func instanceHistory(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (type, id) = try typeAndID(context)
+        guard try await service.store.read(type, id) != nil else { throw FHIRError.notFound(type, id) }
+        return try await history(.instance(type, id), path: "\(type)/\(id)/_history", request: request)
+    }
+
+    func history(_ scope: ResourceStore.HistoryScope, path: String, request: Request) async throws -> Response {
+        let params = Dictionary(QueryString.decode(request.uri.query ?? ""), uniquingKeysWith: { $1 })
+        var since: Int64?
+        if let text = params["_since"] {
+            guard let r = DateRange(text) else { throw FHIRError.invalid("_since must be an instant, e.g. 2026-01-01T00:00:00Z") }
+            since = r.low
+        }
+        let count = min(max(Int(params["_count"] ?? "") ?? 50, 1), SearchRequest.maxCount)
+        let offset = max(Int(params["_offset"] ?? "") ?? 0, 0)
+        let (entries, total) = try await service.store.history(scope, since: since, count: count, offset: offset)
+        let base = base(request)
+        func url(_ o: Int) -> String {
+            var q: [(String, String)] = [("_count", String(count)), ("_offset", String(o))]
+            if let s = params["_since"] { q.insert(("_since", s), at: 0) }
+            return "\(base)/\(path)?" + QueryString.encode(q)
+        }
+        let body = SearchBundle.history(entries, total: total, base: base, selfURL: url(offset),
+                                        next: offset + count < total ? url(offset + count) : nil,
+                                        previous: offset > 0 ? url(max(0, offset - count)) : nil)
+        return fhirResponse(.ok, body)
+    }
+
+    // MARK: Helpers
+
+    func typeParameter(_ context: AppRequestContext) throws(FHIRError) -> String {
+        let type = context.parameters.get("type") ?? ""
+        try service.requireType(type)
+        return type
+    }
+
+    func typeAndID(_ context: AppRequestContext) throws(FHIRError) -> (String, String) {
+        let type = try typeParameter(context)
+        let id = context.parameters.get("id") ?? ""
+        guard ResourceID.isValid(id) else { throw FHIRError.invalid("'\(id.prefix(70))' is not a valid resource id") }
+        return (type, id)
+    }
+
+    func conditionQuery(_ request: Request) throws(FHIRError) -> String {
+        guard let query = request.uri.query, !query.isEmpty else {
+            throw FHIRError(.methodNotAllowed, code: "not-supported", "\(request.method.rawValue) on a type needs search parameters (a conditional interaction)")
+        }
+        return query
+    }
+
+    func ifMatchVersion(_ request: Request) throws(FHIRError) -> Int? {
+        guard let text = request.headers[.ifMatch] else { return nil }
+        guard let v = ETag.version(text) else { throw FHIRError.invalid("If-Match must be an ETag like W/\"3\"") }
+        return v
+    }
+
+    func jsonBody(_ request: Request, context: AppRequestContext) async throws -> ByteBufferView {
+        let contentType = (request.headers[.contentType] ?? "").lowercased()
+        if contentType.contains("xml") {
+            throw FHIRError(.unsupportedMediaType, code: "not-supported", "XML is not supported; send application/fhir+json")
+        }
+        guard contentType.isEmpty || contentType.hasPrefix("application/fhir+json") || contentType.hasPrefix("application/json") else {
+            throw FHIRError(.unsupportedMediaType, code: "not-supported", "Content-Type must be application/fhir+json")
+        }
+        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        return buffer.readableBytesView
+    }
+
+    func base(_ request: Request) -> String {
+        if let publicBaseURL { return publicBaseURL }
+        let host = request.head.authority ?? "localhost"
+        return "http://\(host)/fhir"
+    }
+
+    func resourceResponse(_ v: ResourceVersion, status: HTTPResponse.Status, request: Request, context: AppRequestContext, location: Bool) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = FHIRMedia.fhirJSON
+        headers[.eTag] = v.etag
+        headers[.lastModified] = Instant.httpDate(millis: v.lastUpdated)
+        if location { headers[.location] = "\(base(request))/\(v.type)/\(v.id)/_history/\(v.version)" }
+        switch Prefer(request.headers[.prefer]).returnMode {
+        case "minimal" where request.method != .get:
+            headers[.contentType] = nil
+            return Response(status: status, headers: headers)
+        case "OperationOutcome" where request.method != .get:
+            let outcome = OperationOutcome.json([OutcomeIssue(.information, "informational", "\(v.type)/\(v.id) version \(v.version) stored")])
+            return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: outcome.serialized())))
+        default:
+            return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: v.content ?? Data())))
+        }
+    }
+
+    func fhirResponse(_ status: HTTPResponse.Status, _ body: [UInt8]) -> Response {
+        Response(status: status, headers: [.contentType: FHIRMedia.fhirJSON], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// The `Prefer` request header (RFC 7240) as FHIR uses it.
+struct Prefer {
+    var returnMode: String?
+    var handlingStrict = false
+
+    init(_ header: String?) {
+        for part in (header ?? "").split(separator: ",") + (header ?? "").split(separator: ";") {
+            let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard kv.count == 2 else { continue }
+            if kv[0] == "return" { returnMode = kv[1] }
+            if kv[0] == "handling" { handlingStrict = kv[1] == "strict" }
+        }
+    }
+}
+
+extension HTTPField.Name {
+    static let ifNoneExist = HTTPField.Name("If-None-Exist")!
+    static let prefer = HTTPField.Name("Prefer")!
+}

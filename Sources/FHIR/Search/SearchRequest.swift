@@ -1,0 +1,163 @@
+import HTTPTypes
+import Foundation
+
+/// A parsed FHIR search: the AND-list of parameter clauses (each an OR-list of values) plus the
+/// result parameters. Parsing needs no database; unknown parameters become warnings (or errors
+/// under `Prefer: handling=strict`).
+package struct SearchRequest: Sendable {
+    package struct Clause: Sendable {
+        package var name: String
+        package var parameter: SearchParameterRegistry.Parameter?
+        package var modifier: String?
+        /// For chained parameters (`subject:Patient.name=x`): the parameter on the target type.
+        package var chain: [String] = []
+        package var values: [String]
+    }
+    package enum TotalMode: String, Sendable { case none, estimate, accurate }
+    package enum SummaryMode: String, Sendable { case `true`, text, data, count, `false` }
+    package struct SortKey: Sendable { package var name: String; package var descending: Bool }
+    package struct Include: Sendable {
+        package var sourceType: String
+        package var param: String   // "*" for all reference params
+        package var targetType: String?
+        package var iterate: Bool
+        package var reverse: Bool
+    }
+
+    package var type: String
+    package var clauses: [Clause] = []
+    package var count: Int = 20
+    package var offset: Int = 0
+    package var sort: [SortKey] = []
+    package var total: TotalMode = .accurate
+    package var summary: SummaryMode?
+    package var elements: [String]?
+    package var includes: [Include] = []
+    package var warnings: [OutcomeIssue] = []
+    /// Parameters as given, for the `self` link (result parameters recomputed per page).
+    package var linkParameters: [(String, String)] = []
+
+    package static let maxCount = 1000
+    static let resultParameters: Set<String> = ["_count", "_offset", "_sort", "_total", "_summary", "_elements", "_include", "_revinclude", "_format", "_pretty"]
+
+    /// Parses decoded query pairs.
+    package init(type: String, pairs: [(String, String)], registry: SearchParameterRegistry, strict: Bool) throws(FHIRError) {
+        self.type = type
+        for (rawName, value) in pairs {
+            let name = rawName
+            let baseName = String(name.split(separator: ":", maxSplits: 1).first ?? "")
+            if Self.resultParameters.contains(baseName) || baseName.hasPrefix("_include") || baseName.hasPrefix("_revinclude") {
+                try applyResultParameter(name: name, value: value)
+                continue
+            }
+            linkParameters.append((name, value))
+            // name[:modifier][.chain...]
+            var head = name
+            var chain: [String] = []
+            if let dot = name.firstIndex(of: ".") {
+                head = String(name[..<dot])
+                chain = name[name.index(after: dot)...].split(separator: ".").map(String.init)
+            }
+            var code = head
+            var modifier: String?
+            if let colon = head.firstIndex(of: ":") {
+                code = String(head[..<colon])
+                modifier = String(head[head.index(after: colon)...])
+            }
+            guard let parameter = registry.parameter(code, for: type), registry.isSupported(parameter) else {
+                let message = registry.parameter(code, for: type) == nil
+                    ? "Unknown search parameter '\(code.prefix(64))' for \(type)"
+                    : "Search parameter '\(code)' is not supported"
+                if strict { throw FHIRError(.badRequest, code: "not-supported", message) }
+                warnings.append(OutcomeIssue(.warning, "not-supported", message + "; it was ignored"))
+                linkParameters.removeLast()
+                continue
+            }
+            if !chain.isEmpty && parameter.type != .reference {
+                throw FHIRError(.badRequest, code: "invalid", "Parameter '\(code)' is not a reference and cannot be chained")
+            }
+            let values = Self.splitOr(value)
+            guard !values.isEmpty, values.allSatisfy({ !$0.isEmpty }) || modifier == "missing" else {
+                throw FHIRError(.badRequest, code: "invalid", "Empty value for search parameter '\(code)'")
+            }
+            clauses.append(Clause(name: name, parameter: parameter, modifier: modifier, chain: chain, values: values))
+        }
+    }
+
+    private mutating func applyResultParameter(name: String, value: String) throws(FHIRError) {
+        switch name {
+        case "_count":
+            guard let n = Int(value), n >= 0 else { throw .invalid("_count must be a non-negative integer") }
+            count = min(n, Self.maxCount)
+        case "_offset":
+            guard let n = Int(value), n >= 0 else { throw .invalid("_offset must be a non-negative integer") }
+            offset = n
+        case "_sort":
+            sort = value.split(separator: ",").map { key in
+                key.hasPrefix("-") ? SortKey(name: String(key.dropFirst()), descending: true) : SortKey(name: String(key), descending: false)
+            }
+        case "_total":
+            guard let mode = TotalMode(rawValue: value) else { throw .invalid("_total must be none, estimate or accurate") }
+            total = mode
+        case "_summary":
+            guard let mode = SummaryMode(rawValue: value) else { throw .invalid("_summary must be true, text, data, count or false") }
+            summary = mode
+        case "_elements":
+            elements = value.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        case "_format", "_pretty":
+            break
+        default:
+            // _include, _revinclude, with optional :iterate / :recurse
+            let reverse = name.hasPrefix("_revinclude")
+            let iterate = name.hasSuffix(":iterate") || name.hasSuffix(":recurse")
+            let parts = value.split(separator: ":").map(String.init)
+            guard parts.count >= 2 || value == "*" else {
+                throw .invalid("\(reverse ? "_revinclude" : "_include") must be Type:param[:targetType]")
+            }
+            if value == "*" {
+                includes.append(Include(sourceType: type, param: "*", targetType: nil, iterate: iterate, reverse: reverse))
+            } else {
+                includes.append(Include(sourceType: parts[0], param: parts[1], targetType: parts.count > 2 ? parts[2] : nil, iterate: iterate, reverse: reverse))
+            }
+        }
+        linkParameters.append((name, value))
+    }
+
+    /// Splits on commas that are not escaped with a backslash, and unescapes `\,` `\|` `\$` `\\`.
+    static func splitOr(_ value: String) -> [String] {
+        var out: [String] = []
+        var current = ""
+        var escaped = false
+        for ch in value {
+            if escaped { current.append(ch); escaped = false; continue }
+            if ch == "\\" { escaped = true; continue }
+            if ch == "," { out.append(current); current = ""; continue }
+            current.append(ch)
+        }
+        out.append(current)
+        return out
+    }
+}
+
+/// Decoding of `a=b&c=d` query strings and form bodies.
+package enum QueryString {
+    package static func decode(_ query: String) -> [(String, String)] {
+        query.split(separator: "&", omittingEmptySubsequences: true).map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = unescape(parts[0])
+            let value = parts.count > 1 ? unescape(parts[1]) : ""
+            return (name, value)
+        }
+    }
+
+    static func unescape(_ text: Substring) -> String {
+        let plus = text.replacingOccurrences(of: "+", with: " ")
+        return plus.removingPercentEncoding ?? plus
+    }
+
+    package static func encode(_ pairs: [(String, String)]) -> String {
+        var allowed = CharacterSet.urlQueryAllowed
+        allowed.remove(charactersIn: "&=+#")
+        return pairs.map { "\($0.0.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)" }.joined(separator: "&")
+    }
+}

@@ -1,0 +1,159 @@
+import HTTPTypes
+import Foundation
+import Kernel
+import SQLKit
+import Storage
+
+/// The FHIR interactions without HTTP: validation, versioning rules, conditional logic.
+/// Writes take the transaction they run in, so a Bundle can group many of them.
+package struct FHIRService: Sendable {
+    package let definitions: FHIRDefinitions
+    package let store: ResourceStore
+    package let search: SearchEngine
+    let validator: ResourceValidator
+
+    package init(definitions: FHIRDefinitions, store: ResourceStore, search: SearchEngine) {
+        self.definitions = definitions
+        self.store = store
+        self.search = search
+        self.validator = ResourceValidator(definitions: definitions)
+    }
+
+    package var database: any Database { store.database }
+    package var registry: SearchParameterRegistry { search.registry }
+
+    // MARK: Input checks
+
+    package func requireType(_ type: String) throws(FHIRError) {
+        guard definitions.isResourceType(type) else { throw .unknownType(type) }
+    }
+
+    /// Parses a request body into a resource object of the expected type and validates it.
+    package func decodeResource(_ bytes: some Collection<UInt8>, type: String?) throws(FHIRError) -> JSONObject {
+        let json: JSON
+        do {
+            json = try JSON.parse(bytes)
+        } catch {
+            throw FHIRError(.badRequest, code: "structure", "The body is not valid JSON: \(error.description)")
+        }
+        return try checkResource(json, type: type, location: nil)
+    }
+
+    /// Validates a parsed resource; `location` prefixes issue paths (e.g. `Bundle.entry[2].resource`).
+    package func checkResource(_ json: JSON, type: String?, location: String?) throws(FHIRError) -> JSONObject {
+        guard let object = json.objectValue else {
+            throw FHIRError(.badRequest, code: "structure", "A resource must be a JSON object", expression: location.map { [$0] } ?? [])
+        }
+        guard let actual = object["resourceType"]?.stringValue else {
+            throw FHIRError(.badRequest, code: "required", "The resource has no resourceType", expression: location.map { [$0] } ?? [])
+        }
+        if let type, actual != type {
+            throw FHIRError(.badRequest, code: "invalid", "The resource is a \(actual.prefix(64)) but the URL is for \(type)", expression: [location ?? actual])
+        }
+        let issues = validator.validate(json, expectedType: type)
+        if !issues.isEmpty {
+            throw FHIRError(.unprocessableContent, issues.map { issue in
+                let path = location.map { loc in loc + issue.location.drop { $0 != "." } } ?? issue.location
+                return OutcomeIssue(.error, issue.code.rawValue, issue.message, expression: [path])
+            })
+        }
+        return object
+    }
+
+    package func searchRequest(type: String, query: String, strict: Bool = true) throws(FHIRError) -> SearchRequest {
+        try SearchRequest(type: type, pairs: QueryString.decode(query), registry: registry, strict: strict)
+    }
+
+    // MARK: Interactions
+
+    package func read(_ type: String, _ id: String) async throws -> ResourceVersion {
+        try requireType(type)
+        guard let v = try await store.read(type, id) else { throw FHIRError.notFound(type, id) }
+        if v.deleted { throw FHIRError.gone(type, id) }
+        return v
+    }
+
+    package func vread(_ type: String, _ id: String, version: String) async throws -> ResourceVersion {
+        try requireType(type)
+        guard let n = Int(version), n > 0 else { throw FHIRError.notFound(type, "\(id)/_history/\(version.prefix(20))") }
+        guard let v = try await store.vread(type, id, version: n) else {
+            if try await store.read(type, id) == nil { throw FHIRError.notFound(type, id) }
+            throw FHIRError(.notFound, code: "not-found", "\(type)/\(id) has no version \(n)")
+        }
+        if v.deleted { throw FHIRError(.gone, code: "deleted", "Version \(n) of \(type)/\(id) is a deletion") }
+        return v
+    }
+
+    /// Create, or with `ifNoneExist` return the one existing match. Returns whether it created.
+    package func create(_ resource: JSONObject, type: String, ifNoneExist: String?, id: String? = nil, in tx: DatabaseTransaction) async throws -> (ResourceVersion, created: Bool) {
+        if let ifNoneExist, !ifNoneExist.isEmpty {
+            let query = ifNoneExist.hasPrefix("\(type)?") ? String(ifNoneExist.dropFirst(type.count + 1)) : ifNoneExist.hasPrefix("?") ? String(ifNoneExist.dropFirst()) : ifNoneExist
+            try await tx.lock("create:\(type)?\(query)")
+            let ids = try await search.matchingIDs(try searchRequest(type: type, query: query), limit: 2, on: tx.sql)
+            if ids.count > 1 {
+                throw FHIRError.preconditionFailed("If-None-Exist matched more than one \(type)")
+            }
+            if let existing = ids.first, let v = try await store.read(type, existing, on: tx.sql) {
+                return (v, false)
+            }
+        }
+        return (try await store.create(resource, type: type, id: id ?? ResourceID.generate(), in: tx), true)
+    }
+
+    package func update(_ resource: JSONObject, type: String, id: String, ifMatch: Int?, in tx: DatabaseTransaction) async throws -> (ResourceVersion, created: Bool) {
+        guard let bodyID = resource["id"]?.stringValue else {
+            throw FHIRError(.badRequest, code: "required", "An update must carry the resource id", expression: ["\(type).id"])
+        }
+        guard bodyID == id else {
+            throw FHIRError(.badRequest, code: "invalid", "The resource id does not match the id in the URL", expression: ["\(type).id"])
+        }
+        guard ResourceID.isValid(id) else { throw FHIRError.invalid("Invalid resource id in the URL") }
+        return try await store.update(resource, type: type, id: id, ifMatch: ifMatch, in: tx)
+    }
+
+    /// `PUT Type?query`: update the single match, or create when nothing matches.
+    package func conditionalUpdate(_ resource: JSONObject, type: String, query: String, ifMatch: Int?, in tx: DatabaseTransaction) async throws -> (ResourceVersion, created: Bool) {
+        try await tx.lock("create:\(type)?\(query)")
+        let ids = try await search.matchingIDs(try searchRequest(type: type, query: query), limit: 2, on: tx.sql)
+        switch ids.count {
+        case 0:
+            let id = resource["id"]?.stringValue ?? ResourceID.generate()
+            return try await store.update(resource, type: type, id: id, ifMatch: nil, in: tx)
+        case 1:
+            if let bodyID = resource["id"]?.stringValue, bodyID != ids[0] {
+                throw FHIRError(.badRequest, code: "invalid", "The resource id does not match the resource the condition found", expression: ["\(type).id"])
+            }
+            var body = resource
+            body["id"] = .string(ids[0])
+            return try await store.update(body, type: type, id: ids[0], ifMatch: ifMatch, in: tx)
+        default:
+            throw FHIRError.preconditionFailed("The condition matched more than one \(type)")
+        }
+    }
+
+    package func delete(_ type: String, _ id: String, in tx: DatabaseTransaction) async throws -> ResourceVersion? {
+        try await store.delete(type, id, in: tx)
+    }
+
+    /// `DELETE Type?query`: deletes the single match (nothing when none).
+    package func conditionalDelete(type: String, query: String, in tx: DatabaseTransaction) async throws -> ResourceVersion? {
+        let ids = try await search.matchingIDs(try searchRequest(type: type, query: query), limit: 2, on: tx.sql)
+        if ids.count > 1 { throw FHIRError.preconditionFailed("The condition matched more than one \(type)") }
+        guard let id = ids.first else { return nil }
+        return try await store.delete(type, id, in: tx)
+    }
+
+    package func patch(_ patch: JSON, type: String, id: String, ifMatch: Int?, in tx: DatabaseTransaction) async throws -> ResourceVersion {
+        guard let current = try await store.read(type, id, on: tx.sql) else { throw FHIRError.notFound(type, id) }
+        guard !current.deleted, let content = current.content else { throw FHIRError.gone(type, id) }
+        if let ifMatch, ifMatch != current.version {
+            throw FHIRError.preconditionFailed("Version conflict: If-Match is W/\"\(ifMatch)\" but the current version is W/\"\(current.version)\"")
+        }
+        let patched = try JSONPatch.apply(patch, to: try JSON.parse(content))
+        let checked = try checkResource(patched, type: type, location: nil)
+        guard checked["id"]?.stringValue == id else {
+            throw FHIRError(.unprocessableContent, code: "invalid", "A patch may not change the resource id", expression: ["\(type).id"])
+        }
+        return try await store.update(checked, type: type, id: id, ifMatch: current.version, in: tx).0
+    }
+}

@@ -1,0 +1,234 @@
+import HTTPTypes
+import Foundation
+import Kernel
+import Security
+import SQLKit
+import Storage
+
+/// One version of a resource as stored.
+package struct ResourceVersion: Sendable {
+    package let type: String
+    package let id: String
+    package let version: Int
+    package let lastUpdated: Int64
+    package let deleted: Bool
+    /// The resource JSON (plaintext); nil for a deletion.
+    package let content: Data?
+
+    package var etag: String { "W/\"\(version)\"" }
+    package var reference: String { "\(type)/\(id)" }
+}
+
+/// Stores resources: current row, append-only history, and search index, all written in the
+/// caller's transaction; content sealed under the keyring's current data key.
+package struct ResourceStore: Sendable {
+    package let database: any Database
+    let keyring: Keyring
+    package let indexer: SearchIndexer
+    let clock: any WallClock
+
+    package init(database: any Database, keyring: Keyring, indexer: SearchIndexer, clock: any WallClock) {
+        self.database = database
+        self.keyring = keyring
+        self.indexer = indexer
+        self.clock = clock
+    }
+
+    // MARK: Reads
+
+    /// The current version, including a deleted marker; nil when the id was never used.
+    package func read(_ type: String, _ id: String, on db: (any SQLDatabase)? = nil) async throws -> ResourceVersion? {
+        let query: SQLQueryString = "SELECT version, last_updated, deleted, key_id, content FROM hh_resource WHERE res_type = \(bind: type) AND res_id = \(bind: id)"
+        let row: (any SQLRow)? = if let db {
+            try await db.raw(query).first()
+        } else {
+            try await database.read { try await $0.raw(query).first() }
+        }
+        guard let row else { return nil }
+        let version = try row.decode(column: "version", as: Int.self)
+        let deleted = try row.decode(column: "deleted", as: Int.self) != 0
+        return ResourceVersion(
+            type: type, id: id, version: version,
+            lastUpdated: try row.decode(column: "last_updated", as: Int64.self), deleted: deleted,
+            content: deleted ? nil : try unseal(row, type: type, id: id, version: version))
+    }
+
+    package func vread(_ type: String, _ id: String, version: Int) async throws -> ResourceVersion? {
+        let row = try await database.read { db in
+            try await db.raw("SELECT version, last_updated, method, key_id, content FROM hh_resource_history WHERE res_type = \(bind: type) AND res_id = \(bind: id) AND version = \(bind: version)").first()
+        }
+        guard let row else { return nil }
+        return try historyVersion(row, type: type, id: id)
+    }
+
+    func historyVersion(_ row: any SQLRow, type: String, id: String) throws -> ResourceVersion {
+        let version = try row.decode(column: "version", as: Int.self)
+        let deleted = try row.decode(column: "method", as: String.self) == "DELETE"
+        return ResourceVersion(
+            type: type, id: id, version: version,
+            lastUpdated: try row.decode(column: "last_updated", as: Int64.self), deleted: deleted,
+            content: deleted ? nil : try unseal(row, type: type, id: id, version: version))
+    }
+
+    func unseal(_ row: any SQLRow, type: String, id: String, version: Int) throws -> Data {
+        let keyID = try row.decode(column: "key_id", as: String.self)
+        let sealed = try row.decode(column: "content", as: Data.self)
+        return try keyring.open(sealed, keyID: keyID, context: "\(type)/\(id)/\(version)")
+    }
+
+    // MARK: Writes (in the caller's transaction)
+
+    /// Creates a resource with a new id (or the given one when the caller reserved it).
+    package func create(_ resource: JSONObject, type: String, id: String = ResourceID.generate(), in tx: DatabaseTransaction) async throws -> ResourceVersion {
+        try await write(resource, type: type, id: id, version: 1, previous: nil, in: tx)
+    }
+
+    /// Updates (or creates, when the id is unused) a resource. `ifMatch` is the version the
+    /// client based its change on; a mismatch is a 412 and nothing is written.
+    package func update(_ resource: JSONObject, type: String, id: String, ifMatch: Int?, in tx: DatabaseTransaction) async throws -> (ResourceVersion, created: Bool) {
+        try await tx.lock("resource:\(type)/\(id)")
+        let current = try await read(type, id, on: tx.sql)
+        if let ifMatch, current?.version != ifMatch || current?.deleted == true {
+            throw FHIRError.preconditionFailed("Version conflict: If-Match is W/\"\(ifMatch)\" but the current version of \(type)/\(id) is \(current.map { $0.deleted ? "deleted" : "W/\"\($0.version)\"" } ?? "absent")")
+        }
+        let version = (current?.version ?? 0) + 1
+        let stored = try await write(resource, type: type, id: id, version: version, previous: current, in: tx)
+        return (stored, current == nil || current!.deleted)
+    }
+
+    /// Deletes a resource; returns the deletion version, or nil when there was nothing to delete.
+    @discardableResult
+    package func delete(_ type: String, _ id: String, in tx: DatabaseTransaction) async throws -> ResourceVersion? {
+        try await tx.lock("resource:\(type)/\(id)")
+        guard let current = try await read(type, id, on: tx.sql), !current.deleted else { return nil }
+        let version = current.version + 1
+        let now = nextTimestamp(after: current.lastUpdated)
+        try await tx.sql.raw("UPDATE hh_resource SET version = \(bind: version), last_updated = \(bind: now), deleted = 1 WHERE res_type = \(bind: type) AND res_id = \(bind: id)").run()
+        try await tx.sql.raw("INSERT INTO hh_resource_history (res_type, res_id, version, last_updated, method, key_id, content) VALUES (\(bind: type), \(bind: id), \(bind: version), \(bind: now), 'DELETE', NULL, NULL)").run()
+        try await clearIndex(type, id, in: tx)
+        return ResourceVersion(type: type, id: id, version: version, lastUpdated: now, deleted: true, content: nil)
+    }
+
+    private func nextTimestamp(after previous: Int64?) -> Int64 {
+        let now = Instant.millis(clock.now())
+        guard let previous else { return now }
+        return max(now, previous + 1)
+    }
+
+    /// A resource ready to insert: final JSON, sealed bytes and search values.
+    struct PreparedWrite {
+        let version: ResourceVersion
+        let sealed: Data
+        let keyID: String
+        let index: IndexEntries
+    }
+
+    func prepare(_ resource: JSONObject, type: String, id: String, version: Int, lastUpdated now: Int64) throws -> PreparedWrite {
+        var body = resource
+        body.setFirst("resourceType", .string(type))
+        body["id"] = .string(id)
+        var meta = body["meta"]?.objectValue ?? JSONObject()
+        meta["versionId"] = .string(String(version))
+        meta["lastUpdated"] = .string(Instant.format(millis: now))
+        body["meta"] = .object(meta)
+        let json = JSON.object(body)
+        let bytes = Data(json.serialized())
+        let sealed = try keyring.seal(bytes, context: "\(type)/\(id)/\(version)")
+        return PreparedWrite(
+            version: ResourceVersion(type: type, id: id, version: version, lastUpdated: now, deleted: false, content: bytes),
+            sealed: sealed, keyID: keyring.currentKeyID, index: indexer.entries(for: json, type: type))
+    }
+
+    /// Creates many new resources with few statements (multi-row inserts); used by bundles and import.
+    package func createMany(_ items: [(type: String, id: String, resource: JSONObject)], in tx: DatabaseTransaction) async throws -> [ResourceVersion] {
+        let now = nextTimestamp(after: nil)
+        let prepared = try items.map { try prepare($0.resource, type: $0.type, id: $0.id, version: 1, lastUpdated: now) }
+        try await insertRows(tx, "hh_resource", "res_type, res_id, version, last_updated, deleted, key_id, content", prepared) { p in
+            "\(bind: p.version.type), \(bind: p.version.id), 1, \(bind: now), 0, \(bind: p.keyID), \(bind: p.sealed)"
+        }
+        try await insertRows(tx, "hh_resource_history", "res_type, res_id, version, last_updated, method, key_id, content", prepared) { p in
+            "\(bind: p.version.type), \(bind: p.version.id), 1, \(bind: now), 'POST', \(bind: p.keyID), \(bind: p.sealed)"
+        }
+        try await insertIndex(prepared.map { ($0.version.type, $0.version.id, $0.index) }, in: tx)
+        return prepared.map(\.version)
+    }
+
+    private func write(_ resource: JSONObject, type: String, id: String, version: Int, previous: ResourceVersion?, in tx: DatabaseTransaction) async throws -> ResourceVersion {
+        let now = nextTimestamp(after: previous?.lastUpdated)
+        let p = try prepare(resource, type: type, id: id, version: version, lastUpdated: now)
+        let method = previous == nil ? "POST" : "PUT"
+        if previous == nil {
+            try await tx.sql.raw("INSERT INTO hh_resource (res_type, res_id, version, last_updated, deleted, key_id, content) VALUES (\(bind: type), \(bind: id), \(bind: version), \(bind: now), 0, \(bind: p.keyID), \(bind: p.sealed))").run()
+        } else {
+            try await tx.sql.raw("UPDATE hh_resource SET version = \(bind: version), last_updated = \(bind: now), deleted = 0, key_id = \(bind: p.keyID), content = \(bind: p.sealed) WHERE res_type = \(bind: type) AND res_id = \(bind: id)").run()
+            try await clearIndex(type, id, in: tx)
+        }
+        try await tx.sql.raw("INSERT INTO hh_resource_history (res_type, res_id, version, last_updated, method, key_id, content) VALUES (\(bind: type), \(bind: id), \(bind: version), \(bind: now), \(bind: method), \(bind: p.keyID), \(bind: p.sealed))").run()
+        try await insertIndex([(type, id, p.index)], in: tx)
+        return p.version
+    }
+
+    private func clearIndex(_ type: String, _ id: String, in tx: DatabaseTransaction) async throws {
+        for table in FHIRMigrations.indexTables {
+            try await tx.sql.raw("DELETE FROM \(unsafeRaw: table) WHERE res_type = \(bind: type) AND res_id = \(bind: id)").run()
+        }
+    }
+
+    /// Multi-row INSERTs, 300 rows a statement (well under both engines' bind limits).
+    private func insertRows<Row>(_ tx: DatabaseTransaction, _ table: String, _ columns: String, _ rows: [Row], _ values: (Row) -> SQLQueryString) async throws {
+        var start = 0
+        while start < rows.count {
+            let chunk = rows[start..<min(rows.count, start + 300)]
+            var q = SQLQueryString("INSERT INTO \(table) (\(columns)) VALUES ")
+            for (i, row) in chunk.enumerated() {
+                if i > 0 { q += ", " }
+                q += "(" + values(row) + ")"
+            }
+            try await tx.sql.raw(q).run()
+            start += chunk.count
+        }
+    }
+
+    private func insertIndex(_ items: [(type: String, id: String, entries: IndexEntries)], in tx: DatabaseTransaction) async throws {
+        typealias Row<T> = (type: String, id: String, value: T)
+        func rows<T>(_ key: KeyPath<IndexEntries, [T]>) -> [Row<T>] {
+            items.flatMap { item in item.entries[keyPath: key].map { (item.type, item.id, $0) } }
+        }
+        let cols = "res_type, res_id, param, "
+        try await insertRows(tx, "hh_idx_string", cols + "value, exact", rows(\.strings)) { "\(bind: $0.type), \(bind: $0.id), \(bind: $0.value.param), \(bind: $0.value.normalized), \(bind: $0.value.exact)" }
+        try await insertRows(tx, "hh_idx_token", cols + "system, code", rows(\.tokens)) { "\(bind: $0.type), \(bind: $0.id), \(bind: $0.value.param), \(bind: $0.value.system), \(bind: $0.value.code)" }
+        try await insertRows(tx, "hh_idx_date", cols + "low, high", rows(\.dates)) { "\(bind: $0.type), \(bind: $0.id), \(bind: $0.value.param), \(bind: $0.value.low), \(bind: $0.value.high)" }
+        try await insertRows(tx, "hh_idx_reference", cols + "target_type, target_id, url", rows(\.references)) { "\(bind: $0.type), \(bind: $0.id), \(bind: $0.value.param), \(bind: $0.value.targetType), \(bind: $0.value.targetID), \(bind: $0.value.url)" }
+        try await insertRows(tx, "hh_idx_number", cols + "value", rows(\.numbers)) { "\(bind: $0.type), \(bind: $0.id), \(bind: $0.value.param), \(bind: $0.value.value)" }
+        try await insertRows(tx, "hh_idx_quantity", cols + "system, code, value", rows(\.quantities)) { "\(bind: $0.type), \(bind: $0.id), \(bind: $0.value.param), \(bind: $0.value.system), \(bind: $0.value.code), \(bind: $0.value.value)" }
+        try await insertRows(tx, "hh_idx_uri", cols + "value", rows(\.uris)) { "\(bind: $0.type), \(bind: $0.id), \(bind: $0.value.param), \(bind: $0.value.value)" }
+    }
+
+    // MARK: History
+
+    package enum HistoryScope: Sendable {
+        case system
+        case type(String)
+        case instance(String, String)
+    }
+
+    /// History entries newest first, with paging.
+    package func history(_ scope: HistoryScope, since: Int64?, count: Int, offset: Int) async throws -> (entries: [ResourceVersion], total: Int) {
+        var filter: SQLQueryString = "1 = 1"
+        switch scope {
+        case .system: break
+        case .type(let t): filter = "res_type = \(bind: t)"
+        case .instance(let t, let i): filter = "res_type = \(bind: t) AND res_id = \(bind: i)"
+        }
+        if let since { filter += " AND last_updated >= \(bind: since)" }
+        let where_ = filter
+        return try await database.read { db in
+            let total = try await db.raw("SELECT COUNT(*) AS n FROM hh_resource_history WHERE " + where_).first()?.decode(column: "n", as: Int.self) ?? 0
+            let rows = try await db.raw("SELECT res_type, res_id, version, last_updated, method, key_id, content FROM hh_resource_history WHERE " + where_ + " ORDER BY last_updated DESC, res_type, res_id, version DESC LIMIT \(bind: count) OFFSET \(bind: offset)").all()
+            let entries = try rows.map { row in
+                try historyVersion(row, type: try row.decode(column: "res_type", as: String.self), id: try row.decode(column: "res_id", as: String.self))
+            }
+            return (entries, total)
+        }
+    }
+}

@@ -1,0 +1,17 @@
+import Hummingbird
+import Logging
+
+/// The request context of every HealthHub route: Hummingbird's core storage plus what the
+/// gateway learns about the request before it reaches a feature.
+package struct AppRequestContext: RequestContext {
+    package var coreContext: CoreRequestContextStorage
+    /// Accepted from `X-Request-ID` or generated; echoed back and logged with every line.
+    package var requestID: String = ""
+
+    package init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+    }
+
+    /// FHIR transaction bundles of a whole patient record are large; bodies are read with this cap.
+    package var maxUploadSize: Int { 64 * 1024 * 1024 }
+}

@@ -1,0 +1,11 @@
+import Foundation
+
+/// The time source of the product. Production uses `SystemClock`; tests pin time.
+package protocol WallClock: Sendable {
+    func now() -> Date
+}
+
+package struct SystemClock: WallClock {
+    package init() {}
+    package func now() -> Date { Date() }
+}

@@ -1,0 +1,79 @@
+import Crypto
+import Foundation
+import SQLKit
+import Storage
+
+/// AES-256-GCM envelope encryption. Content is sealed with a data key; data keys are stored
+/// wrapped by the master key (table `hh_data_key`); each sealed row records its key id, so a
+/// newer key can take over without re-encrypting old rows.
+package struct Keyring: Sendable {
+    package let currentKeyID: String
+    /// Raw data keys by id (`SymmetricKey` is not `Sendable`; one is made per use).
+    private let keys: [String: Data]
+
+    init(currentKeyID: String, keys: [String: Data]) {
+        self.currentKeyID = currentKeyID
+        self.keys = keys
+    }
+
+    /// Seals `plaintext`; `context` (e.g. "Patient/123/2") is authenticated but not stored, so a
+    /// sealed value moved to another row fails to open.
+    package func seal(_ plaintext: some DataProtocol, context: String) throws -> Data {
+        let box = try AES.GCM.seal(plaintext, using: SymmetricKey(data: keys[currentKeyID]!), authenticating: Data(context.utf8))
+        return box.combined!
+    }
+
+    package func open(_ sealed: Data, keyID: String, context: String) throws(KeyError) -> Data {
+        guard let raw = keys[keyID] else { throw .unknownDataKey(keyID) }
+        let key = SymmetricKey(data: raw)
+        do {
+            let box = try AES.GCM.SealedBox(combined: sealed)
+            return try AES.GCM.open(box, using: key, authenticating: Data(context.utf8))
+        } catch {
+            throw .corrupted
+        }
+    }
+
+    package static let migrations = [
+        Migration("security.001-data-keys") { d in [
+            "CREATE TABLE hh_data_key (key_id TEXT PRIMARY KEY, wrapped \(d.blobType) NOT NULL, created_at \(d.bigintType) NOT NULL)",
+        ] },
+    ]
+
+    /// Loads every data key, creating the first one on a new database.
+    package static func load(from database: any Database, masterKey: MasterKey) async throws -> Keyring {
+        let rows: [(String, Data, Int64)] = try await database.transaction { tx in
+            try await tx.lock("healthhub.keyring")
+            var rows = try await tx.sql.raw("SELECT key_id, wrapped, created_at FROM hh_data_key ORDER BY created_at, key_id").all().map {
+                (try $0.decode(column: "key_id", as: String.self), try $0.decode(column: "wrapped", as: Data.self), try $0.decode(column: "created_at", as: Int64.self))
+            }
+            if rows.isEmpty {
+                let id = "dk-" + UUID().uuidString.lowercased().prefix(8)
+                let wrapped = try wrap(SymmetricKey(size: .bits256), id: id, with: masterKey)
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                try await tx.sql.raw("INSERT INTO hh_data_key (key_id, wrapped, created_at) VALUES (\(bind: id), \(bind: wrapped), \(bind: now))").run()
+                rows = [(id, wrapped, now)]
+            }
+            return rows
+        }
+        var keys: [String: Data] = [:]
+        for (id, wrapped, _) in rows {
+            keys[id] = try unwrap(wrapped, id: id, with: masterKey).withUnsafeBytes { Data($0) }
+        }
+        return Keyring(currentKeyID: rows.last!.0, keys: keys)
+    }
+
+    static func wrap(_ key: SymmetricKey, id: String, with masterKey: MasterKey) throws -> Data {
+        let raw = key.withUnsafeBytes { Data($0) }
+        return try AES.GCM.seal(raw, using: masterKey.key, authenticating: Data("hh-data-key:\(id)".utf8)).combined!
+    }
+
+    static func unwrap(_ wrapped: Data, id: String, with masterKey: MasterKey) throws(KeyError) -> SymmetricKey {
+        do {
+            let box = try AES.GCM.SealedBox(combined: wrapped)
+            return SymmetricKey(data: try AES.GCM.open(box, using: masterKey.key, authenticating: Data("hh-data-key:\(id)".utf8)))
+        } catch {
+            throw .wrongMasterKey(keyID: id)
+        }
+    }
+}

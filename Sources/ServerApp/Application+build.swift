@@ -1,0 +1,33 @@
+import FHIR
+import Foundation
+import Gateway
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Builds the HTTP application: the gateway middleware and every feature's routes. Tests call
+/// this same function with their own services.
+package func buildApplication(services: HealthHubServices, configuration: HealthHubConfiguration,
+                              onReady: (@Sendable (String) async -> Void)? = nil) -> some ApplicationProtocol {
+    let router = buildRouter(services: services, configuration: configuration)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "HealthHub"),
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? configuration.port
+            let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+            await onReady?("http://\(host):\(port)/")
+        },
+        logger: services.logger)
+}
+
+/// The router on its own, for in-process tests.
+package func buildRouter(services: HealthHubServices, configuration: HealthHubConfiguration) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: RequestIDMiddleware())
+    router.get("health") { _, _ in
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
+    }
+    FHIRController(service: services.fhir, publicBaseURL: configuration.publicBaseURL).register(on: router)
+    return router
+}

@@ -1,0 +1,48 @@
+import FHIR
+import Foundation
+import Kernel
+import Logging
+import Security
+import Storage
+
+/// The opened parts of HealthHub that every command shares: the database, the keyring and the
+/// FHIR service. `serve`, `import` and `demo` all start here.
+package struct HealthHubServices: Sendable {
+    package let database: any Database
+    package let fhir: FHIRService
+    package let logger: Logger
+
+    /// Every migration of every module, in the order they apply.
+    package static let migrations = MigrationRunner(Keyring.migrations + FHIRMigrations.all)
+
+    package static func open(database url: DatabaseURL, masterKey: String?, masterKeyFile: String, migrate: Bool, logger: Logger) async throws -> HealthHubServices {
+        let key = try MasterKey.load(environmentValue: masterKey, keyFile: masterKeyFile)
+        let definitions = try FHIRDefinitions.loadBundled()
+        let database = try await DatabaseFactory.open(url, logger: logger)
+        do {
+            if migrate {
+                let applied = try await migrations.migrate(database)
+                if !applied.isEmpty { logger.info("migrations applied", metadata: ["ids": .string(applied.joined(separator: ","))]) }
+            } else {
+                let pending = try await migrations.pending(database)
+                guard pending.isEmpty else {
+                    throw StorageError.migrationFailed(id: pending[0], reason: "\(pending.count) migration(s) pending; run `healthhub migrate` or start without --no-migrate")
+                }
+            }
+            let keyring = try await Keyring.load(from: database, masterKey: key)
+            logger.info("keyring ready", metadata: ["master_key": .string(key.source), "data_key": .string(keyring.currentKeyID)])
+            let registry = SearchParameterRegistry(definitions: definitions)
+            let indexer = SearchIndexer(definitions: definitions, registry: registry)
+            let store = ResourceStore(database: database, keyring: keyring, indexer: indexer, clock: SystemClock())
+            let search = SearchEngine(definitions: definitions, registry: registry, store: store)
+            return HealthHubServices(database: database, fhir: FHIRService(definitions: definitions, store: store, search: search), logger: logger)
+        } catch {
+            await database.shutdown()
+            throw error
+        }
+    }
+
+    package func shutdown() async {
+        await database.shutdown()
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Logging
+import SQLiteKit
+import SQLiteNIO
+import SQLKit
+
+/// SQLite in WAL mode: one writer connection (SQLite allows one writer at a time anyway, and
+/// queueing in-process is cheaper than `SQLITE_BUSY` retries) and a pool of reader connections.
+/// Other processes on the same file (the CLI while a server runs) wait via `busy_timeout`.
+package final class SQLiteStore: Database {
+    package let dialect = DatabaseDialect.sqlite
+    private let writer: ConnectionPool<SQLiteConnection>
+    private let readers: ConnectionPool<SQLiteConnection>
+    private let logger: Logger
+
+    private init(writer: ConnectionPool<SQLiteConnection>, readers: ConnectionPool<SQLiteConnection>, logger: Logger) {
+        self.writer = writer
+        self.readers = readers
+        self.logger = logger
+    }
+
+    package static func open(path: String, readerCount: Int = 4, logger: Logger) async throws -> SQLiteStore {
+        let storage: SQLiteConnection.Storage
+        if path == ":memory:" {
+            // A shared-cache memory database so readers see what the writer wrote.
+            storage = .file(path: "file:hh-\(UUID().uuidString)?mode=memory&cache=shared")
+        } else {
+            let url = URL(fileURLWithPath: path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            storage = .file(path: url.path)
+        }
+        func connect(readOnly: Bool) async throws -> SQLiteConnection {
+            let connection = try await SQLiteConnection.open(storage: storage, logger: logger)
+            let db = connection.sql()
+            try await db.raw("PRAGMA busy_timeout = 10000").run()
+            if !readOnly {
+                try await db.raw("PRAGMA journal_mode = WAL").run()
+                try await db.raw("PRAGMA synchronous = NORMAL").run()
+            } else {
+                try await db.raw("PRAGMA query_only = ON").run()
+            }
+            try await db.raw("PRAGMA foreign_keys = ON").run()
+            try await db.raw("PRAGMA cache_size = -16000").run()
+            return connection
+        }
+        let writerConnection = try await connect(readOnly: false)
+        var readerConnections: [SQLiteConnection] = []
+        for _ in 0..<max(1, readerCount) { readerConnections.append(try await connect(readOnly: true)) }
+        return SQLiteStore(writer: ConnectionPool([writerConnection]), readers: ConnectionPool(readerConnections), logger: logger)
+    }
+
+    package func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        let connection = await readers.lease()
+        defer { Task { await readers.release(connection) } }
+        return try await body(connection.sql())
+    }
+
+    package func transaction<T: Sendable>(_ body: @Sendable (DatabaseTransaction) async throws -> T) async throws -> T {
+        let connection = await writer.lease()
+        defer { Task { await writer.release(connection) } }
+        let db = connection.sql()
+        try await db.raw("BEGIN IMMEDIATE").run()
+        do {
+            let result = try await body(DatabaseTransaction(sql: db, dialect: .sqlite))
+            try await db.raw("COMMIT").run()
+            return result
+        } catch {
+            try? await db.raw("ROLLBACK").run()
+            throw error
+        }
+    }
+
+    package func shutdown() async {
+        for connection in await writer.drain() + readers.drain() {
+            try? await connection.close()
+        }
+    }
+}
+
+/// A fixed set of connections handed out one caller at a time, in arrival order.
+actor ConnectionPool<Connection: Sendable> {
+    private var idle: [Connection]
+    private var waiters: [CheckedContinuation<Connection, Never>] = []
+
+    init(_ connections: [Connection]) { idle = connections }
+
+    func lease() async -> Connection {
+        if let connection = idle.popLast() { return connection }
+        return await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func release(_ connection: Connection) {
+        if waiters.isEmpty { idle.append(connection) } else { waiters.removeFirst().resume(returning: connection) }
+    }
+
+    func drain() -> [Connection] {
+        defer { idle = [] }
+        return idle
+    }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import FHIR
+import Foundation
+import ServerApp
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "demo", abstract: "Load synthetic demo patients made by HealthHub's own generator.")
+
+    @OptionGroup var common: DatabaseOptions
+
+    @Option(help: "How many patients to generate.")
+    var patients: Int = 25
+
+    @Option(help: "Random seed; the same seed gives the same patients.")
+    var seed: UInt64 = 2026
+
+    func validate() throws {
+        guard (1...100_000).contains(patients) else { throw ValidationError("--patients must be between 1 and 100000") }
+    }
+
+    func run() async throws {
+        let config = try common.configuration(try common.settings())
+        let logger = Logs.bootstrap(config.logLevel)
+        let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.masterKeyFile, migrate: true, logger: logger)
+        do {
+            let loaded = try await DemoLoader(fhir: services.fhir).load(patients: patients, seed: seed)
+            print("Loaded \(patients) demo patients (\(loaded) resources).")
+        } catch {
+            await services.shutdown()
+            throw error
+        }
+        await services.shutdown()
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import ServerApp
+import Storage
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the HealthHub server (migrates the database first).")
+
+    @OptionGroup var common: DatabaseOptions
+
+    @Option(help: "Address to listen on (env HEALTHHUB_HOST; default 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port to listen on; 0 picks a free one (env HEALTHHUB_PORT; default 8080).")
+    var port: Int?
+
+    @Option(help: "Public base URL of the FHIR API when behind a proxy, e.g. https://fhir.example.org/fhir (env HEALTHHUB_PUBLIC_BASE_URL).")
+    var publicBaseURL: String?
+
+    @Flag(help: "Do not run pending migrations; refuse to start if any are pending.")
+    var noMigrate = false
+
+    func run() async throws {
+        let settings = try common.settings()
+        var config = try common.configuration(settings)
+        var problems: [String] = []
+        config.host = settings.value(host, "HOST") ?? config.host
+        if let text = settings.value(port.map(String.init), "PORT") {
+            if let p = Int(text), (0...65535).contains(p) { config.port = p } else { problems.append("port must be 0-65535") }
+        }
+        config.publicBaseURL = settings.value(publicBaseURL, "PUBLIC_BASE_URL")
+        if let base = config.publicBaseURL, URL(string: base)?.scheme == nil { problems.append("public base URL must be absolute (https://host/fhir)") }
+        config.runMigrations = !(noMigrate || settings.value(nil, "NO_MIGRATE") == "1")
+        if !problems.isEmpty { throw SettingsError(problems: problems) }
+
+        let logger = Logs.bootstrap(config.logLevel)
+        logger.info("starting", metadata: ["database": .string(config.database.description)])
+        let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.masterKeyFile, migrate: config.runMigrations, logger: logger)
+        let app = buildApplication(services: services, configuration: config) { url in
+            // Unbuffered, so scripts waiting for this line see it at once.
+            FileHandle.standardOutput.write(Data("HealthHub ready at \(url) (FHIR base \(url)fhir)\n".utf8))
+        }
+        do {
+            try await app.runService()
+        } catch {
+            await services.shutdown()
+            throw error
+        }
+        await services.shutdown()
+        logger.info("stopped")
+    }
+}
