@@ -82,14 +82,23 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: [
             "Storage", "Kernel",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "SQLKit", package: "sql-kit"),
         ], path: "Tests/TestSupport", swiftSettings: strictSettings),
         .testTarget(name: "KernelTests", dependencies: ["Kernel"], swiftSettings: strictSettings),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "SecurityTests", dependencies: ["Security", "Storage", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "StorageTests", dependencies: [
+            "Storage", "TestSupport",
+            .product(name: "SQLKit", package: "sql-kit"),
+        ], swiftSettings: strictSettings),
+        .testTarget(name: "SecurityTests", dependencies: [
+            "Security", "Storage", "TestSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strictSettings),
         .testTarget(name: "GatewayTests", dependencies: [
             "Gateway",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ], swiftSettings: strictSettings),
         .testTarget(name: "FHIRTests", dependencies: [
             "FHIR", "Storage", "Security", "TestSupport",
@@ -98,6 +107,9 @@ let package = Package(
             "ServerApp", "FHIR", "Storage", "TestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "SQLKit", package: "sql-kit"),
         ], swiftSettings: strictSettings),
     ]
 )

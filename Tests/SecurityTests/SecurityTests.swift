@@ -1,0 +1,69 @@
+import Crypto
+import Foundation
+import Security
+import Storage
+import Testing
+import TestSupport
+
+@Suite struct MasterKeyTests {
+    @Test func createsAKeyFileWithMode0600AndReadsItBack() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hh-\(UUID().uuidString)/master.key").path
+        let created = try MasterKey.load(environmentValue: nil, keyFile: path)
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let again = try MasterKey.load(environmentValue: nil, keyFile: path)
+        #expect(created.key == again.key)
+        #expect(again.source.contains("file"))
+    }
+
+    @Test func environmentWinsAndMustBe32Bytes() throws {
+        let raw = Data(repeating: 7, count: 32).base64EncodedString()
+        let key = try MasterKey.load(environmentValue: raw, keyFile: "/nonexistent/should-not-be-created")
+        #expect(key.source == "environment")
+        #expect(!FileManager.default.fileExists(atPath: "/nonexistent/should-not-be-created"))
+        #expect(throws: KeyError.self) { try MasterKey.load(environmentValue: Data(repeating: 1, count: 16).base64EncodedString(), keyFile: "/tmp/x") }
+    }
+}
+
+@Suite struct KeyringTests {
+    static let migrations = MigrationRunner(Keyring.migrations)
+
+    func masterKey(_ byte: UInt8) throws -> MasterKey {
+        try MasterKey.load(environmentValue: Data(repeating: byte, count: 32).base64EncodedString(), keyFile: "/unused")
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func sealsAndOpensWithTheSameKeyAcrossLoads(_ kind: TestDatabaseKind) async throws {
+        let db = try await TestDatabases.open(kind, migrations: Self.migrations)
+        defer { Task { await db.shutdown() } }
+        let first = try await Keyring.load(from: db, masterKey: try masterKey(1))
+        let sealed = try first.seal(Data("hello patient".utf8), context: "Patient/1/1")
+        #expect(!String(decoding: sealed, as: UTF8.self).contains("hello"))
+        let second = try await Keyring.load(from: db, masterKey: try masterKey(1))
+        #expect(second.currentKeyID == first.currentKeyID)
+        #expect(try second.open(sealed, keyID: first.currentKeyID, context: "Patient/1/1") == Data("hello patient".utf8))
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func refusesAWrongMasterKey(_ kind: TestDatabaseKind) async throws {
+        let db = try await TestDatabases.open(kind, migrations: Self.migrations)
+        defer { Task { await db.shutdown() } }
+        let keyring = try await Keyring.load(from: db, masterKey: try masterKey(1))
+        await #expect(throws: KeyError.wrongMasterKey(keyID: keyring.currentKeyID)) {
+            _ = try await Keyring.load(from: db, masterKey: try masterKey(2))
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func sealedContentIsBoundToItsRow(_ kind: TestDatabaseKind) async throws {
+        let db = try await TestDatabases.open(kind, migrations: Self.migrations)
+        defer { Task { await db.shutdown() } }
+        let keyring = try await Keyring.load(from: db, masterKey: try masterKey(3))
+        let sealed = try keyring.seal(Data("x".utf8), context: "Patient/1/1")
+        #expect(throws: KeyError.corrupted) { try keyring.open(sealed, keyID: keyring.currentKeyID, context: "Patient/2/1") }
+        var tampered = sealed
+        tampered[tampered.count - 1] ^= 1
+        #expect(throws: KeyError.corrupted) { try keyring.open(tampered, keyID: keyring.currentKeyID, context: "Patient/1/1") }
+        #expect(throws: KeyError.unknownDataKey("nope")) { try keyring.open(sealed, keyID: "nope", context: "Patient/1/1") }
+    }
+}

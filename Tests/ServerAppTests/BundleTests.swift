@@ -1,0 +1,118 @@
+import FHIR
+import Foundation
+import HTTPTypes
+import Testing
+import TestSupport
+
+@Suite struct BundleTests {
+    static let practitionerBatch = j(#"""
+    {"resourceType":"Bundle","type":"batch","entry":[
+      {"resource":{"resourceType":"Practitioner","identifier":[{"system":"http://hl7.org/fhir/sid/us-npi","value":"9999900001"}],"name":[{"family":"Osler"}]},
+       "request":{"method":"POST","url":"Practitioner","ifNoneExist":"identifier=http://hl7.org/fhir/sid/us-npi|9999900001"}}]}
+    """#)
+
+    static func patientTransaction(badObservation: Bool = false) -> JSON {
+        j(#"""
+        {"resourceType":"Bundle","type":"transaction","entry":[
+          {"fullUrl":"urn:uuid:11111111-1111-4111-8111-111111111111",
+           "resource":{"resourceType":"Patient","name":[{"family":"Bundled"}],"generalPractitioner":[{"reference":"Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|9999900001"}]},
+           "request":{"method":"POST","url":"Patient"}},
+          {"fullUrl":"urn:uuid:22222222-2222-4222-8222-222222222222",
+           "resource":{"resourceType":"Encounter","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},
+                       "subject":{"reference":"urn:uuid:11111111-1111-4111-8111-111111111111"}},
+           "request":{"method":"POST","url":"Encounter"}},
+          {"resource":{"resourceType":"Observation","status":"\#(badObservation ? "done" : "final")","code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},
+                       "subject":{"reference":"urn:uuid:11111111-1111-4111-8111-111111111111"},
+                       "encounter":{"reference":"urn:uuid:22222222-2222-4222-8222-222222222222"},
+                       "valueQuantity":{"value":72,"unit":"/min","system":"http://unitsofmeasure.org","code":"/min"}},
+           "request":{"method":"POST","url":"Observation"}}]}
+        """#)
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func transactionResolvesUUIDAndConditionalReferences(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            // given: the practitioner, loaded twice through ifNoneExist (second time: 200, same id)
+            let batch1 = try await s.post("/fhir", Self.practitionerBatch)
+            let batch2 = try await s.post("/fhir", Self.practitionerBatch)
+            #expect(batch1["type"]?.stringValue == "batch-response")
+            #expect(batch1.entries.first?["response"]?["status"]?.stringValue == "201 Created")
+            #expect(batch2.entries.first?["response"]?["status"]?.stringValue == "200 OK")
+            let practitionerID = try #require(try await s.searchIDs("Practitioner?identifier=9999900001").first)
+
+            // when
+            let reply = try await s.post("/fhir", Self.patientTransaction())
+
+            // then
+            #expect(reply.code == 200)
+            #expect(reply["type"]?.stringValue == "transaction-response")
+            #expect(reply.entries.compactMap { $0["response"]?["status"]?.stringValue } == ["201 Created", "201 Created", "201 Created"])
+            let locations = reply.entries.compactMap { $0["response"]?["location"]?.stringValue }
+            #expect(locations.count == 3 && locations[0].hasPrefix("Patient/") && locations[2].hasSuffix("/_history/1"))
+            #expect(reply.entries.allSatisfy { $0["response"]?["etag"]?.stringValue == "W/\"1\"" })
+            let patientID = String(locations[0].split(separator: "/")[1])
+            let encounterID = String(locations[1].split(separator: "/")[1])
+            let observation = try await s.get("/fhir/" + locations[2].components(separatedBy: "/_history")[0])
+            #expect(observation["subject"]?["reference"]?.stringValue == "Patient/\(patientID)")
+            #expect(observation["encounter"]?["reference"]?.stringValue == "Encounter/\(encounterID)")
+            let patient = try await s.get("/fhir/Patient/\(patientID)")
+            #expect(patient["generalPractitioner"]?.arrayValue?.first?["reference"]?.stringValue == "Practitioner/\(practitionerID)")
+            #expect(try await s.searchIDs("Observation?subject=Patient/\(patientID)").count == 1)
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func transactionWithOneBadEntryStoresNothing(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            try await s.post("/fhir", Self.practitionerBatch)
+            let reply = try await s.post("/fhir", Self.patientTransaction(badObservation: true))
+            #expect(reply.code == 422)
+            #expect(reply.issueExpressions == ["Bundle.entry[2].resource.status"])
+            #expect(try await s.get("/fhir/Patient").total == 0)
+            #expect(try await s.get("/fhir/Encounter").total == 0)
+            #expect(try await s.get("/fhir/_history").total == 1)  // only the practitioner
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func unresolvableConditionalReferenceFailsTheTransaction(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            // no practitioner loaded: the conditional reference matches nothing
+            let reply = try await s.post("/fhir", Self.patientTransaction())
+            #expect(reply.code == 412)
+            #expect(reply.issueExpressions == ["Bundle.entry[0]"])
+            #expect(try await s.get("/fhir/_history").total == 0)
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func batchEntriesSucceedOrFailOnTheirOwn(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            let id = try await s.create(patientJSON)
+            let batch = j(#"""
+            {"resourceType":"Bundle","type":"batch","entry":[
+              {"request":{"method":"GET","url":"Patient/\#(id)"}},
+              {"resource":{"resourceType":"Patient","gender":"nope"},"request":{"method":"POST","url":"Patient"}},
+              {"request":{"method":"GET","url":"Patient?family=Zamora"}},
+              {"request":{"method":"DELETE","url":"Patient/\#(id)"}},
+              {"request":{"method":"GET","url":"Patient/missing"}}]}
+            """#)
+            let reply = try await s.post("/fhir", batch)
+            #expect(reply.code == 200)
+            let statuses = reply.entries.compactMap { $0["response"]?["status"]?.stringValue }
+            #expect(statuses == ["200 OK", "422 Unprocessable Content", "200 OK", "204 No Content", "404 Not Found"])
+            #expect(reply.entries[0]["resource"]?["id"]?.stringValue == id)
+            #expect(reply.entries[2]["resource"]?["total"]?.numberText == "1")
+            #expect(reply.entries[1]["response"]?["outcome"]?["resourceType"]?.stringValue == "OperationOutcome")
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func bundleTypeMustBeBatchOrTransaction(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            let reply = try await s.post("/fhir", j(#"{"resourceType":"Bundle","type":"collection"}"#))
+            #expect(reply.code == 400)
+            #expect(reply.issueExpressions == ["Bundle.type"])
+        }
+    }
+}

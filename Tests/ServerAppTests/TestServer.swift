@@ -1,0 +1,86 @@
+import FHIR
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import ServerApp
+import Storage
+import TestSupport
+
+/// A HealthHub application on a fresh database, driven in-process.
+struct TestServer {
+    let client: any TestClientProtocol
+    let services: HealthHubServices
+
+    static func run(_ kind: TestDatabaseKind, _ body: @Sendable (TestServer) async throws -> Void) async throws {
+        let url = try await TestDatabases.freshURL(kind, migrations: HealthHubServices.migrations)
+        let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        let services = try await HealthHubServices.open(database: url, masterKey: key, masterKeyFile: "/nonexistent", migrate: true, logger: TestDatabases.logger)
+        let app = buildApplication(services: services, configuration: HealthHubConfiguration())
+        do {
+            try await app.test(.router) { client in try await body(TestServer(client: client, services: services)) }
+        } catch {
+            await services.shutdown()
+            throw error
+        }
+        await services.shutdown()
+    }
+
+    struct Reply {
+        let status: HTTPResponse.Status
+        let headers: HTTPFields
+        let body: JSON?
+        let text: String
+        var code: Int { status.code }
+        subscript(_ key: String) -> JSON? { body?[key] }
+        /// Issue codes of an OperationOutcome body.
+        var issueCodes: [String] { body?["issue"]?.arrayValue?.compactMap { $0["code"]?.stringValue } ?? [] }
+        var issueExpressions: [String] { body?["issue"]?.arrayValue?.flatMap { $0["expression"]?.arrayValue?.compactMap(\.stringValue) ?? [] } ?? [] }
+        var entries: [JSON] { body?["entry"]?.arrayValue ?? [] }
+        var total: Int? { body?["total"]?.numberText.flatMap { Int($0) } }
+        var id: String? { body?["id"]?.stringValue }
+    }
+
+    @discardableResult
+    func request(_ method: HTTPRequest.Method, _ path: String, json: JSON? = nil, body: String? = nil, headers: HTTPFields = [:]) async throws -> Reply {
+        var headers = headers
+        var buffer: ByteBuffer?
+        if let json {
+            buffer = ByteBuffer(bytes: json.serialized())
+            if headers[.contentType] == nil { headers[.contentType] = "application/fhir+json" }
+        } else if let body {
+            buffer = ByteBuffer(string: body)
+        }
+        return try await client.execute(uri: path, method: method, headers: headers, body: buffer) { response in
+            let text = String(buffer: response.body)
+            return Reply(status: response.status, headers: response.headers, body: text.isEmpty ? nil : try? JSON.parse(text), text: text)
+        }
+    }
+
+    func get(_ path: String, headers: HTTPFields = [:]) async throws -> Reply { try await request(.get, path, headers: headers) }
+
+    @discardableResult
+    func post(_ path: String, _ json: JSON, headers: HTTPFields = [:]) async throws -> Reply { try await request(.post, path, json: json, headers: headers) }
+
+    @discardableResult
+    func put(_ path: String, _ json: JSON, headers: HTTPFields = [:]) async throws -> Reply { try await request(.put, path, json: json, headers: headers) }
+
+    /// Creates a resource and returns its id.
+    func create(_ json: JSON) async throws -> String {
+        let type = json["resourceType"]!.stringValue!
+        let reply = try await post("/fhir/\(type)", json)
+        guard reply.code == 201, let id = reply.id else { throw TestDatabaseError(description: "create \(type) failed: \(reply.code) \(reply.text)") }
+        return id
+    }
+
+    /// Ids in a searchset (match entries only).
+    func searchIDs(_ query: String) async throws -> [String] {
+        let reply = try await get("/fhir/\(query)")
+        guard reply.code == 200 else { throw TestDatabaseError(description: "search \(query) failed: \(reply.code) \(reply.text)") }
+        return reply.entries.filter { $0["search"]?["mode"]?.stringValue == "match" }.compactMap { $0["resource"]?["id"]?.stringValue }
+    }
+}
+
+/// JSON literal helper: `j(["resourceType": "Patient", ...])` keeping key order.
+func j(_ text: String) -> JSON { try! JSON.parse(text) }

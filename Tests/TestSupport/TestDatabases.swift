@@ -1,0 +1,96 @@
+import Foundation
+import Logging
+import SQLKit
+import Storage
+
+/// The two databases every storage test runs on.
+package enum TestDatabaseKind: String, CaseIterable, Sendable, CustomStringConvertible {
+    case sqlite, postgres
+    package var description: String { rawValue }
+}
+
+package struct TestDatabaseError: Error, CustomStringConvertible {
+    package let description: String
+    package init(description: String) { self.description = description }
+}
+
+/// Fresh, isolated databases for tests. SQLite: a new file in a temp folder. PostgreSQL: a new
+/// database copied from a migrated template (`CREATE DATABASE ... TEMPLATE`), on the server
+/// named by `HEALTHHUB_TEST_POSTGRES_URL` (scripts/test starts a throwaway one).
+package enum TestDatabases {
+    package static let logger: Logger = {
+        var l = Logger(label: "test")
+        l.logLevel = .warning
+        return l
+    }()
+
+    /// A URL for a new empty database. For PostgreSQL it is already migrated with `migrations`.
+    package static func freshURL(_ kind: TestDatabaseKind, migrations: MigrationRunner) async throws -> DatabaseURL {
+        switch kind {
+        case .sqlite:
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hh-test-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            return .sqlite(path: dir.appendingPathComponent("test.db").path)
+        case .postgres:
+            return try await PostgresTemplates.shared.freshDatabase(migrations: migrations)
+        }
+    }
+
+    /// Opens a fresh database; the caller shuts it down.
+    package static func open(_ kind: TestDatabaseKind, migrations: MigrationRunner) async throws -> any Database {
+        let db = try await DatabaseFactory.open(try await freshURL(kind, migrations: migrations), logger: logger)
+        try await migrations.migrate(db)
+        return db
+    }
+}
+
+/// Creates one migrated template per migration set, then copies it per test.
+actor PostgresTemplates {
+    static let shared = PostgresTemplates()
+    private var admin: (any Database)?
+    private var templates: [String: String] = [:]
+
+    func adminTarget() throws -> DatabaseURL.PostgresTarget {
+        guard let text = ProcessInfo.processInfo.environment["HEALTHHUB_TEST_POSTGRES_URL"] else {
+            throw TestDatabaseError(description: "HEALTHHUB_TEST_POSTGRES_URL is not set: run the suite with scripts/test, which starts a throwaway PostgreSQL (every storage test runs on SQLite and PostgreSQL)")
+        }
+        guard case .postgres(let target) = try DatabaseURL(text) else {
+            throw TestDatabaseError(description: "HEALTHHUB_TEST_POSTGRES_URL must be a postgres:// URL")
+        }
+        return target
+    }
+
+    func freshDatabase(migrations: MigrationRunner) async throws -> DatabaseURL {
+        var target = try adminTarget()
+        let admin = try await adminDatabase(target)
+        let key = migrations.migrations.map(\.id).joined(separator: ",")
+        let template: String
+        if let existing = templates[key] {
+            template = existing
+        } else {
+            template = "hh_tpl_\(UUID().uuidString.prefix(8).lowercased())"
+            try await admin.read { try await $0.raw("CREATE DATABASE \(unsafeRaw: template)").run() }
+            var t = target
+            t.database = template
+            t.maxConnections = 2
+            let db = try await DatabaseFactory.open(.postgres(t), logger: TestDatabases.logger)
+            do { try await migrations.migrate(db) } catch { await db.shutdown(); throw error }
+            await db.shutdown()
+            templates[key] = template
+        }
+        let name = "hh_t_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased())"
+        try await admin.read { try await $0.raw("CREATE DATABASE \(unsafeRaw: name) TEMPLATE \(unsafeRaw: template)").run() }
+        target.database = name
+        target.maxConnections = 8
+        return .postgres(target)
+    }
+
+    private func adminDatabase(_ target: DatabaseURL.PostgresTarget) async throws -> any Database {
+        if let admin { return admin }
+        var t = target
+        t.maxConnections = 2
+        let db = try await DatabaseFactory.open(.postgres(t), logger: TestDatabases.logger)
+        admin = db
+        return db
+    }
+}
