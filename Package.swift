@@ -102,6 +102,7 @@ let package = Package(
         ], swiftSettings: strictSettings),
         .testTarget(name: "FHIRTests", dependencies: [
             "FHIR", "Storage", "Security", "TestSupport",
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ], swiftSettings: strictSettings),
         .testTarget(name: "ServerAppTests", dependencies: [
             "ServerApp", "FHIR", "Storage", "TestSupport",

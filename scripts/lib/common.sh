@@ -1,0 +1,59 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/test, scripts/run and bench/run. Source it; do not execute it.
+#   hh_section TITLE          print a visible section header
+#   hh_need_apt PKG...        apt-get install PKG... (one `apt-get update` per process, first)
+#   hh_ensure_swift           put /opt/swift/usr/bin on PATH when `swift` is not found
+
+hh_section() {
+    printf '\n==== %s ====\n' "$*"
+}
+
+hh_log() {
+    printf '[%s] %s\n' "$(basename "$0")" "$*" >&2
+}
+
+_HH_APT_UPDATED=0
+
+# Install Debian packages with apt-get. Callers decide whether a package is missing
+# (command -v / dpkg -s) and pass only the missing ones.
+hh_need_apt() {
+    [ "$#" -gt 0 ] || return 0
+    local sudo=()
+    if [ "$(id -u)" != 0 ]; then
+        if command -v sudo >/dev/null 2>&1; then
+            sudo=(sudo -n)
+        else
+            hh_log "need Debian packages: $* (not root and no sudo: install them and re-run)"
+            return 1
+        fi
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    if [ "$_HH_APT_UPDATED" = 0 ]; then
+        hh_log "apt-get update"
+        "${sudo[@]}" apt-get update -qq </dev/null
+        _HH_APT_UPDATED=1
+    fi
+    hh_log "apt-get install -y $*"
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@" </dev/null
+}
+
+# hh_missing_cmd CMD PKG: echo PKG when CMD is not on PATH.
+hh_missing_cmd() {
+    command -v "$1" >/dev/null 2>&1 || echo "$2"
+}
+
+# hh_missing_pkg PKG: echo PKG when the Debian package is not installed.
+hh_missing_pkg() {
+    dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed' || echo "$1"
+}
+
+hh_ensure_swift() {
+    if ! command -v swift >/dev/null 2>&1; then
+        if [ -x /opt/swift/usr/bin/swift ]; then
+            export PATH="$PATH:/opt/swift/usr/bin"
+        else
+            hh_log "swift not found on PATH (expected /opt/swift/usr/bin/swift)"
+            return 1
+        fi
+    fi
+}
