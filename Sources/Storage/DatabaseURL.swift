@@ -58,12 +58,15 @@ package enum StorageError: Error, CustomStringConvertible, Equatable {
     case invalidURL(String)
     case migrationFailed(id: String, reason: String)
     case unavailable(String)
+    /// A concurrent write got there first (unique key); the client may retry.
+    case conflict
 
     package var description: String {
         switch self {
         case .invalidURL(let why): "Invalid database URL: \(why)"
         case .migrationFailed(let id, let reason): "Migration \(id) failed: \(reason)"
         case .unavailable(let why): "Database unavailable: \(why)"
+        case .conflict: "A concurrent change to the same data won; retry the request"
         }
     }
 }

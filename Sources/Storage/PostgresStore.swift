@@ -58,6 +58,7 @@ package final class PostgresStore: Database {
                 return result
             } catch {
                 try? await db.raw("ROLLBACK").run()
+                if let e = error as? PSQLError, e.serverInfo?[.sqlState] == "23505" { throw StorageError.conflict }
                 throw error
             }
         }

@@ -66,6 +66,9 @@ package final class SQLiteStore: Database {
             return result
         } catch {
             try? await db.raw("ROLLBACK").run()
+            if let e = error as? SQLiteError, [.constraintUniqueFailed, .constraintPrimaryKeyFailed].contains(e.reason) {
+                throw StorageError.conflict
+            }
             throw error
         }
     }

@@ -108,6 +108,22 @@ import TestSupport
     }
 
     @Test(arguments: TestDatabaseKind.allCases)
+    func transactionChangingOneResourceTwiceIsAConflict(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            let bundle = j(#"""
+            {"resourceType":"Bundle","type":"transaction","entry":[
+              {"resource":{"resourceType":"Patient","id":"twice","gender":"male"},"request":{"method":"PUT","url":"Patient/twice"}},
+              {"resource":{"resourceType":"Patient","id":"twice","gender":"female"},"request":{"method":"PUT","url":"Patient/twice"}}]}
+            """#)
+            let reply = try await s.post("/fhir", bundle)
+            #expect(reply.code == 409)
+            #expect(reply.issueCodes == ["conflict"])
+            #expect(reply.issueExpressions == ["Bundle.entry[1]"])
+            #expect(try await s.get("/fhir/Patient/twice").code == 404)
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
     func bundleTypeMustBeBatchOrTransaction(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in
             let reply = try await s.post("/fhir", j(#"{"resourceType":"Bundle","type":"collection"}"#))

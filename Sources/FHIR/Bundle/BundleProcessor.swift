@@ -109,6 +109,16 @@ package struct BundleProcessor: Sendable {
         var existing: Set<Int> = []              // POST entries satisfied by ifNoneExist
         var newIDs: [Int: String] = [:]
 
+        // 0. A transaction may touch each resource once (FHIR: overlapping entries are an error).
+        var touched: [String: Int] = [:]
+        for e in entries where e.method != "GET" && e.method != "HEAD" {
+            guard let id = e.id else { continue }
+            if let other = touched["\(e.type)/\(id)"] {
+                throw at(e, FHIRError.conflict("Entries \(other) and \(e.index) both change \(e.type)/\(id)"))
+            }
+            touched["\(e.type)/\(id)"] = e.index
+        }
+
         // 1. Ids for creates, and ifNoneExist matches.
         for e in entries where e.method == "POST" {
             if let cond = e.ifNoneExist, !cond.isEmpty {

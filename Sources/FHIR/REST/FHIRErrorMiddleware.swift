@@ -3,6 +3,7 @@ import Gateway
 import HTTPTypes
 import Hummingbird
 import Logging
+import Storage
 
 /// Makes every answer under `/fhir` FHIR-shaped: XML requests get 415, framework errors and
 /// unexpected failures become OperationOutcomes, and a 500 says only the request id (the cause
@@ -22,6 +23,8 @@ struct FHIRErrorMiddleware: RouterMiddleware {
         } catch let error as FHIRError {
             if error.status.code >= 500 { context.logger.error("fhir.error", metadata: ["status": .stringConvertible(error.status.code)]) }
             throw error
+        } catch StorageError.conflict {
+            throw FHIRError.conflict("A concurrent change to the same resource won; retry the request")
         } catch let error as HTTPError {
             let code = error.status == .contentTooLarge ? "too-costly" : error.status == .notFound ? "not-found" : "processing"
             throw FHIRError(error.status, code: code, error.body ?? error.status.reasonPhrase)
