@@ -4,6 +4,8 @@ import Gateway
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
+import UnixSignals
 
 /// Builds the HTTP application: the gateway middleware and every feature's routes. Tests call
 /// this same function with their own services.
@@ -30,4 +32,19 @@ package func buildRouter(services: HealthHubServices, configuration: HealthHubCo
     }
     FHIRController(service: services.fhir, publicBaseURL: configuration.publicBaseURL).register(on: router)
     return router
+}
+
+/// Runs the server and its background services until SIGINT/SIGTERM; in-flight requests finish
+/// before it returns.
+package func runServer(services: HealthHubServices, configuration: HealthHubConfiguration,
+                       onReady: @escaping @Sendable (String) async -> Void) async throws {
+    let app = buildApplication(services: services, configuration: configuration, onReady: onReady)
+    let group = ServiceGroup(configuration: .init(
+        services: [
+            .init(service: app),
+            .init(service: DatabaseMaintenance(database: services.database, logger: services.logger)),
+        ],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: services.logger))
+    try await group.run()
 }

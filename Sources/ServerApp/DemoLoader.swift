@@ -1,5 +1,6 @@
 import FHIR
 import Foundation
+import Storage
 
 /// Loads the demo population through the same Bundle path as any client.
 package struct DemoLoader: Sendable {
@@ -16,6 +17,7 @@ package struct DemoLoader: Sendable {
         for i in 0..<patients {
             written += try await count(processor.process(population.patientBundle(index: i)))
         }
+        try await fhir.database.optimize()
         return written
     }
 

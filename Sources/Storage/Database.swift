@@ -21,6 +21,9 @@ package protocol Database: Sendable {
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
     func transaction<T: Sendable>(_ body: @Sendable (DatabaseTransaction) async throws -> T) async throws -> T
     func shutdown() async
+    /// Refreshes the planner's statistics (after bulk loads, at start, and periodically), so
+    /// searches drive from the most selective index.
+    func optimize() async throws
 }
 
 /// The connection of an open transaction.

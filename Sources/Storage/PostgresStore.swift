@@ -64,6 +64,10 @@ package final class PostgresStore: Database {
         }
     }
 
+    package func optimize() async throws {
+        try await read { try await $0.raw("ANALYZE").run() }
+    }
+
     package func shutdown() async {
         runTask.cancel()
         await runTask.value

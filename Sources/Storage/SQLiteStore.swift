@@ -73,6 +73,14 @@ package final class SQLiteStore: Database {
         }
     }
 
+    package func optimize() async throws {
+        try await transaction { tx in
+            // Bounded sampling keeps this fast on large databases.
+            try await tx.sql.raw("PRAGMA analysis_limit = 2000").run()
+            try await tx.sql.raw("ANALYZE").run()
+        }
+    }
+
     package func shutdown() async {
         for connection in await writer.drain() + readers.drain() {
             try? await connection.close()

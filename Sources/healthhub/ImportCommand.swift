@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ServerApp
+import Storage
 
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,6 +24,7 @@ struct ImportCommand: AsyncParsableCommand {
             let line = String(format: "[%d/%d] %d resources, %.0f resources/s, %d failed\n", done, total, s.resources, s.rate, s.failures.count)
             FileHandle.standardError.write(Data(line.utf8))
         }
+        try? await services.database.optimize()
         await services.shutdown()
         for failure in summary.failures {
             FileHandle.standardError.write(Data("FAILED \(failure)\n".utf8))

@@ -38,12 +38,12 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logs.bootstrap(config.logLevel)
         logger.info("starting", metadata: ["database": .string(config.database.description)])
         let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.masterKeyFile, migrate: config.runMigrations, logger: logger)
-        let app = buildApplication(services: services, configuration: config) { url in
+        let ready: @Sendable (String) async -> Void = { url in
             // Unbuffered, so scripts waiting for this line see it at once.
             FileHandle.standardOutput.write(Data("HealthHub ready at \(url) (FHIR base \(url)fhir)\n".utf8))
         }
         do {
-            try await app.runService()
+            try await runServer(services: services, configuration: config, onReady: ready)
         } catch {
             await services.shutdown()
             throw error

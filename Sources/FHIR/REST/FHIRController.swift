@@ -75,10 +75,7 @@ package struct FHIRController: Sendable {
         let body = try await jsonBody(request, context: context)
         let resource = try service.decodeResource(body, type: type)
         let ifNoneExist = request.headers[.ifNoneExist]
-        let (v, created) = try await service.database.transaction { tx in
-            try await service.create(resource, type: type, ifNoneExist: ifNoneExist, in: tx)
-        }
-        context.logger.info("fhir.create", metadata: ["type": .string(type), "created": .stringConvertible(created)])
+        let (v, created) = try await service.create(resource, type: type, ifNoneExist: ifNoneExist)
         return resourceResponse(v, status: created ? .created : .ok, request: request, context: context, location: true)
     }
 

@@ -11,12 +11,14 @@ package struct FHIRService: Sendable {
     package let store: ResourceStore
     package let search: SearchEngine
     let validator: ResourceValidator
+    let creates: CreateCoalescer
 
     package init(definitions: FHIRDefinitions, store: ResourceStore, search: SearchEngine) {
         self.definitions = definitions
         self.store = store
         self.search = search
         self.validator = ResourceValidator(definitions: definitions)
+        self.creates = CreateCoalescer(store: store)
     }
 
     package var database: any Database { store.database }
@@ -85,19 +87,22 @@ package struct FHIRService: Sendable {
     }
 
     /// Create, or with `ifNoneExist` return the one existing match. Returns whether it created.
-    package func create(_ resource: JSONObject, type: String, ifNoneExist: String?, id: String? = nil, in tx: DatabaseTransaction) async throws -> (ResourceVersion, created: Bool) {
-        if let ifNoneExist, !ifNoneExist.isEmpty {
-            let query = ifNoneExist.hasPrefix("\(type)?") ? String(ifNoneExist.dropFirst(type.count + 1)) : ifNoneExist.hasPrefix("?") ? String(ifNoneExist.dropFirst()) : ifNoneExist
-            try await tx.lock("create:\(type)?\(query)")
-            let ids = try await search.matchingIDs(try searchRequest(type: type, query: query), limit: 2, on: tx.sql)
-            if ids.count > 1 {
-                throw FHIRError.preconditionFailed("If-None-Exist matched more than one \(type)")
-            }
-            if let existing = ids.first, let v = try await store.read(type, existing, on: tx.sql) {
-                return (v, false)
-            }
+    /// Plain creates are prepared here and written by the create coalescer, which commits the
+    /// creates that arrive together in one transaction.
+    package func create(_ resource: JSONObject, type: String, ifNoneExist: String?) async throws -> (ResourceVersion, created: Bool) {
+        guard let ifNoneExist, !ifNoneExist.isEmpty else {
+            let prepared = try store.prepareCreate(resource, type: type, id: ResourceID.generate())
+            return (try await creates.submit(prepared), true)
         }
-        return (try await store.create(resource, type: type, id: id ?? ResourceID.generate(), in: tx), true)
+        let query = ifNoneExist.hasPrefix("\(type)?") ? String(ifNoneExist.dropFirst(type.count + 1)) : ifNoneExist.hasPrefix("?") ? String(ifNoneExist.dropFirst()) : ifNoneExist
+        let request = try searchRequest(type: type, query: query)
+        return try await database.transaction { tx in
+            try await tx.lock("create:\(type)?\(query)")
+            let ids = try await search.matchingIDs(request, limit: 2, on: tx.sql)
+            if ids.count > 1 { throw FHIRError.preconditionFailed("If-None-Exist matched more than one \(type)") }
+            if let existing = ids.first, let v = try await store.read(type, existing, on: tx.sql) { return (v, false) }
+            return (try await store.create(resource, type: type, in: tx), true)
+        }
     }
 
     package func update(_ resource: JSONObject, type: String, id: String, ifMatch: Int?, in tx: DatabaseTransaction) async throws -> (ResourceVersion, created: Bool) {

@@ -116,8 +116,8 @@ package struct ResourceStore: Sendable {
     }
 
     /// A resource ready to insert: final JSON, sealed bytes and search values.
-    struct PreparedWrite {
-        let version: ResourceVersion
+    package struct PreparedWrite: Sendable {
+        package let version: ResourceVersion
         let sealed: Data
         let keyID: String
         let index: IndexEntries
@@ -139,18 +139,28 @@ package struct ResourceStore: Sendable {
             sealed: sealed, keyID: keyring.currentKeyID, index: indexer.entries(for: json, type: type))
     }
 
+    /// Prepares a new resource (version 1, stamped now) outside any transaction: index values
+    /// and sealing are CPU work that should not hold the writer.
+    package func prepareCreate(_ resource: JSONObject, type: String, id: String) throws -> PreparedWrite {
+        try prepare(resource, type: type, id: id, version: 1, lastUpdated: nextTimestamp(after: nil))
+    }
+
     /// Creates many new resources with few statements (multi-row inserts); used by bundles and import.
     package func createMany(_ items: [(type: String, id: String, resource: JSONObject)], in tx: DatabaseTransaction) async throws -> [ResourceVersion] {
-        let now = nextTimestamp(after: nil)
-        let prepared = try items.map { try prepare($0.resource, type: $0.type, id: $0.id, version: 1, lastUpdated: now) }
+        let prepared = try items.map { try prepareCreate($0.resource, type: $0.type, id: $0.id) }
+        try await insertCreated(prepared, in: tx)
+        return prepared.map(\.version)
+    }
+
+    /// Inserts prepared new resources: three statement kinds whatever their number.
+    package func insertCreated(_ prepared: [PreparedWrite], in tx: DatabaseTransaction) async throws {
         try await insertRows(tx, "hh_resource", "res_type, res_id, version, last_updated, deleted, key_id, content", prepared) { p in
-            "\(bind: p.version.type), \(bind: p.version.id), 1, \(bind: now), 0, \(bind: p.keyID), \(bind: p.sealed)"
+            "\(bind: p.version.type), \(bind: p.version.id), 1, \(bind: p.version.lastUpdated), 0, \(bind: p.keyID), \(bind: p.sealed)"
         }
         try await insertRows(tx, "hh_resource_history", "res_type, res_id, version, last_updated, method, key_id, content", prepared) { p in
-            "\(bind: p.version.type), \(bind: p.version.id), 1, \(bind: now), 'POST', \(bind: p.keyID), \(bind: p.sealed)"
+            "\(bind: p.version.type), \(bind: p.version.id), 1, \(bind: p.version.lastUpdated), 'POST', \(bind: p.keyID), \(bind: p.sealed)"
         }
         try await insertIndex(prepared.map { ($0.version.type, $0.version.id, $0.index) }, in: tx)
-        return prepared.map(\.version)
     }
 
     private func write(_ resource: JSONObject, type: String, id: String, version: Int, previous: ResourceVersion?, in tx: DatabaseTransaction) async throws -> ResourceVersion {
