@@ -16,17 +16,16 @@ package struct DatabaseMaintenance: Service {
     }
 
     package func run() async throws {
-        repeat {
-            do {
-                try await database.optimize()
-            } catch {
-                logger.warning("database statistics refresh failed", metadata: ["error": .string(String(describing: error).prefix(200).description)])
+        // Ends at graceful shutdown (the sleep is cancelled), so SIGTERM stops the server promptly.
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await database.optimize()
+                } catch {
+                    logger.warning("database statistics refresh failed", metadata: ["error": .string(String(describing: error).prefix(200).description)])
+                }
+                try await Task.sleep(for: interval)
             }
-            try? await Task.sleep(for: interval)
-        } while !Task.isCancelledOrShuttingDown
+        }
     }
-}
-
-extension Task where Success == Never, Failure == Never {
-    static var isCancelledOrShuttingDown: Bool { Task.isCancelled || Task.isShuttingDownGracefully }
 }

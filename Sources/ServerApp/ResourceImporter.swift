@@ -54,14 +54,37 @@ package struct ResourceImporter: Sendable {
         return [".json", ".ndjson", ".json.bz2", ".ndjson.bz2", ".json.gz", ".ndjson.gz"].contains { lower.hasSuffix($0) }
     }
 
-    /// Imports files in order; `progress` is called after each file.
+    /// A file read, decompressed and parsed, ready to import.
+    enum Document: Sendable {
+        case json(JSON)
+        case ndjson(Data)
+    }
+
+    static func load(_ file: String) -> Result<Document, any Error> {
+        do {
+            let data = try read(file)
+            if file.lowercased().contains(".ndjson") { return .success(.ndjson(data)) }
+            do { return .success(.json(try JSON.parse(data))) } catch { return .failure(ImportError.syntax(error.description)) }
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Imports files strictly in order (a file may reference what an earlier one created); the
+    /// next file is read, decompressed and parsed while the current one is written.
     package func run(_ files: [String], progress: (@Sendable (Int, Summary) -> Void)? = nil) async -> Summary {
         var summary = Summary()
         let start = Date()
+        var next: Task<Result<Document, any Error>, Never>? = files.first.map { first in Task { Self.load(first) } }
         for (n, file) in files.enumerated() {
+            let loaded = await next!.value
+            next = n + 1 < files.count ? Task { [files] in Self.load(files[n + 1]) } : nil
             do {
-                let data = try Self.read(file)
-                let counts = try await importData(data, ndjson: file.lowercased().contains(".ndjson"))
+                let counts: [String: Int]
+                switch try loaded.get() {
+                case .json(let json): counts = try await importDocument(json)
+                case .ndjson(let data): counts = try await importNDJSON(data)
+                }
                 for (type, c) in counts {
                     summary.byType[type, default: 0] += c
                     summary.resources += c
@@ -79,11 +102,8 @@ package struct ResourceImporter: Sendable {
         return summary
     }
 
-    /// Imports one document; returns resources written per type.
-    func importData(_ data: Data, ndjson: Bool) async throws -> [String: Int] {
-        if ndjson { return try await importNDJSON(data) }
-        let json: JSON
-        do { json = try JSON.parse(data) } catch { throw ImportError.syntax(error.description) }
+    /// Imports one parsed document (a Bundle or a single resource); returns resources written per type.
+    func importDocument(_ json: JSON) async throws -> [String: Int] {
         guard let type = json["resourceType"]?.stringValue else { throw ImportError.syntax("no resourceType") }
         if type == "Bundle", let kind = json["type"]?.stringValue, kind == "transaction" || kind == "batch" {
             let response = try await BundleProcessor(service: fhir).process(json)

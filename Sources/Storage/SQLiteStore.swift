@@ -3,6 +3,7 @@ import Logging
 import SQLiteKit
 import SQLiteNIO
 import SQLKit
+import Synchronization
 
 /// SQLite in WAL mode: one writer connection (SQLite allows one writer at a time anyway, and
 /// queueing in-process is cheaper than `SQLITE_BUSY` retries) and a pool of reader connections.
@@ -51,13 +52,13 @@ package final class SQLiteStore: Database {
 
     package func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let connection = await readers.lease()
-        defer { Task { await readers.release(connection) } }
+        defer { readers.release(connection) }
         return try await body(connection.sql())
     }
 
     package func transaction<T: Sendable>(_ body: @Sendable (DatabaseTransaction) async throws -> T) async throws -> T {
         let connection = await writer.lease()
-        defer { Task { await writer.release(connection) } }
+        defer { writer.release(connection) }
         let db = connection.sql()
         try await db.raw("BEGIN IMMEDIATE").run()
         do {
@@ -82,30 +83,52 @@ package final class SQLiteStore: Database {
     }
 
     package func shutdown() async {
-        for connection in await writer.drain() + readers.drain() {
+        for connection in writer.drain() + readers.drain() {
             try? await connection.close()
         }
     }
 }
 
-/// A fixed set of connections handed out one caller at a time, in arrival order.
-actor ConnectionPool<Connection: Sendable> {
-    private var idle: [Connection]
-    private var waiters: [CheckedContinuation<Connection, Never>] = []
+/// A fixed set of connections handed out one caller at a time, in arrival order. A lock, not an
+/// actor: leasing an idle connection and giving it back are synchronous, with no task hop on the
+/// hot read path.
+final class ConnectionPool<Connection: Sendable>: Sendable {
+    private struct State {
+        var idle: [Connection]
+        var waiters: [CheckedContinuation<Connection, Never>] = []
+    }
+    private let state: Mutex<State>
 
-    init(_ connections: [Connection]) { idle = connections }
+    init(_ connections: [Connection]) { state = Mutex(State(idle: connections)) }
 
     func lease() async -> Connection {
-        if let connection = idle.popLast() { return connection }
-        return await withCheckedContinuation { waiters.append($0) }
+        if let connection = state.withLock({ $0.idle.popLast() }) { return connection }
+        return await withCheckedContinuation { continuation in
+            // Re-check under the lock: a connection may have come back meanwhile.
+            let ready: Connection? = state.withLock { s in
+                if let c = s.idle.popLast() { return c }
+                s.waiters.append(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
     }
 
     func release(_ connection: Connection) {
-        if waiters.isEmpty { idle.append(connection) } else { waiters.removeFirst().resume(returning: connection) }
+        let waiter: CheckedContinuation<Connection, Never>? = state.withLock { s in
+            if s.waiters.isEmpty {
+                s.idle.append(connection)
+                return nil
+            }
+            return s.waiters.removeFirst()
+        }
+        waiter?.resume(returning: connection)
     }
 
     func drain() -> [Connection] {
-        defer { idle = [] }
-        return idle
+        state.withLock { s in
+            defer { s.idle = [] }
+            return s.idle
+        }
     }
 }

@@ -1,3 +1,5 @@
+import Kernel
+
 import Foundation
 import HTTPTypes
 /// The span of time a FHIR date, dateTime or instant covers at its precision, in milliseconds
@@ -46,7 +48,7 @@ package struct DateRange: Sendable, Equatable {
             self.init(low: Self.millis(year, month, 1), high: Self.millis(next.0, next.1, 1) - 1)
             return
         }
-        guard expect(0x2D), let day = num(2), day >= 1, day <= Self.daysIn(year, month) else { return nil }
+        guard expect(0x2D), let day = num(2), day >= 1, day <= CivilCalendar.daysIn(year: year, month: month) else { return nil }
         let dayStart = Self.millis(year, month, day)
         if i == b.count {
             self.init(low: dayStart, high: dayStart + 86_400_000 - 1)
@@ -90,23 +92,7 @@ package struct DateRange: Sendable, Equatable {
         self.init(low: start, high: start + span - 1)
     }
 
-    static func daysIn(_ year: Int, _ month: Int) -> Int {
-        switch month {
-        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
-
-    /// Days from civil (Howard Hinnant's algorithm), as milliseconds.
     static func millis(_ year: Int, _ month: Int, _ day: Int) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146_097 + doe - 719_468
-        return Int64(days) * 86_400_000
+        Int64(CivilCalendar.days(year: year, month: month, day: day)) * 86_400_000
     }
 }

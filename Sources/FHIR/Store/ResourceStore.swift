@@ -147,9 +147,25 @@ package struct ResourceStore: Sendable {
 
     /// Creates many new resources with few statements (multi-row inserts); used by bundles and import.
     package func createMany(_ items: [(type: String, id: String, resource: JSONObject)], in tx: DatabaseTransaction) async throws -> [ResourceVersion] {
-        let prepared = try items.map { try prepareCreate($0.resource, type: $0.type, id: $0.id) }
+        let prepared = try await prepareInParallel(items)
         try await insertCreated(prepared, in: tx)
         return prepared.map(\.version)
+    }
+
+    /// Index extraction and sealing of a large bundle spread over the cores, in order.
+    private func prepareInParallel(_ items: [(type: String, id: String, resource: JSONObject)]) async throws -> [PreparedWrite] {
+        let workers = min(ProcessInfo.processInfo.activeProcessorCount, items.count / 32)
+        guard workers > 1 else { return try items.map { try prepareCreate($0.resource, type: $0.type, id: $0.id) } }
+        let size = (items.count + workers - 1) / workers
+        return try await withThrowingTaskGroup(of: (Int, [PreparedWrite]).self) { group in
+            for start in stride(from: 0, to: items.count, by: size) {
+                let chunk = Array(items[start..<min(items.count, start + size)])
+                group.addTask { (start, try chunk.map { try prepareCreate($0.resource, type: $0.type, id: $0.id) }) }
+            }
+            var parts: [(Int, [PreparedWrite])] = []
+            for try await part in group { parts.append(part) }
+            return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
+        }
     }
 
     /// Inserts prepared new resources: three statement kinds whatever their number.

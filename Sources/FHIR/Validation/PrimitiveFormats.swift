@@ -1,3 +1,4 @@
+import Kernel
 /// The FHIR R4 primitive data types and hand-written scanners for their lexical forms
 /// (equivalent to the regular expressions of the R4 specification, plus calendar checks
 /// for dates). Scanners work on UTF-8 bytes and never allocate.
@@ -147,8 +148,6 @@ package enum FHIRFormat {
         return true
     }
 
-    package static func isID(_ s: String) -> Bool { withUTF8(s) { isID($0) } }
-
     /// code: `[^\s]+(\s[^\s]+)*` — no leading, trailing or repeated whitespace.
     static func isCode(_ b: Bytes) -> Bool {
         guard let first = b.first, let last = b.last, !isSpace(first), !isSpace(last) else { return false }
@@ -296,13 +295,6 @@ package enum FHIRFormat {
         return v
     }
 
-    static func daysInMonth(_ year: Int, _ month: Int) -> Int {
-        switch month {
-        case 2: (year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)) ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-    }
 
     /// Scans `YYYY(-MM(-DD)?)?` from the start; returns the index after it and how many
     /// parts (1 year, 2 month, 3 day) were read, or nil.
@@ -317,7 +309,7 @@ package enum FHIRFormat {
         guard b.count > 7 else { return (7, 2) }
         guard b[7] == UInt8(ascii: "-") else { return nil }
         let day = number(b, 8, 2)
-        guard day >= 1, day <= daysInMonth(year, month) else { return nil }
+        guard day >= 1, day <= CivilCalendar.daysIn(year: year, month: month) else { return nil }
         return (10, 3)
     }
 
