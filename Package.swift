@@ -102,8 +102,10 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], swiftSettings: strictSettings),
         .testTarget(name: "FHIRTests", dependencies: [
-            "FHIR", "Storage", "Security", "TestSupport",
+            "FHIR", "Storage", "Security", "TestSupport", "Gateway",
             .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: strictSettings),
         .testTarget(name: "ServerAppTests", dependencies: [
             "ServerApp", "FHIR", "Storage", "TestSupport",

@@ -138,7 +138,7 @@ struct SearchFixture {
             let f = try await SearchFixture.load(s)
             // stable paging: follow next links, every match exactly once
             var seen: [String] = []
-            var url: String? = "/fhir/Observation?_count=3"
+            var url: String? = "/fhir/Observation?_count=3&_total=accurate"
             var pages = 0
             while let next = url {
                 let page = try await s.get(next)
@@ -157,7 +157,11 @@ struct SearchFixture {
             #expect(try await s.searchIDs("Patient?_sort=birthdate") == [f.p1, f.p3, f.p2, f.p4])
             #expect(try await s.searchIDs("Patient?_sort=-birthdate") == [f.p3, f.p2, f.p1, f.p4])
             #expect(try await s.searchIDs("Patient?_sort=gender,-birthdate&gender=male,female") == [f.p3, f.p1, f.p2])
-            // _total and _summary=count
+            // _total: free when the page holds the end, counted on request, omitted for none
+            #expect(try await s.get("/fhir/Patient?_count=10").total == 4)
+            #expect(try await s.get("/fhir/Patient?_count=2").total == nil)
+            #expect(try await s.get("/fhir/Patient?_count=2&_total=accurate").total == 4)
+            #expect(try await s.get("/fhir/Patient?_count=2&_offset=2").total == 4)
             #expect(try await s.get("/fhir/Patient?_total=none").total == nil)
             let count = try await s.get("/fhir/Patient?_summary=count")
             #expect(count.total == 4)

@@ -8,10 +8,12 @@ import Storage
 /// Makes every answer under `/fhir` FHIR-shaped: XML requests get 415, framework errors and
 /// unexpected failures become OperationOutcomes, and a 500 says only the request id (the cause
 /// goes to the log, which carries no resource content).
-struct FHIRErrorMiddleware: RouterMiddleware {
-    typealias Context = AppRequestContext
+package struct FHIRErrorMiddleware: RouterMiddleware {
+    package typealias Context = AppRequestContext
 
-    func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
+    package init() {}
+
+    package func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
         if let format = request.uri.queryParameters["_format"], format.lowercased().contains("xml") {
             throw FHIRError(.unsupportedMediaType, code: "not-supported", "XML is not supported; use _format=json")
         }

@@ -29,9 +29,8 @@ package struct SearchEngine: Sendable {
         let order = try sql.orderBy(request)
         let wantCount = request.summary == .count ? 0 : request.count
         let body: @Sendable (any SQLDatabase) async throws -> Result = { db in
-            var total: Int?
-            if request.total != .none || request.summary == .count {
-                total = try await db.raw("SELECT COUNT(*) AS n FROM hh_resource r WHERE " + condition).first()?.decode(column: "n", as: Int.self)
+            func count() async throws -> Int? {
+                try await db.raw("SELECT COUNT(*) AS n FROM hh_resource r WHERE " + condition).first()?.decode(column: "n", as: Int.self)
             }
             var matches: [ResourceVersion] = []
             var hasMore = false
@@ -39,8 +38,17 @@ package struct SearchEngine: Sendable {
                 let rows = try await db.raw("SELECT r.res_id, r.version, r.last_updated, r.key_id, r.content FROM hh_resource r WHERE " + condition + " ORDER BY " + order + " LIMIT \(bind: wantCount + 1) OFFSET \(bind: request.offset)").all()
                 hasMore = rows.count > wantCount
                 matches = try rows.prefix(wantCount).map { try currentVersion($0, type: request.type) }
-            } else if let total {
-                hasMore = request.offset < total && wantCount > 0
+            }
+            var total: Int?
+            switch (request.total, request.summary) {
+            case (_, .count?), (.accurate?, _), (.estimate?, _):
+                total = try await count()
+            case (.none?, _):
+                total = nil
+            case (nil, _):
+                // Free when this page holds the end of the result; counting a large result
+                // would double the cost of every page, so it is left to `_total=accurate`.
+                if !hasMore && (!matches.isEmpty || request.offset == 0) { total = request.offset + matches.count }
             }
             let included = try await includes(for: request, matches: matches, on: db)
             return Result(matches: matches, included: included, total: total, hasMore: hasMore)

@@ -29,7 +29,8 @@ package struct SearchRequest: Sendable {
     package var count: Int = 20
     package var offset: Int = 0
     package var sort: [SortKey] = []
-    package var total: TotalMode = .accurate
+    /// nil: the total is given when it comes free (the result fits in the page), not counted.
+    package var total: TotalMode?
     package var summary: SummaryMode?
     package var elements: [String]?
     package var includes: [Include] = []

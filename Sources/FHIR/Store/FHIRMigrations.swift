@@ -51,6 +51,16 @@ package enum FHIRMigrations {
             "CREATE INDEX hh_idx_uri_value ON hh_idx_uri (res_type, param, value)",
             "CREATE INDEX hh_idx_uri_res ON hh_idx_uri (res_type, res_id)",
         ] },
+        // Search probes (`EXISTS` on a candidate's own index rows) read only the index.
+        Migration("fhir.004-covering-probe-indexes") { _ in [
+            "DROP INDEX hh_idx_string_res", "CREATE INDEX hh_idx_string_res ON hh_idx_string (res_type, res_id, param, value)",
+            "DROP INDEX hh_idx_token_res", "CREATE INDEX hh_idx_token_res ON hh_idx_token (res_type, res_id, param, code, system)",
+            "DROP INDEX hh_idx_date_res", "CREATE INDEX hh_idx_date_res ON hh_idx_date (res_type, res_id, param, low, high)",
+            "DROP INDEX hh_idx_reference_res", "CREATE INDEX hh_idx_reference_res ON hh_idx_reference (res_type, res_id, param, target_id, target_type)",
+            "DROP INDEX hh_idx_number_res", "CREATE INDEX hh_idx_number_res ON hh_idx_number (res_type, res_id, param, value)",
+            "DROP INDEX hh_idx_quantity_res", "CREATE INDEX hh_idx_quantity_res ON hh_idx_quantity (res_type, res_id, param, value, code, system)",
+            "DROP INDEX hh_idx_uri_res", "CREATE INDEX hh_idx_uri_res ON hh_idx_uri (res_type, res_id, param, value)",
+        ] },
     ]
 
     /// Index tables, each keyed by (res_type, res_id).

@@ -1,0 +1,74 @@
+import FHIR
+import Foundation
+import ServerApp
+import Testing
+import TestSupport
+
+@Suite struct ImportAndDemoTests {
+    static func folder(_ files: [String: String]) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hh-import-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for (name, text) in files { try Data(text.utf8).write(to: dir.appendingPathComponent(name)) }
+        return dir
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func importReportsEachFailureByFileAndKeepsNothingOfAFailedTransaction(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            // given: a good NDJSON file, a transaction with one invalid entry, and broken JSON
+            let dir = try Self.folder([
+                "a-good.ndjson": #"{"resourceType":"Patient","id":"nd-1","gender":"male"}"# + "\n" + #"{"resourceType":"Patient","id":"nd-2","gender":"female"}"# + "\n",
+                "b-bad-transaction.json": #"{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient","name":[{"family":"Kept"}]},"request":{"method":"POST","url":"Patient"}},{"resource":{"resourceType":"Patient","gender":"robot"},"request":{"method":"POST","url":"Patient"}}]}"#,
+                "c-broken.json": #"{"resourceType":"Bundle","#,
+                "notes.txt": "ignored",
+            ])
+            // when
+            let files = try ResourceImporter.files(in: [dir.path])
+            let summary = await ResourceImporter(fhir: s.services.fhir).run(files)
+            // then
+            #expect(files.map { ($0 as NSString).lastPathComponent } == ["a-good.ndjson", "b-bad-transaction.json", "c-broken.json"])
+            #expect(summary.resources == 2)
+            #expect(summary.byType == ["Patient": 2])
+            #expect(summary.failures.map { ($0.file as NSString).lastPathComponent } == ["b-bad-transaction.json", "c-broken.json"])
+            #expect(summary.failures[0].reason.contains("422"))
+            #expect(summary.failures[0].reason.contains("Bundle.entry[1].resource.gender"))
+            #expect(summary.failures[1].reason.contains("line 1"))
+            #expect(try await s.get("/fhir/Patient/nd-2")["gender"]?.stringValue == "female")
+            #expect(try await s.searchIDs("Patient?family=Kept").isEmpty)
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func importingTheSameNDJSONTwiceMakesNewVersionsNotDuplicates(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            let dir = try Self.folder(["p.ndjson": #"{"resourceType":"Patient","id":"same","gender":"male"}"# + "\n"])
+            let importer = ResourceImporter(fhir: s.services.fhir)
+            _ = await importer.run(try ResourceImporter.files(in: [dir.path]))
+            _ = await importer.run(try ResourceImporter.files(in: [dir.path]))
+            #expect(try await s.get("/fhir/Patient?_summary=count").total == 1)
+            #expect(try await s.get("/fhir/Patient/same")["meta"]?["versionId"]?.stringValue == "2")
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func demoPopulationLoadsRealisticLinkedRecords(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            let written = try await DemoLoader(fhir: s.services.fhir).load(patients: 3, seed: 7)
+            #expect(try await s.get("/fhir/Patient?_summary=count").total == 3)
+            for type in ["Encounter", "Observation", "Condition", "Immunization", "Practitioner", "Organization"] {
+                #expect((try await s.get("/fhir/\(type)?_summary=count").total ?? 0) > 0, "\(type)")
+            }
+            let all = try await s.get("/fhir/_history?_count=1").total ?? 0
+            #expect(all == written)
+            // every observation points at one of the three patients, and vital signs are coded
+            let patients = try await s.searchIDs("Patient")
+            var linked = 0
+            for p in patients { linked += try await s.get("/fhir/Observation?subject=Patient/\(p)&_summary=count").total ?? 0 }
+            #expect(linked == (try await s.get("/fhir/Observation?_summary=count").total))
+            #expect((try await s.get("/fhir/Observation?category=vital-signs&code=http://loinc.org|8867-4&_summary=count").total ?? 0) > 0)
+            // the same seed gives the same people
+            let again = DemoPopulation(seed: 7).patientBundle(index: 0)
+            #expect(again == DemoPopulation(seed: 7).patientBundle(index: 0))
+        }
+    }
+}
