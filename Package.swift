@@ -65,9 +65,15 @@ let package = Package(
             .product(name: "SQLKit", package: "sql-kit"),
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Definitions")], swiftSettings: strictSettings),
+        // Tamper-evident audit trail: AuditEvents chained by SHA-256, verification, checkpoints.
+        .target(name: "Audit", dependencies: [
+            "Kernel", "Storage", "FHIR",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SQLKit", package: "sql-kit"),
+        ], swiftSettings: strictSettings),
         // Composition root: configuration, buildApplication, demo data, import.
         .target(name: "ServerApp", dependencies: [
-            "Kernel", "Storage", "Security", "Gateway", "FHIR",
+            "Kernel", "Storage", "Security", "Gateway", "FHIR", "Audit",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -76,7 +82,7 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ], swiftSettings: strictSettings),
         .executableTarget(name: "healthhub", dependencies: [
-            "ServerApp", "Kernel", "Storage", "FHIR",
+            "ServerApp", "Kernel", "Storage", "FHIR", "Audit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strictSettings),
@@ -107,8 +113,9 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: strictSettings),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "FHIR", "Kernel"], swiftSettings: strictSettings),
         .testTarget(name: "ServerAppTests", dependencies: [
-            "ServerApp", "FHIR", "Storage", "TestSupport",
+            "ServerApp", "FHIR", "Storage", "TestSupport", "Audit", "Kernel",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -7,9 +7,12 @@ package struct AppRequestContext: RequestContext {
     package var coreContext: CoreRequestContextStorage
     /// Accepted from `X-Request-ID` or generated; echoed back and logged with every line.
     package var requestID: String = ""
+    /// The peer's IP address (the direct peer; trusted-proxy handling comes with the gateway).
+    package let remoteAddress: String?
 
     package init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// FHIR transaction bundles of a whole patient record are large; bodies are read with this cap.

@@ -1,5 +1,6 @@
 import FHIR
 import Foundation
+import Kernel
 import Storage
 
 /// Loads the demo population through the same Bundle path as any client.
@@ -13,9 +14,10 @@ package struct DemoLoader: Sendable {
         let population = DemoPopulation(seed: seed)
         let processor = BundleProcessor(service: fhir)
         var written = 0
-        written += try await count(processor.process(population.sharedResourcesBundle()))
+        let audit = AuditRecord(action: .create, interaction: "demo", agent: "healthhub demo")
+        written += try await count(processor.process(population.sharedResourcesBundle(), audit: audit))
         for i in 0..<patients {
-            written += try await count(processor.process(population.patientBundle(index: i)))
+            written += try await count(processor.process(population.patientBundle(index: i), audit: audit))
         }
         try await fhir.database.optimize()
         return written

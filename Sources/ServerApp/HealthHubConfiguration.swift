@@ -15,6 +15,8 @@ package struct HealthHubConfiguration: Sendable {
     /// Public base URL of the FHIR API when behind a proxy (`https://fhir.example.org/fhir`).
     package var publicBaseURL: String?
     package var logLevel: Logger.Level = .info
+    /// Append-only file of audit chain heads (keep it off the database volume in production).
+    package var auditCheckpointFile: String = "data/audit-checkpoints.log"
 
     package init() {}
 }

@@ -1,3 +1,4 @@
+import Audit
 import FHIR
 import Foundation
 import Kernel
@@ -10,10 +11,11 @@ import Storage
 package struct HealthHubServices: Sendable {
     package let database: any Database
     package let fhir: FHIRService
+    package let audit: AuditTrail
     package let logger: Logger
 
     /// Every migration of every module, in the order they apply.
-    package static let migrations = MigrationRunner(Keyring.migrations + FHIRMigrations.all)
+    package static let migrations = MigrationRunner(Keyring.migrations + FHIRMigrations.all + AuditTrail.migrations)
 
     package static func open(database url: DatabaseURL, masterKey: String?, masterKeyFile: String, migrate: Bool, logger: Logger) async throws -> HealthHubServices {
         let key = try MasterKey.load(environmentValue: masterKey, keyFile: masterKeyFile)
@@ -35,7 +37,9 @@ package struct HealthHubServices: Sendable {
             let indexer = SearchIndexer(definitions: definitions, registry: registry)
             let store = ResourceStore(database: database, keyring: keyring, indexer: indexer, clock: SystemClock())
             let search = SearchEngine(definitions: definitions, registry: registry, store: store)
-            return HealthHubServices(database: database, fhir: FHIRService(definitions: definitions, store: store, search: search), logger: logger)
+            let audit = AuditTrail(store: store)
+            let fhir = FHIRService(definitions: definitions, store: store, search: search, audit: audit)
+            return HealthHubServices(database: database, fhir: fhir, audit: audit, logger: logger)
         } catch {
             await database.shutdown()
             throw error

@@ -13,6 +13,9 @@ package struct ResourceImporter: Sendable {
 
     package init(fhir: FHIRService) { self.fhir = fhir }
 
+    /// Imports are audited like any other change, with the command line as the agent.
+    static let audit = AuditRecord(action: .create, interaction: "import", agent: "healthhub import")
+
     package struct Failure: Sendable, CustomStringConvertible {
         package let file: String
         package let reason: String
@@ -106,7 +109,7 @@ package struct ResourceImporter: Sendable {
     func importDocument(_ json: JSON) async throws -> [String: Int] {
         guard let type = json["resourceType"]?.stringValue else { throw ImportError.syntax("no resourceType") }
         if type == "Bundle", let kind = json["type"]?.stringValue, kind == "transaction" || kind == "batch" {
-            let response = try await BundleProcessor(service: fhir).process(json)
+            let response = try await BundleProcessor(service: fhir).process(json, audit: Self.audit)
             var counts: [String: Int] = [:]
             var failures: [String] = []
             let requests = json["entry"]?.arrayValue ?? []
@@ -125,13 +128,7 @@ package struct ResourceImporter: Sendable {
         }
         // A single resource.
         let resource = try fhir.checkResource(json, type: nil, location: nil)
-        try await fhir.database.transaction { tx in
-            if let id = resource["id"]?.stringValue {
-                _ = try await fhir.store.update(resource, type: type, id: id, ifMatch: nil, in: tx)
-            } else {
-                _ = try await fhir.store.create(resource, type: type, in: tx)
-            }
-        }
+        try await write([(type, resource)])
         return [type: 1]
     }
 
@@ -142,15 +139,7 @@ package struct ResourceImporter: Sendable {
         func flush() async throws {
             let items = batch
             batch = []
-            try await fhir.database.transaction { tx in
-                for (type, resource) in items {
-                    if let id = resource["id"]?.stringValue {
-                        _ = try await fhir.store.update(resource, type: type, id: id, ifMatch: nil, in: tx)
-                    } else {
-                        _ = try await fhir.store.create(resource, type: type, in: tx)
-                    }
-                }
-            }
+            try await write(items)
         }
         var lineNumber = 0
         for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
@@ -169,6 +158,25 @@ package struct ResourceImporter: Sendable {
         }
         if !batch.isEmpty { try await flush() }
         return counts
+    }
+
+    /// Writes resources in one transaction (keeping their ids when they have one), audited.
+    func write(_ items: [(String, JSONObject)]) async throws {
+        try await fhir.database.transaction { tx in
+            var audits: [AuditRecord] = []
+            for (type, resource) in items {
+                try fhir.requireWritable(type)
+                let version: ResourceVersion
+                var created = true
+                if let id = resource["id"]?.stringValue {
+                    (version, created) = try await fhir.store.update(resource, type: type, id: id, ifMatch: nil, in: tx)
+                } else {
+                    version = try await fhir.store.create(resource, type: type, in: tx)
+                }
+                audits.append(Self.audit.changed(version, created: created, compartment: fhir.compartment))
+            }
+            try await fhir.audit.append(audits, in: tx)
+        }
     }
 
     /// Reads a file, decompressing `.bz2`/`.gz` with the system tools.

@@ -12,7 +12,7 @@ struct HealthHubCommand: AsyncParsableCommand {
         abstract: "HealthHub: a self-hostable healthcare platform with a FHIR R4 API.",
         discussion: "Every option can also be set with the environment variable HEALTHHUB_<OPTION> (e.g. HEALTHHUB_DATABASE) or in a config file of HEALTHHUB_<OPTION>=value lines (--config or HEALTHHUB_CONFIG).",
         version: HealthHubVersion.current,
-        subcommands: [ServeCommand.self, MigrateCommand.self, ImportCommand.self, DemoCommand.self, FHIRPathCommand.self])
+        subcommands: [ServeCommand.self, MigrateCommand.self, ImportCommand.self, DemoCommand.self, AuditCommand.self, FHIRPathCommand.self])
 }
 
 /// Options every command that opens the database takes.
@@ -25,6 +25,9 @@ struct DatabaseOptions: ParsableArguments {
 
     @Option(help: "Config file of HEALTHHUB_<OPTION>=value lines (env HEALTHHUB_CONFIG).")
     var config: String?
+
+    @Option(help: "Append-only file of audit chain heads (env HEALTHHUB_AUDIT_CHECKPOINT_FILE; default data/audit-checkpoints.log).")
+    var auditCheckpointFile: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env HEALTHHUB_LOG_LEVEL; default info).")
     var logLevel: String?
@@ -42,6 +45,7 @@ struct DatabaseOptions: ParsableArguments {
         }
         c.masterKey = settings.value(nil, "MASTER_KEY")
         c.masterKeyFile = settings.value(masterKeyFile, "MASTER_KEY_FILE") ?? c.masterKeyFile
+        c.auditCheckpointFile = settings.value(auditCheckpointFile, "AUDIT_CHECKPOINT_FILE") ?? c.auditCheckpointFile
         if let level = settings.value(logLevel, "LOG_LEVEL") {
             if let l = Logger.Level(rawValue: level) { c.logLevel = l } else { problems.append("log level must be one of trace, debug, info, notice, warning, error, critical") }
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Audit
 import Foundation
 import ServerApp
 import Storage
@@ -25,6 +26,7 @@ struct ImportCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data(line.utf8))
         }
         try? await services.database.optimize()
+        await AuditCheckpointer(database: services.database, file: AuditCheckpointFile(path: config.auditCheckpointFile), logger: logger).checkpoint()
         await services.shutdown()
         for failure in summary.failures {
             FileHandle.standardError.write(Data("FAILED \(failure)\n".utf8))

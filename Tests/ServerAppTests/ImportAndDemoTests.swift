@@ -59,11 +59,17 @@ import TestSupport
                 #expect((try await s.get("/fhir/\(type)?_summary=count").total ?? 0) > 0, "\(type)")
             }
             let all = try await s.get("/fhir/_history?_count=1").total ?? 0
-            #expect(all == written)
+            #expect(all == written)  // system history leaves out the audit trail
+
             // every observation points at one of the three patients, and vital signs are coded
             let patients = try await s.searchIDs("Patient")
             var linked = 0
-            for p in patients { linked += try await s.get("/fhir/Observation?subject=Patient/\(p)&_summary=count").total ?? 0 }
+            for p in patients {
+                linked += try await s.get("/fhir/Observation?subject=Patient/\(p)&_summary=count").total ?? 0
+                // each patient's load is audited as one event naming the patient
+                let audit = try await s.get("/fhir/AuditEvent?entity=Patient/\(p)&subtype=demo").entries
+                #expect(audit.count == 1)
+            }
             #expect(linked == (try await s.get("/fhir/Observation?_summary=count").total))
             #expect((try await s.get("/fhir/Observation?category=vital-signs&code=http://loinc.org|8867-4&_summary=count").total ?? 0) > 0)
             // the same seed gives the same people

@@ -30,7 +30,9 @@ package struct BundleProcessor: Sendable {
         var resource: JSONObject?
     }
 
-    package func process(_ bundle: JSON, options: Options = .init()) async throws -> JSON {
+    /// `audit` describes who sent the Bundle; each entry is audited from it (in the transaction
+    /// for changes; failures soon after).
+    package func process(_ bundle: JSON, options: Options = .init(), audit: AuditRecord) async throws -> JSON {
         guard let object = bundle.objectValue, object["resourceType"]?.stringValue == "Bundle" else {
             throw FHIRError(.badRequest, code: "invalid", "POST to the base URL takes a Bundle")
         }
@@ -40,21 +42,40 @@ package struct BundleProcessor: Sendable {
         }
         let rawEntries = object["entry"]?.arrayValue ?? []
         if kind == "transaction" {
-            let entries = try rawEntries.enumerated().map { i, e throws(FHIRError) in try parseEntry(e, index: i) }
-            let responses = try await service.database.transaction { tx in
-                try await transaction(entries, options: options, in: tx)
+            do {
+                let entries = try rawEntries.enumerated().map { i, e throws(FHIRError) in try parseEntry(e, index: i) }
+                let responses = try await service.database.transaction { tx in
+                    try await transaction(entries, options: options, audit: audit, in: tx)
+                }
+                return responseBundle("transaction-response", responses)
+            } catch {
+                var failed = audit
+                failed.interaction = "transaction"
+                failed.action = .execute
+                failed.outcome = (error as? FHIRError).map { $0.status.code >= 500 ? .seriousFailure : .minorFailure } ?? .seriousFailure
+                failed.outcomeCode = (error as? FHIRError)?.issues.first?.code
+                try? await service.audit.appendSoon([failed])
+                throw error
             }
-            return responseBundle("transaction-response", responses)
         }
         var responses: [JSON] = []
         for (i, raw) in rawEntries.enumerated() {
             do {
                 let entry = try parseEntry(raw, index: i)
+                var entryAudit = audit
+                entryAudit.interaction = "batch"
+                let template = entryAudit
                 let response = try await service.database.transaction { tx in
-                    try await transaction([entry], options: options, in: tx)[0]
+                    try await transaction([entry], options: options, audit: template, in: tx)[0]
                 }
                 responses.append(response)
             } catch let error as FHIRError {
+                var failed = audit
+                failed.interaction = "batch"
+                failed.action = .execute
+                failed.outcome = error.status.code >= 500 ? .seriousFailure : .minorFailure
+                failed.outcomeCode = error.issues.first?.code
+                try? await service.audit.appendSoon([failed])
                 responses.append(errorEntry(error))
             }
         }
@@ -81,6 +102,13 @@ package struct BundleProcessor: Sendable {
         guard let type = segments.first, service.definitions.isResourceType(type) else {
             throw FHIRError(.badRequest, code: "not-supported", "request.url must start with a resource type", expression: ["\(at).request.url"])
         }
+        if method != "GET" && method != "HEAD" {
+            do { try service.requireWritable(type) } catch {
+                var e = error
+                e.issues = e.issues.map { var issue = $0; issue.expression = ["\(at).request.url"]; return issue }
+                throw e
+            }
+        }
         var resource: JSONObject?
         if method == "POST" || method == "PUT" {
             guard let r = raw["resource"]?.objectValue else {
@@ -101,8 +129,18 @@ package struct BundleProcessor: Sendable {
     }
 
     /// Runs entries in the given transaction and returns their response entries in order.
-    func transaction(_ input: [Entry], options: Options, in tx: DatabaseTransaction) async throws -> [JSON] {
+    func transaction(_ input: [Entry], options: Options, audit template: AuditRecord, in tx: DatabaseTransaction) async throws -> [JSON] {
         var entries = input
+        var audits: [AuditRecord] = []
+        func audited(_ interaction: String, _ action: AuditRecord.Action, _ version: ResourceVersion?, patients: [String]? = nil, query: String? = nil) {
+            var r = template
+            r.interaction = interaction
+            r.action = action
+            r.resources = version.map { [$0.reference] } ?? []
+            r.patients = patients ?? version.map(service.compartment.patients(of:)) ?? []
+            r.query = query
+            audits.append(r)
+        }
         // Responses by the entry's index in the Bundle (a batch runs entries one at a time).
         var responses: [Int: JSON] = [:]
         var references: [String: String] = [:]   // fullUrl -> Type/id
@@ -166,7 +204,7 @@ package struct BundleProcessor: Sendable {
 
         // 4. Execute in FHIR order: DELETE, POST, PUT, GET.
         for e in entries where e.method == "DELETE" {
-            let deleted: ResourceVersion?
+            let deleted: (ResourceVersion?, patients: [String])
             if let id = e.id {
                 deleted = try await at(e) { try await service.delete(e.type, id, in: tx) }
             } else if let q = e.query {
@@ -174,15 +212,18 @@ package struct BundleProcessor: Sendable {
             } else {
                 throw at(e, .invalid("DELETE needs an id or a condition"))
             }
-            responses[e.index] = responseEntry(status: "204 No Content", version: deleted, resource: nil)
+            audited("delete", .delete, deleted.0, patients: deleted.patients)
+            responses[e.index] = responseEntry(status: "204 No Content", version: deleted.0, resource: nil)
         }
         let creates = entries.filter { $0.method == "POST" && !existing.contains($0.index) }
         let created = try await service.store.createMany(creates.map { ($0.type, newIDs[$0.index]!, $0.resource!) }, in: tx)
         for (e, v) in zip(creates, created) {
+            audited("create", .create, v)
             responses[e.index] = responseEntry(status: "201 Created", version: v, resource: options.returnRepresentation ? v : nil)
         }
         for e in entries where e.method == "POST" && existing.contains(e.index) {
             let v = try await service.store.read(e.type, newIDs[e.index]!, on: tx.sql)
+            audited("read", .read, v)
             responses[e.index] = responseEntry(status: "200 OK", version: v, resource: options.returnRepresentation ? v : nil)
         }
         for e in entries where e.method == "PUT" {
@@ -194,6 +235,7 @@ package struct BundleProcessor: Sendable {
             } else {
                 throw at(e, .invalid("PUT needs an id or a condition"))
             }
+            audited(result.created ? "create" : "update", result.created ? .create : .update, result.0)
             responses[e.index] = responseEntry(status: result.created ? "201 Created" : "200 OK", version: result.0, resource: options.returnRepresentation ? result.0 : nil)
         }
         for e in entries where e.method == "GET" || e.method == "HEAD" {
@@ -203,15 +245,30 @@ package struct BundleProcessor: Sendable {
                     if v.deleted { throw FHIRError.gone(e.type, id) }
                     return v
                 }
+                audited("read", .read, v)
                 responses[e.index] = responseEntry(status: "200 OK", version: v, resource: e.method == "GET" ? v : nil)
             } else {
                 let request = try at(e) { () throws(FHIRError) in try service.searchRequest(type: e.type, query: e.query ?? "", strict: false) }
                 let result = try await at(e) { try await service.search.search(request, on: tx.sql) }
+                var patients: [String] = []
+                for v in result.matches + result.included { patients += service.compartment.patients(of: v).filter { !patients.contains($0) } }
+                audited("search-type", .execute, nil, patients: patients, query: "\(e.type)?\(e.query ?? "")")
                 var o = JSONObject()
                 o["response"] = .object(JSONObject([("status", .string("200 OK"))]))
                 o["resource"] = SearchBundle.json(request: request, result: result, base: "", selfQuery: e.query ?? "")
                 responses[e.index] = .object(o)
             }
+        }
+        if template.interaction == "batch" {
+            // A batch entry is its own interaction, audited as such.
+            try await service.audit.append(audits, in: tx)
+        } else {
+            // A transaction (or an import) is one event naming every patient it touched.
+            var r = template
+            r.action = .execute
+            var seen = Set<String>()
+            r.patients = audits.flatMap(\.patients).filter { seen.insert($0).inserted }
+            try await service.audit.append([r], in: tx)
         }
         return entries.map { responses[$0.index] ?? .null }
     }

@@ -59,47 +59,72 @@ package struct FHIRController: Sendable {
     // MARK: Handlers
 
     @Sendable func read(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let (type, id) = try typeAndID(context)
-        let v = try await service.read(type, id)
-        return resourceResponse(v, status: .ok, request: request, context: context, location: false)
+        try await audited("read", .read, request, context) { record in
+            let (type, id) = try typeAndID(context)
+            record.resources = ["\(type)/\(id)"]
+            let v = try await service.read(type, id)
+            record.patients = service.compartment.patients(of: v)
+            return resourceResponse(v, status: .ok, request: request, context: context, location: false)
+        }
     }
 
     @Sendable func vread(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let (type, id) = try typeAndID(context)
-        let v = try await service.vread(type, id, version: context.parameters.get("vid") ?? "")
-        return resourceResponse(v, status: .ok, request: request, context: context, location: false)
+        try await audited("vread", .read, request, context) { record in
+            let (type, id) = try typeAndID(context)
+            record.resources = ["\(type)/\(id)"]
+            let v = try await service.vread(type, id, version: context.parameters.get("vid") ?? "")
+            record.patients = service.compartment.patients(of: v)
+            return resourceResponse(v, status: .ok, request: request, context: context, location: false)
+        }
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let type = try typeParameter(context)
-        let body = try await jsonBody(request, context: context)
-        let resource = try service.decodeResource(body, type: type)
-        let ifNoneExist = request.headers[.ifNoneExist]
-        let (v, created) = try await service.create(resource, type: type, ifNoneExist: ifNoneExist)
-        return resourceResponse(v, status: created ? .created : .ok, request: request, context: context, location: true)
+        try await audited("create", .create, request, context, committed: true) { record in
+            let type = try typeParameter(context)
+            try service.requireWritable(type)
+            let body = try await jsonBody(request, context: context)
+            let resource = try service.decodeResource(body, type: type)
+            let ifNoneExist = request.headers[.ifNoneExist]
+            let (v, created) = try await service.create(resource, type: type, ifNoneExist: ifNoneExist, audit: record)
+            return resourceResponse(v, status: created ? .created : .ok, request: request, context: context, location: true)
+        }
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let (type, id) = try typeAndID(context)
-        let body = try await jsonBody(request, context: context)
-        let resource = try service.decodeResource(body, type: type)
-        let ifMatch = try ifMatchVersion(request)
-        let (v, created) = try await service.database.transaction { tx in
-            try await service.update(resource, type: type, id: id, ifMatch: ifMatch, in: tx)
+        try await audited("update", .update, request, context, committed: true) { record in
+            let (type, id) = try typeAndID(context)
+            record.resources = ["\(type)/\(id)"]
+            try service.requireWritable(type)
+            let body = try await jsonBody(request, context: context)
+            let resource = try service.decodeResource(body, type: type)
+            let ifMatch = try ifMatchVersion(request)
+            let template = record
+            let (v, created) = try await service.database.transaction { tx in
+                let result = try await service.update(resource, type: type, id: id, ifMatch: ifMatch, in: tx)
+                try await service.audit.append([template.changed(result.0, created: result.created, compartment: service.compartment)], in: tx)
+                return result
+            }
+            return resourceResponse(v, status: created ? .created : .ok, request: request, context: context, location: true)
         }
-        return resourceResponse(v, status: created ? .created : .ok, request: request, context: context, location: true)
     }
 
     @Sendable func conditionalUpdate(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let type = try typeParameter(context)
-        let query = try conditionQuery(request)
-        let body = try await jsonBody(request, context: context)
-        let resource = try service.decodeResource(body, type: type)
-        let ifMatch = try ifMatchVersion(request)
-        let (v, created) = try await service.database.transaction { tx in
-            try await service.conditionalUpdate(resource, type: type, query: query, ifMatch: ifMatch, in: tx)
+        try await audited("update", .update, request, context, committed: true) { record in
+            let type = try typeParameter(context)
+            try service.requireWritable(type)
+            let query = try conditionQuery(request)
+            record.query = "\(type)?\(query)"
+            let body = try await jsonBody(request, context: context)
+            let resource = try service.decodeResource(body, type: type)
+            let ifMatch = try ifMatchVersion(request)
+            let template = record
+            let (v, created) = try await service.database.transaction { tx in
+                let result = try await service.conditionalUpdate(resource, type: type, query: query, ifMatch: ifMatch, in: tx)
+                try await service.audit.append([template.changed(result.0, created: result.created, compartment: service.compartment)], in: tx)
+                return result
+            }
+            return resourceResponse(v, status: created ? .created : .ok, request: request, context: context, location: true)
         }
-        return resourceResponse(v, status: created ? .created : .ok, request: request, context: context, location: true)
     }
 
     @Sendable func patch(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -114,26 +139,51 @@ package struct FHIRController: Sendable {
             throw FHIRError(.badRequest, code: "structure", "The patch is not valid JSON: \(error.description)")
         }
         let ifMatch = try ifMatchVersion(request)
-        let v = try await service.database.transaction { tx in
-            try await service.patch(patch, type: type, id: id, ifMatch: ifMatch, in: tx)
+        return try await audited("patch", .update, request, context, committed: true) { record in
+            record.resources = ["\(type)/\(id)"]
+            let template = record
+            let v = try await service.database.transaction { tx in
+                let v = try await service.patch(patch, type: type, id: id, ifMatch: ifMatch, in: tx)
+                try await service.audit.append([template.changed(v, created: false, compartment: service.compartment)], in: tx)
+                return v
+            }
+            return resourceResponse(v, status: .ok, request: request, context: context, location: false)
         }
-        return resourceResponse(v, status: .ok, request: request, context: context, location: false)
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let (type, id) = try typeAndID(context)
-        try service.requireType(type)
-        let deleted = try await service.database.transaction { tx in try await service.delete(type, id, in: tx) }
-        var headers = HTTPFields()
-        if let deleted { headers[.eTag] = deleted.etag }
-        return Response(status: .noContent, headers: headers)
+        try await audited("delete", .delete, request, context, committed: true) { record in
+            let (type, id) = try typeAndID(context)
+            record.resources = ["\(type)/\(id)"]
+            let template = record
+            let deleted = try await service.database.transaction { tx in
+                let (deleted, patients) = try await service.delete(type, id, in: tx)
+                var r = template
+                r.patients = patients
+                try await service.audit.append([r], in: tx)
+                return deleted
+            }
+            var headers = HTTPFields()
+            if let deleted { headers[.eTag] = deleted.etag }
+            return Response(status: .noContent, headers: headers)
+        }
     }
 
     @Sendable func conditionalDelete(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let type = try typeParameter(context)
-        let query = try conditionQuery(request)
-        _ = try await service.database.transaction { tx in try await service.conditionalDelete(type: type, query: query, in: tx) }
-        return Response(status: .noContent)
+        try await audited("delete", .delete, request, context, committed: true) { record in
+            let type = try typeParameter(context)
+            let query = try conditionQuery(request)
+            record.query = "\(type)?\(query)"
+            let template = record
+            try await service.database.transaction { tx in
+                let (deleted, patients) = try await service.conditionalDelete(type: type, query: query, in: tx)
+                var r = template
+                r.resources = deleted.map { [$0.reference] } ?? []
+                r.patients = patients
+                try await service.audit.append([r], in: tx)
+            }
+            return Response(status: .noContent)
+        }
     }
 
     @Sendable func searchType(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -153,11 +203,15 @@ package struct FHIRController: Sendable {
     }
 
     func search(type: String, query: String, request: Request, context: AppRequestContext) async throws -> Response {
-        try service.requireType(type)
-        let strict = Prefer(request.headers[.prefer]).handlingStrict
-        let searchRequest = try SearchRequest(type: type, pairs: QueryString.decode(query), registry: service.registry, strict: strict)
-        let result = try await service.search.search(searchRequest)
-        return fhirResponse(.ok, SearchBundle.bytes(request: searchRequest, result: result, base: base(request), definitions: service.definitions))
+        try await audited("search-type", .execute, request, context) { record in
+            record.query = "\(type)?\(query)"
+            try service.requireType(type)
+            let strict = Prefer(request.headers[.prefer]).handlingStrict
+            let searchRequest = try SearchRequest(type: type, pairs: QueryString.decode(query), registry: service.registry, strict: strict)
+            let result = try await service.search.search(searchRequest)
+            record.patients = patients(of: result.matches + result.included)
+            return fhirResponse(.ok, SearchBundle.bytes(request: searchRequest, result: result, base: base(request), definitions: service.definitions))
+        }
     }
 
     @Sendable func transaction(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -167,26 +221,34 @@ package struct FHIRController: Sendable {
             throw FHIRError(.badRequest, code: "structure", "The body is not valid JSON: \(error.description)")
         }
         let prefer = Prefer(request.headers[.prefer])
-        let response = try await bundles.process(bundle, options: .init(returnRepresentation: prefer.returnMode == "representation"))
+        let response = try await bundles.process(bundle, options: .init(returnRepresentation: prefer.returnMode == "representation"),
+                                                 audit: auditRecord("transaction", .execute, request, context))
         return fhirResponse(.ok, response.serialized())
     }
 
     @Sendable func systemHistory(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await history(.system, path: "_history", request: request)
+        try await audited("history-system", .read, request, context) { record in
+            try await history(.system, path: "_history", request: request, record: &record)
+        }
     }
 
     @Sendable func typeHistory(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let type = try typeParameter(context)
-        return try await history(.type(type), path: "\(type)/_history", request: request)
+        try await audited("history-type", .read, request, context) { record in
+            let type = try typeParameter(context)
+            return try await history(.type(type), path: "\(type)/_history", request: request, record: &record)
+        }
     }
 
     @Sendable func instanceHistory(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let (type, id) = try typeAndID(context)
-        guard try await service.store.read(type, id) != nil else { throw FHIRError.notFound(type, id) }
-        return try await history(.instance(type, id), path: "\(type)/\(id)/_history", request: request)
+        try await audited("history-instance", .read, request, context) { record in
+            let (type, id) = try typeAndID(context)
+            record.resources = ["\(type)/\(id)"]
+            guard try await service.store.read(type, id) != nil else { throw FHIRError.notFound(type, id) }
+            return try await history(.instance(type, id), path: "\(type)/\(id)/_history", request: request, record: &record)
+        }
     }
 
-    func history(_ scope: ResourceStore.HistoryScope, path: String, request: Request) async throws -> Response {
+    func history(_ scope: ResourceStore.HistoryScope, path: String, request: Request, record: inout AuditRecord) async throws -> Response {
         let params = Dictionary(QueryString.decode(request.uri.query ?? ""), uniquingKeysWith: { $1 })
         var since: Int64?
         if let text = params["_since"] {
@@ -196,6 +258,7 @@ package struct FHIRController: Sendable {
         let count = min(max(Int(params["_count"] ?? "") ?? 50, 1), SearchRequest.maxCount)
         let offset = max(Int(params["_offset"] ?? "") ?? 0, 0)
         let (entries, total) = try await service.store.history(scope, since: since, count: count, offset: offset)
+        record.patients = patients(of: entries)
         let base = base(request)
         func url(_ o: Int) -> String {
             var q: [(String, String)] = [("_count", String(count)), ("_offset", String(o))]
@@ -206,6 +269,42 @@ package struct FHIRController: Sendable {
                                         next: offset + count < total ? url(offset + count) : nil,
                                         previous: offset > 0 ? url(max(0, offset - count)) : nil)
         return fhirResponse(.ok, body)
+    }
+
+    // MARK: Audit
+
+    /// The audit record of this request before the interaction fills in what it touched.
+    func auditRecord(_ interaction: String, _ action: AuditRecord.Action, _ request: Request, _ context: AppRequestContext) -> AuditRecord {
+        AuditRecord(action: action, interaction: interaction, agent: "anonymous",
+                    networkAddress: context.remoteAddress, requestID: context.requestID)
+    }
+
+    /// Runs an interaction and audits it. `committed`: the interaction audits its success in its
+    /// own transaction; otherwise success is audited here before the response goes out. Every
+    /// failure is audited here (its transaction, if any, rolled back), with the error's issue code.
+    func audited(_ interaction: String, _ action: AuditRecord.Action, _ request: Request, _ context: AppRequestContext,
+                 committed: Bool = false, _ body: (inout AuditRecord) async throws -> Response) async throws -> Response {
+        var record = auditRecord(interaction, action, request, context)
+        do {
+            let response = try await body(&record)
+            if !committed { try await service.audit.appendSoon([record]) }
+            return response
+        } catch {
+            let fhirError = error as? FHIRError
+            record.outcome = (fhirError?.status.code ?? 500) >= 500 ? .seriousFailure : .minorFailure
+            record.outcomeCode = fhirError?.issues.first?.code ?? "exception"
+            try? await service.audit.appendSoon([record])
+            throw error
+        }
+    }
+
+    func patients(of versions: [ResourceVersion]) -> [String] {
+        var seen = Set<String>()
+        var out: [String] = []
+        for v in versions {
+            for p in service.compartment.patients(of: v) where seen.insert(p).inserted { out.append(p) }
+        }
+        return out
     }
 
     // MARK: Helpers

@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import Storage
 
 /// Group commit for plain creates. Each create is prepared (indexed, sealed) by its own request;
@@ -9,16 +10,21 @@ import Storage
 /// it fails, every create in it fails and nothing of them is stored.
 actor CreateCoalescer {
     private let store: ResourceStore
-    private var pending: [(ResourceStore.PreparedWrite, CheckedContinuation<ResourceVersion, any Error>)] = []
+    private let audit: any AuditSink
+    private var pending: [(ResourceStore.PreparedWrite, AuditRecord, CheckedContinuation<ResourceVersion, any Error>)] = []
     private var draining = false
     /// Upper bound of one batch, to keep each transaction short.
     private let maxBatch = 256
 
-    init(store: ResourceStore) { self.store = store }
+    init(store: ResourceStore, audit: any AuditSink) {
+        self.store = store
+        self.audit = audit
+    }
 
-    func submit(_ write: ResourceStore.PreparedWrite) async throws -> ResourceVersion {
+    /// Writes the resource and its audit record in the same transaction.
+    func submit(_ write: ResourceStore.PreparedWrite, audit record: AuditRecord) async throws -> ResourceVersion {
         try await withCheckedThrowingContinuation { continuation in
-            pending.append((write, continuation))
+            pending.append((write, record, continuation))
             if !draining {
                 draining = true
                 Task { await drain() }
@@ -31,11 +37,15 @@ actor CreateCoalescer {
             let batch = Array(pending.prefix(maxBatch))
             pending.removeFirst(batch.count)
             let writes = batch.map(\.0)
+            let records = batch.map(\.1)
             do {
-                try await store.database.transaction { tx in try await store.insertCreated(writes, in: tx) }
-                for (write, continuation) in batch { continuation.resume(returning: write.version) }
+                try await store.database.transaction { [audit] tx in
+                    try await store.insertCreated(writes, in: tx)
+                    try await audit.append(records, in: tx)
+                }
+                for (write, _, continuation) in batch { continuation.resume(returning: write.version) }
             } catch {
-                for (_, continuation) in batch { continuation.resume(throwing: error) }
+                for (_, _, continuation) in batch { continuation.resume(throwing: error) }
             }
         }
         draining = false

@@ -12,13 +12,26 @@ package struct FHIRService: Sendable {
     package let search: SearchEngine
     let validator: ResourceValidator
     let creates: CreateCoalescer
+    package let audit: any AuditSink
+    package let compartment: PatientCompartment
 
-    package init(definitions: FHIRDefinitions, store: ResourceStore, search: SearchEngine) {
+    package init(definitions: FHIRDefinitions, store: ResourceStore, search: SearchEngine, audit: any AuditSink) {
         self.definitions = definitions
         self.store = store
         self.search = search
+        self.audit = audit
         self.validator = ResourceValidator(definitions: definitions)
-        self.creates = CreateCoalescer(store: store)
+        self.creates = CreateCoalescer(store: store, audit: audit)
+        self.compartment = PatientCompartment(definitions: definitions, registry: search.registry)
+    }
+
+    /// Types only the server writes. AuditEvents are the audit trail: never created, changed or
+    /// deleted through the API.
+    package func requireWritable(_ type: String) throws(FHIRError) {
+        try requireType(type)
+        if type == "AuditEvent" {
+            throw FHIRError(.methodNotAllowed, code: "not-supported", "AuditEvents are written by the server only; they cannot be created, changed or deleted")
+        }
     }
 
     package var database: any Database { store.database }
@@ -89,10 +102,15 @@ package struct FHIRService: Sendable {
     /// Create, or with `ifNoneExist` return the one existing match. Returns whether it created.
     /// Plain creates are prepared here and written by the create coalescer, which commits the
     /// creates that arrive together in one transaction.
-    package func create(_ resource: JSONObject, type: String, ifNoneExist: String?) async throws -> (ResourceVersion, created: Bool) {
+    /// `audit` is completed with the new resource and its patients, and committed with it.
+    package func create(_ resource: JSONObject, type: String, ifNoneExist: String?, audit record: AuditRecord) async throws -> (ResourceVersion, created: Bool) {
+        try requireWritable(type)
         guard let ifNoneExist, !ifNoneExist.isEmpty else {
             let prepared = try store.prepareCreate(resource, type: type, id: ResourceID.generate())
-            return (try await creates.submit(prepared), true)
+            var r = record
+            r.resources = [prepared.version.reference]
+            r.patients = compartment.patients(of: .object(resource), type: type, id: prepared.version.id)
+            return (try await creates.submit(prepared, audit: r), true)
         }
         let query = ifNoneExist.hasPrefix("\(type)?") ? String(ifNoneExist.dropFirst(type.count + 1)) : ifNoneExist.hasPrefix("?") ? String(ifNoneExist.dropFirst()) : ifNoneExist
         let request = try searchRequest(type: type, query: query)
@@ -100,12 +118,22 @@ package struct FHIRService: Sendable {
             try await tx.lock("create:\(type)?\(query)")
             let ids = try await search.matchingIDs(request, limit: 2, on: tx.sql)
             if ids.count > 1 { throw FHIRError.preconditionFailed("If-None-Exist matched more than one \(type)") }
-            if let existing = ids.first, let v = try await store.read(type, existing, on: tx.sql) { return (v, false) }
-            return (try await store.create(resource, type: type, in: tx), true)
+            let result: (ResourceVersion, Bool)
+            if let existing = ids.first, let v = try await store.read(type, existing, on: tx.sql) {
+                result = (v, false)
+            } else {
+                result = (try await store.create(resource, type: type, in: tx), true)
+            }
+            var r = record
+            r.resources = [result.0.reference]
+            r.patients = compartment.patients(of: result.0)
+            try await audit.append([r], in: tx)
+            return result
         }
     }
 
     package func update(_ resource: JSONObject, type: String, id: String, ifMatch: Int?, in tx: DatabaseTransaction) async throws -> (ResourceVersion, created: Bool) {
+        try requireWritable(type)
         guard let bodyID = resource["id"]?.stringValue else {
             throw FHIRError(.badRequest, code: "required", "An update must carry the resource id", expression: ["\(type).id"])
         }
@@ -118,6 +146,7 @@ package struct FHIRService: Sendable {
 
     /// `PUT Type?query`: update the single match, or create when nothing matches.
     package func conditionalUpdate(_ resource: JSONObject, type: String, query: String, ifMatch: Int?, in tx: DatabaseTransaction) async throws -> (ResourceVersion, created: Bool) {
+        try requireWritable(type)
         try await tx.lock("create:\(type)?\(query)")
         let ids = try await search.matchingIDs(try searchRequest(type: type, query: query), limit: 2, on: tx.sql)
         switch ids.count {
@@ -136,19 +165,25 @@ package struct FHIRService: Sendable {
         }
     }
 
-    package func delete(_ type: String, _ id: String, in tx: DatabaseTransaction) async throws -> ResourceVersion? {
-        try await store.delete(type, id, in: tx)
+    /// Deletes; returns the deletion version (nil when there was nothing) and the patients the
+    /// deleted resource belonged to, for the audit record.
+    package func delete(_ type: String, _ id: String, in tx: DatabaseTransaction) async throws -> (ResourceVersion?, patients: [String]) {
+        try requireWritable(type)
+        let patients = try await store.read(type, id, on: tx.sql).map(compartment.patients(of:)) ?? []
+        return (try await store.delete(type, id, in: tx), patients)
     }
 
     /// `DELETE Type?query`: deletes the single match (nothing when none).
-    package func conditionalDelete(type: String, query: String, in tx: DatabaseTransaction) async throws -> ResourceVersion? {
+    package func conditionalDelete(type: String, query: String, in tx: DatabaseTransaction) async throws -> (ResourceVersion?, patients: [String]) {
+        try requireWritable(type)
         let ids = try await search.matchingIDs(try searchRequest(type: type, query: query), limit: 2, on: tx.sql)
         if ids.count > 1 { throw FHIRError.preconditionFailed("The condition matched more than one \(type)") }
-        guard let id = ids.first else { return nil }
-        return try await store.delete(type, id, in: tx)
+        guard let id = ids.first else { return (nil, []) }
+        return try await delete(type, id, in: tx)
     }
 
     package func patch(_ patch: JSON, type: String, id: String, ifMatch: Int?, in tx: DatabaseTransaction) async throws -> ResourceVersion {
+        try requireWritable(type)
         guard let current = try await store.read(type, id, on: tx.sql) else { throw FHIRError.notFound(type, id) }
         guard !current.deleted, let content = current.content else { throw FHIRError.gone(type, id) }
         if let ifMatch, ifMatch != current.version {

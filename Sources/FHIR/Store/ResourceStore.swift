@@ -70,6 +70,11 @@ package struct ResourceStore: Sendable {
             content: deleted ? nil : try unseal(row, type: type, id: id, version: version))
     }
 
+    /// Content of a row selected with `key_id` and `content` columns, authenticated and decrypted.
+    package func unsealed(_ row: any SQLRow, type: String, id: String, version: Int) throws -> Data {
+        try unseal(row, type: type, id: id, version: version)
+    }
+
     func unseal(_ row: any SQLRow, type: String, id: String, version: Int) throws -> Data {
         let keyID = try row.decode(column: "key_id", as: String.self)
         let sealed = try row.decode(column: "content", as: Data.self)
@@ -242,7 +247,8 @@ package struct ResourceStore: Sendable {
     package func history(_ scope: HistoryScope, since: Int64?, count: Int, offset: Int) async throws -> (entries: [ResourceVersion], total: Int) {
         var filter: SQLQueryString = "1 = 1"
         switch scope {
-        case .system: break
+        // The audit trail has its own history (AuditEvent/_history); it would drown the rest.
+        case .system: filter = "res_type <> 'AuditEvent'"
         case .type(let t): filter = "res_type = \(bind: t)"
         case .instance(let t, let i): filter = "res_type = \(bind: t) AND res_id = \(bind: i)"
         }

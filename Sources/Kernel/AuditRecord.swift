@@ -1,0 +1,50 @@
+import Foundation
+
+/// One audited event, before it becomes a FHIR AuditEvent: who did what to which patients'
+/// data, from where, and how it ended. Carries references and codes only, never content.
+package struct AuditRecord: Sendable, Equatable {
+    /// FHIR AuditEvent.action.
+    package enum Action: String, Sendable { case create = "C", read = "R", update = "U", delete = "D", execute = "E" }
+    /// FHIR AuditEvent.outcome.
+    package enum Outcome: String, Sendable { case success = "0", minorFailure = "4", seriousFailure = "8", majorFailure = "12" }
+
+    package var action: Action
+    /// The FHIR restful interaction (`read`, `search-type`, `create`, `history-instance`, ...) or
+    /// a security event (`login`, `logout`, `token`, ...).
+    package var interaction: String
+    package var outcome: Outcome
+    /// Why it failed, from the error's issue code (never its text).
+    package var outcomeCode: String?
+    /// Who: a reference (`Practitioner/1`, `Client/abc`) or `anonymous`.
+    package var agent: String
+    package var agentRole: String?
+    package var networkAddress: String?
+    /// Every patient whose data the event touched (`Patient/123`), one entity each.
+    package var patients: [String]
+    /// Other resources touched (`Observation/9`).
+    package var resources: [String]
+    /// The search query of a search, as sent.
+    package var query: String?
+    package var purposeOfUse: String?
+    package var requestID: String?
+    package var recorded: Date
+
+    package init(action: Action, interaction: String, outcome: Outcome = .success, outcomeCode: String? = nil,
+                 agent: String = "anonymous", agentRole: String? = nil, networkAddress: String? = nil,
+                 patients: [String] = [], resources: [String] = [], query: String? = nil,
+                 purposeOfUse: String? = nil, requestID: String? = nil, recorded: Date = Date()) {
+        self.action = action
+        self.interaction = interaction
+        self.outcome = outcome
+        self.outcomeCode = outcomeCode
+        self.agent = agent
+        self.agentRole = agentRole
+        self.networkAddress = networkAddress
+        self.patients = patients
+        self.resources = resources
+        self.query = query
+        self.purposeOfUse = purposeOfUse
+        self.requestID = requestID
+        self.recorded = recorded
+    }
+}
