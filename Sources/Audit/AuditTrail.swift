@@ -30,22 +30,29 @@ package final class AuditTrail: AuditSink {
         ] },
     ]
 
+    /// Renders, indexes and seals records: CPU work done by the caller, outside the chain lock.
+    func prepare(_ records: [AuditRecord]) throws -> [ResourceStore.PreparedWrite] {
+        try records.map { try store.prepareCreate(renderer.render($0), type: "AuditEvent", id: ResourceID.generate()) }
+    }
+
     /// Appends in the caller's transaction (the audit of a change commits with the change).
     package func append(_ records: [AuditRecord], in tx: DatabaseTransaction) async throws {
-        guard !records.isEmpty else { return }
+        try await append(prepared: prepare(records), in: tx)
+    }
+
+    /// Links prepared AuditEvents to the chain head and inserts them; only this part holds the lock.
+    func append(prepared: [ResourceStore.PreparedWrite], in tx: DatabaseTransaction) async throws {
+        guard !prepared.isEmpty else { return }
         try await tx.lock("audit-chain")
         let head = try await AuditChain.head(on: tx.sql)
         var seq = head.seq
         var previous = head.hash
-        var prepared: [ResourceStore.PreparedWrite] = []
         var links: [(seq: Int64, id: String, recorded: Int64, prev: String, hash: String)] = []
-        for record in records {
-            let write = try store.prepareCreate(renderer.render(record), type: "AuditEvent", id: ResourceID.generate())
+        for write in prepared {
             seq += 1
             let hash = AuditChain.link(previous, write.version.content ?? Data())
             links.append((seq, write.version.id, write.version.lastUpdated, previous, hash))
             previous = hash
-            prepared.append(write)
         }
         try await store.insertCreated(prepared, in: tx)
         var q = SQLQueryString("INSERT INTO hh_audit_chain (seq, res_id, recorded, prev_hash, hash) VALUES ")
@@ -58,20 +65,22 @@ package final class AuditTrail: AuditSink {
 
     /// Appends in a shared transaction with the other records that arrive meanwhile (reads and
     /// failed requests); returns once they are committed, so a read is never answered unaudited.
+    /// The records are prepared here, in the caller's task, so requests prepare in parallel.
     package func appendSoon(_ records: [AuditRecord]) async throws {
         guard !records.isEmpty else { return }
-        try await batcher.submit(records) { batch in
-            try await self.store.database.transaction { tx in try await self.append(batch, in: tx) }
+        let prepared = try prepare(records)
+        try await batcher.submit(prepared) { batch in
+            try await self.store.database.transaction { tx in try await self.append(prepared: batch, in: tx) }
         }
     }
 }
 
 /// Group commit for audit records that have no transaction of their own.
 actor AuditBatcher {
-    private var pending: [([AuditRecord], CheckedContinuation<Void, any Error>)] = []
+    private var pending: [([ResourceStore.PreparedWrite], CheckedContinuation<Void, any Error>)] = []
     private var draining = false
 
-    func submit(_ records: [AuditRecord], write: @escaping @Sendable ([AuditRecord]) async throws -> Void) async throws {
+    func submit(_ records: [ResourceStore.PreparedWrite], write: @escaping @Sendable ([ResourceStore.PreparedWrite]) async throws -> Void) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             pending.append((records, continuation))
             if !draining {
@@ -81,7 +90,7 @@ actor AuditBatcher {
         }
     }
 
-    private func drain(_ write: @Sendable ([AuditRecord]) async throws -> Void) async {
+    private func drain(_ write: @Sendable ([ResourceStore.PreparedWrite]) async throws -> Void) async {
         while !pending.isEmpty {
             let batch = Array(pending.prefix(512))
             pending.removeFirst(batch.count)
