@@ -34,6 +34,8 @@ package final class SQLiteStore: Database {
             let connection = try await SQLiteConnection.open(storage: storage, logger: logger)
             let db = connection.sql()
             try await db.raw("PRAGMA busy_timeout = 10000").run()
+            // Statement journals of multi-row inserts stay in memory.
+            try await db.raw("PRAGMA temp_store = MEMORY").run()
             if !readOnly {
                 try await db.raw("PRAGMA journal_mode = WAL").run()
                 try await db.raw("PRAGMA synchronous = NORMAL").run()
