@@ -110,6 +110,7 @@ let package = Package(
         .testTarget(name: "FHIRTests", dependencies: [
             "FHIR", "Storage", "Security", "TestSupport", "Gateway",
             .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: strictSettings),

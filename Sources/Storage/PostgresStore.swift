@@ -58,7 +58,10 @@ package final class PostgresStore: Database {
                 return result
             } catch {
                 try? await db.raw("ROLLBACK").run()
-                if let e = error as? PSQLError, e.serverInfo?[.sqlState] == "23505" { throw StorageError.conflict }
+                // Unique violation, deadlock, serialization failure: another transaction won.
+                if let e = error as? PSQLError, let state = e.serverInfo?[.sqlState], ["23505", "40P01", "40001"].contains(state) {
+                    throw StorageError.conflict
+                }
                 throw error
             }
         }

@@ -4,6 +4,8 @@ import Gateway
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
+import Synchronization
 import Testing
 
 @Suite struct ErrorMappingTests {
@@ -11,11 +13,22 @@ import Testing
         var description: String { "constraint failed on row for patient Jane Doe" }
     }
 
+    final class LogBox: Sendable {
+        let lines = Mutex<[String]>([])
+    }
+
     @Test func unexpectedErrorsBecomeA500OutcomeWithOnlyTheRequestID() async throws {
+        let box = LogBox()
+        let logger = Logger(label: "test") { _ in BoxedHandler(box: box) }
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         router.group("fhir").add(middleware: FHIRErrorMiddleware()).get("boom") { _, _ -> String in throw LeakyError() }
-        try await Application(router: router).test(.router) { client in
+        defer {
+            let logged = box.lines.withLock { $0 }
+            #expect(logged.contains { $0.contains("fhir.unexpected-error") && $0.contains("LeakyError") })
+            #expect(!logged.contains { $0.contains("Jane") })
+        }
+        try await Application(router: router, logger: logger).test(.router) { client in
             try await client.execute(uri: "/fhir/boom", method: .get, headers: [.requestID: "req-42"]) { response in
                 let body = String(buffer: response.body)
                 #expect(response.status == .internalServerError)
@@ -25,5 +38,20 @@ import Testing
                 #expect(response.headers[.requestID] == "req-42")
             }
         }
+    }
+}
+
+/// Writes log lines into a shared box the test can read.
+struct BoxedHandler: LogHandler {
+    let box: ErrorMappingTests.LogBox
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        let all = self.metadata.merging(metadata ?? [:]) { $1 }
+        box.lines.withLock { $0.append("\(message) \(all)") }
     }
 }

@@ -99,6 +99,7 @@ struct SearchFixture {
             let bad = try await s.get("/fhir/Patient?birthdate=yesterday")
             #expect(bad.code == 400)
             #expect(bad.text.contains("birthdate"))
+            #expect(!bad.text.contains("yesterday"))  // search values are not echoed
         }
     }
 
@@ -163,6 +164,8 @@ struct SearchFixture {
             #expect(try await s.get("/fhir/Patient?_count=2&_total=accurate").total == 4)
             #expect(try await s.get("/fhir/Patient?_count=2&_offset=2").total == 4)
             #expect(try await s.get("/fhir/Patient?_total=none").total == nil)
+            #expect(try await s.get("/fhir/Patient?_count=0").total == nil)
+            #expect(try await s.get("/fhir/Patient?_count=0&_total=accurate").total == 4)
             let count = try await s.get("/fhir/Patient?_summary=count")
             #expect(count.total == 4)
             #expect(count.entries.isEmpty)

@@ -69,14 +69,16 @@ package struct BundleProcessor: Sendable {
                     try await transaction([entry], options: options, audit: template, in: tx)[0]
                 }
                 responses.append(response)
-            } catch let error as FHIRError {
+            } catch {
+                // Every entry gets its own answer; earlier entries are committed already.
+                let fhirError = FHIRError.from(error, requestID: audit.requestID)
                 var failed = audit
                 failed.interaction = "batch"
                 failed.action = .execute
-                failed.outcome = error.status.code >= 500 ? .seriousFailure : .minorFailure
-                failed.outcomeCode = error.issues.first?.code
+                failed.outcome = fhirError.status.code >= 500 ? .seriousFailure : .minorFailure
+                failed.outcomeCode = fhirError.issues.first?.code
                 try? await service.audit.appendSoon([failed])
-                responses.append(errorEntry(error))
+                responses.append(errorEntry(fhirError))
             }
         }
         return responseBundle("batch-response", responses)
@@ -161,6 +163,8 @@ package struct BundleProcessor: Sendable {
         for e in entries where e.method == "POST" {
             if let cond = e.ifNoneExist, !cond.isEmpty {
                 let query = cond.hasPrefix("\(e.type)?") ? String(cond.dropFirst(e.type.count + 1)) : cond.hasPrefix("?") ? String(cond.dropFirst()) : cond
+                // Same lock as POST with If-None-Exist: concurrent bundles create one resource.
+                try await tx.lock("create:\(e.type)?\(query)")
                 let ids = try await service.search.matchingIDs(try at(e) { () throws(FHIRError) in try service.searchRequest(type: e.type, query: query) }, limit: 2, on: tx.sql)
                 if ids.count > 1 { throw at(e, FHIRError.preconditionFailed("ifNoneExist matched more than one \(e.type)")) }
                 if let id = ids.first {

@@ -290,9 +290,9 @@ package struct FHIRController: Sendable {
             if !committed { try await service.audit.appendSoon([record]) }
             return response
         } catch {
-            let fhirError = error as? FHIRError
-            record.outcome = (fhirError?.status.code ?? 500) >= 500 ? .seriousFailure : .minorFailure
-            record.outcomeCode = fhirError?.issues.first?.code ?? "exception"
+            let fhirError = FHIRError.from(error, requestID: context.requestID)
+            record.outcome = fhirError.status.code >= 500 ? .seriousFailure : .minorFailure
+            record.outcomeCode = fhirError.issues.first?.code
             try? await service.audit.appendSoon([record])
             throw error
         }

@@ -2,6 +2,7 @@ import HTTPTypes
 import Foundation
 import Gateway
 import Hummingbird
+import Storage
 
 /// One issue of an OperationOutcome.
 package struct OutcomeIssue: Sendable, Equatable {
@@ -64,6 +65,16 @@ package struct FHIRError: Error, Sendable, HTTPResponseError, CustomStringConver
         headers[.contentType] = FHIRMedia.fhirJSON
         let body = OperationOutcome.json(issues).serialized()
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// Any error as the FHIRError a client may see: storage conflicts are 409s, anything
+    /// unexpected a 500 naming only the request id.
+    package static func from(_ error: any Error, requestID: String?) -> FHIRError {
+        if let e = error as? FHIRError { return e }
+        if case StorageError.conflict? = error as? StorageError {
+            return .conflict("A concurrent change to the same resource won; retry the request")
+        }
+        return FHIRError(.internalServerError, code: "exception", "Internal error; quote request id \(requestID ?? "-") to the operator")
     }
 
     // Common cases.

@@ -25,14 +25,16 @@ package struct FHIRErrorMiddleware: RouterMiddleware {
         } catch let error as FHIRError {
             if error.status.code >= 500 { context.logger.error("fhir.error", metadata: ["status": .stringConvertible(error.status.code)]) }
             throw error
-        } catch StorageError.conflict {
-            throw FHIRError.conflict("A concurrent change to the same resource won; retry the request")
         } catch let error as HTTPError {
             let code = error.status == .contentTooLarge ? "too-costly" : error.status == .notFound ? "not-found" : "processing"
             throw FHIRError(error.status, code: code, error.body ?? error.status.reasonPhrase)
         } catch {
-            context.logger.error("fhir.unexpected-error", metadata: ["error": .string(String(String(reflecting: error).prefix(400)))])
-            throw FHIRError(.internalServerError, code: "exception", "Internal error; quote request id \(context.requestID) to the operator")
+            let mapped = FHIRError.from(error, requestID: context.requestID)
+            if mapped.status.code >= 500 {
+                // The error's type only: descriptions of database errors can quote row values.
+                context.logger.error("fhir.unexpected-error", metadata: ["error_type": .string(String(describing: type(of: error)))])
+            }
+            throw mapped
         }
     }
 }

@@ -48,7 +48,7 @@ package struct SearchEngine: Sendable {
             case (nil, _):
                 // Free when this page holds the end of the result; counting a large result
                 // would double the cost of every page, so it is left to `_total=accurate`.
-                if !hasMore && (!matches.isEmpty || request.offset == 0) { total = request.offset + matches.count }
+                if wantCount > 0 && !hasMore && (!matches.isEmpty || request.offset == 0) { total = request.offset + matches.count }
             }
             let included = try await includes(for: request, matches: matches, on: db)
             return Result(matches: matches, included: included, total: total, hasMore: hasMore)

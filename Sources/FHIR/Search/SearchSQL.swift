@@ -194,7 +194,7 @@ struct SearchSQL {
     func dateCondition(_ value: String, low: String, high: String, name: String) throws(FHIRError) -> SQLQueryString {
         let (prefix, text) = Self.splitPrefix(value)
         guard let r = DateRange(text) else {
-            throw FHIRError(.badRequest, code: "invalid", "Invalid date '\(text.prefix(40))' for parameter '\(name)'; use YYYY, YYYY-MM, YYYY-MM-DD or a dateTime")
+            throw FHIRError(.badRequest, code: "invalid", "Invalid date for parameter '\(name)'; use YYYY, YYYY-MM, YYYY-MM-DD or a dateTime, with an optional prefix (eq, ne, lt, gt, le, ge, sa, eb, ap)")
         }
         let lo = unsafeRaw(low), hi = unsafeRaw(high)
         switch prefix {
@@ -218,7 +218,7 @@ struct SearchSQL {
     func numberCondition(_ value: String, column: String, name: String) throws(FHIRError) -> SQLQueryString {
         let (prefix, text) = Self.splitPrefix(value)
         guard let v = Double(text), text.first != "+" else {
-            throw FHIRError(.badRequest, code: "invalid", "Invalid number '\(text.prefix(40))' for parameter '\(name)'")
+            throw FHIRError(.badRequest, code: "invalid", "Invalid number for parameter '\(name)'; use a decimal with an optional prefix (eq, ne, lt, gt, le, ge, sa, eb, ap)")
         }
         // Implicit precision: 100 means [99.5, 100.5); 1.50 means [1.495, 1.505).
         let decimals = text.split(separator: ".").dropFirst().first.map { $0.prefix { $0.isNumber }.count } ?? 0
@@ -257,7 +257,7 @@ struct SearchSQL {
             return "i.target_id = \(bind: value)"
         }
         if value.contains(":") { return "i.url = \(bind: value)" }  // canonical or external URL
-        throw FHIRError(.badRequest, code: "invalid", "Invalid reference '\(value.prefix(64))' for parameter '\(name)'; use Type/id, an id or a URL")
+        throw FHIRError(.badRequest, code: "invalid", "Invalid reference for parameter '\(name)'; use Type/id, an id or a URL")
     }
 
     /// ORDER BY terms for `_sort`, always ending with the id so pages are stable.

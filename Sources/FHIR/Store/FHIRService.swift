@@ -169,6 +169,7 @@ package struct FHIRService: Sendable {
     /// deleted resource belonged to, for the audit record.
     package func delete(_ type: String, _ id: String, in tx: DatabaseTransaction) async throws -> (ResourceVersion?, patients: [String]) {
         try requireWritable(type)
+        try await tx.lock("resource:\(type)/\(id)")
         let patients = try await store.read(type, id, on: tx.sql).map(compartment.patients(of:)) ?? []
         return (try await store.delete(type, id, in: tx), patients)
     }
@@ -184,6 +185,7 @@ package struct FHIRService: Sendable {
 
     package func patch(_ patch: JSON, type: String, id: String, ifMatch: Int?, in tx: DatabaseTransaction) async throws -> ResourceVersion {
         try requireWritable(type)
+        try await tx.lock("resource:\(type)/\(id)")
         guard let current = try await store.read(type, id, on: tx.sql) else { throw FHIRError.notFound(type, id) }
         guard !current.deleted, let content = current.content else { throw FHIRError.gone(type, id) }
         if let ifMatch, ifMatch != current.version {
