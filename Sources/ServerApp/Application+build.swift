@@ -44,7 +44,7 @@ package func runServer(services: HealthHubServices, configuration: HealthHubConf
         services: [
             .init(service: app),
             .init(service: DatabaseMaintenance(database: services.database, logger: services.logger)),
-            .init(service: AuditCheckpointer(database: services.database, file: AuditCheckpointFile(path: configuration.auditCheckpointFile), logger: services.logger)),
+            .init(service: AuditCheckpointer(database: services.database, file: AuditCheckpointFile(path: configuration.resolvedAuditCheckpointFile), logger: services.logger)),
         ],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: services.logger))

@@ -15,8 +15,22 @@ package struct HealthHubConfiguration: Sendable {
     /// Public base URL of the FHIR API when behind a proxy (`https://fhir.example.org/fhir`).
     package var publicBaseURL: String?
     package var logLevel: Logger.Level = .info
-    /// Append-only file of audit chain heads (keep it off the database volume in production).
-    package var auditCheckpointFile: String = "data/audit-checkpoints.log"
+    /// Append-only file of audit chain heads (keep it off the database volume in production);
+    /// nil: one named after the database, so two databases never share a file.
+    package var auditCheckpointFile: String?
+
+    /// The checkpoint file in use.
+    package var resolvedAuditCheckpointFile: String {
+        auditCheckpointFile ?? Self.defaultAuditCheckpointFile(for: database)
+    }
+
+    /// `<db file>.audit-checkpoints` beside a SQLite database; `data/audit-checkpoints-<host>-<port>-<db>.log` for PostgreSQL.
+    package static func defaultAuditCheckpointFile(for database: DatabaseURL) -> String {
+        switch database {
+        case .sqlite(let path): return path + ".audit-checkpoints"
+        case .postgres(let t): return "data/audit-checkpoints-\(t.host)-\(t.port)-\(t.database).log"
+        }
+    }
 
     package init() {}
 }

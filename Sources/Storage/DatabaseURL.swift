@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where the data lives: `sqlite:///abs/path.db`, `sqlite://relative/path.db`, `sqlite::memory:`
+/// Where the data lives: `sqlite:///abs/path.db`, `sqlite://relative/path.db`
 /// or `postgres://user:pass@host:port/db?sslmode=disable|prefer|require`.
 package enum DatabaseURL: Sendable, Equatable, CustomStringConvertible {
     case sqlite(path: String)
@@ -25,7 +25,6 @@ package enum DatabaseURL: Sendable, Equatable, CustomStringConvertible {
             self = .sqlite(path: path)
             return
         }
-        if text == "sqlite::memory:" { self = .sqlite(path: ":memory:"); return }
         guard text.hasPrefix("postgres://") || text.hasPrefix("postgresql://"),
               let components = URLComponents(string: text), let host = components.host, !host.isEmpty else {
             throw .invalidURL("expected sqlite://PATH or postgres://user:pass@host:port/db")

@@ -21,15 +21,10 @@ package final class SQLiteStore: Database {
     }
 
     package static func open(path: String, readerCount: Int = 4, logger: Logger) async throws -> SQLiteStore {
-        let storage: SQLiteConnection.Storage
-        if path == ":memory:" {
-            // A shared-cache memory database so readers see what the writer wrote.
-            storage = .file(path: "file:hh-\(UUID().uuidString)?mode=memory&cache=shared")
-        } else {
-            let url = URL(fileURLWithPath: path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            storage = .file(path: url.path)
-        }
+        // Always a file: WAL readers and the writer need separate connections to one database.
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let storage = SQLiteConnection.Storage.file(path: url.path)
         func connect(readOnly: Bool) async throws -> SQLiteConnection {
             let connection = try await SQLiteConnection.open(storage: storage, logger: logger)
             let db = connection.sql()

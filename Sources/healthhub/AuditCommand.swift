@@ -20,7 +20,7 @@ struct AuditCommand: AsyncParsableCommand {
             let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.masterKeyFile, migrate: false, logger: logger)
             let result: AuditVerifier.Result
             do {
-                result = try await AuditVerifier(store: services.fhir.store).verify(checkpoints: AuditCheckpointFile(path: config.auditCheckpointFile))
+                result = try await AuditVerifier(store: services.fhir.store).verify(checkpoints: AuditCheckpointFile(path: config.resolvedAuditCheckpointFile))
             } catch {
                 await services.shutdown()
                 throw error

@@ -25,7 +25,7 @@ struct DemoCommand: AsyncParsableCommand {
         let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.masterKeyFile, migrate: true, logger: logger)
         do {
             let loaded = try await DemoLoader(fhir: services.fhir).load(patients: patients, seed: seed)
-            await AuditCheckpointer(database: services.database, file: AuditCheckpointFile(path: config.auditCheckpointFile), logger: logger).checkpoint()
+            await AuditCheckpointer(database: services.database, file: AuditCheckpointFile(path: config.resolvedAuditCheckpointFile), logger: logger).checkpoint()
             print("Loaded \(patients) demo patients (\(loaded) resources).")
         } catch {
             await services.shutdown()

@@ -26,7 +26,7 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "Config file of HEALTHHUB_<OPTION>=value lines (env HEALTHHUB_CONFIG).")
     var config: String?
 
-    @Option(help: "Append-only file of audit chain heads (env HEALTHHUB_AUDIT_CHECKPOINT_FILE; default data/audit-checkpoints.log).")
+    @Option(help: "Append-only file of audit chain heads (env HEALTHHUB_AUDIT_CHECKPOINT_FILE; default: beside a SQLite database as <file>.audit-checkpoints, data/audit-checkpoints-<host>-<port>-<db>.log for PostgreSQL).")
     var auditCheckpointFile: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env HEALTHHUB_LOG_LEVEL; default info).")
@@ -45,7 +45,7 @@ struct DatabaseOptions: ParsableArguments {
         }
         c.masterKey = settings.value(nil, "MASTER_KEY")
         c.masterKeyFile = settings.value(masterKeyFile, "MASTER_KEY_FILE") ?? c.masterKeyFile
-        c.auditCheckpointFile = settings.value(auditCheckpointFile, "AUDIT_CHECKPOINT_FILE") ?? c.auditCheckpointFile
+        c.auditCheckpointFile = settings.value(auditCheckpointFile, "AUDIT_CHECKPOINT_FILE")
         if let level = settings.value(logLevel, "LOG_LEVEL") {
             if let l = Logger.Level(rawValue: level) { c.logLevel = l } else { problems.append("log level must be one of trace, debug, info, notice, warning, error, critical") }
         }

@@ -26,7 +26,7 @@ struct ImportCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data(line.utf8))
         }
         try? await services.database.optimize()
-        await AuditCheckpointer(database: services.database, file: AuditCheckpointFile(path: config.auditCheckpointFile), logger: logger).checkpoint()
+        await AuditCheckpointer(database: services.database, file: AuditCheckpointFile(path: config.resolvedAuditCheckpointFile), logger: logger).checkpoint()
         await services.shutdown()
         for failure in summary.failures {
             FileHandle.standardError.write(Data("FAILED \(failure)\n".utf8))

@@ -144,3 +144,14 @@ import TestSupport
         }
     }
 }
+
+@Suite struct AuditCheckpointFileNameTests {
+    @Test func eachDatabaseHasItsOwnCheckpointFile() throws {
+        #expect(HealthHubConfiguration.defaultAuditCheckpointFile(for: .sqlite(path: "data/a.db")) == "data/a.db.audit-checkpoints")
+        let pg = try DatabaseURL("postgres://u:p@db.example:5433/hh")
+        #expect(HealthHubConfiguration.defaultAuditCheckpointFile(for: pg) == "data/audit-checkpoints-db.example-5433-hh.log")
+        var config = HealthHubConfiguration()
+        config.auditCheckpointFile = "/var/lib/hh/audit.log"
+        #expect(config.resolvedAuditCheckpointFile == "/var/lib/hh/audit.log")
+    }
+}

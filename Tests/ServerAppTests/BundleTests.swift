@@ -108,6 +108,26 @@ import TestSupport
     }
 
     @Test(arguments: TestDatabaseKind.allCases)
+    func conditionalUpdatesCanBeReferencedByFullUrl(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            let existing = try await s.create(patientJSON)  // identifier urn:test:mrn|MRN-1
+            let bundle = j(#"""
+            {"resourceType":"Bundle","type":"transaction","entry":[
+              {"fullUrl":"urn:uuid:33333333-3333-4333-8333-333333333333",
+               "resource":{"resourceType":"Patient","identifier":[{"system":"urn:test:mrn","value":"MRN-1"}],"gender":"other"},
+               "request":{"method":"PUT","url":"Patient?identifier=urn:test:mrn|MRN-1"}},
+              {"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"urn:uuid:33333333-3333-4333-8333-333333333333"}},
+               "request":{"method":"POST","url":"Observation"}}]}
+            """#)
+            let reply = try await s.post("/fhir", bundle)
+            #expect(reply.code == 200)
+            #expect(reply.entries.compactMap { $0["response"]?["status"]?.stringValue } == ["200 OK", "201 Created"])
+            #expect(try await s.get("/fhir/Patient/\(existing)")["gender"]?.stringValue == "other")
+            #expect(try await s.searchIDs("Observation?subject=Patient/\(existing)").count == 1)
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
     func transactionChangingOneResourceTwiceIsAConflict(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in
             let bundle = j(#"""

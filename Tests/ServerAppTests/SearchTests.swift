@@ -212,6 +212,17 @@ struct SearchFixture {
     }
 
     @Test(arguments: TestDatabaseKind.allCases)
+    func veryLongValuesAreIndexedByTheirPrefix(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            // a 6,000-character family name: more than a PostgreSQL btree row may hold
+            let family = "Long" + (0..<6000).map { _ in String("abcdefghijklmnopqrstuvwxyz".randomElement()!) }.joined()
+            let id = try await s.create(j(#"{"resourceType":"Patient","name":[{"family":"\#(family)"}]}"#))
+            #expect(try await s.searchIDs("Patient?family=\(family.prefix(40))") == [id])
+            #expect(try await s.get("/fhir/Patient/\(id)")["name"]?.arrayValue?.first?["family"]?.stringValue == family)
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
     func deletedAndUpdatedResourcesLeaveTheIndex(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in
             let f = try await SearchFixture.load(s)

@@ -178,8 +178,19 @@ package struct BundleProcessor: Sendable {
             newIDs[e.index] = id
             if let f = e.fullUrl { references[f] = "\(e.type)/\(id)" }
         }
+        // Conditional updates are resolved now too, so entries can refer to them by fullUrl.
+        var putIDs: [Int: String] = [:]
         for e in entries where e.method == "PUT" {
-            if let id = e.id, let f = e.fullUrl { references[f] = "\(e.type)/\(id)" }
+            if let id = e.id {
+                putIDs[e.index] = id
+            } else if let q = e.query {
+                try await tx.lock("create:\(e.type)?\(q)")
+                let request = try at(e) { () throws(FHIRError) in try service.searchRequest(type: e.type, query: q) }
+                let ids = try await service.search.matchingIDs(request, limit: 2, on: tx.sql)
+                if ids.count > 1 { throw at(e, FHIRError.preconditionFailed("The condition matched more than one \(e.type)")) }
+                putIDs[e.index] = ids.first ?? e.resource?["id"]?.stringValue ?? ResourceID.generate()
+            }
+            if let id = putIDs[e.index], let f = e.fullUrl { references[f] = "\(e.type)/\(id)" }
         }
 
         // 2. Rewrite references: urn:uuid / fullUrl targets and conditional references.
@@ -231,14 +242,16 @@ package struct BundleProcessor: Sendable {
             responses[e.index] = responseEntry(status: "200 OK", version: v, resource: options.returnRepresentation ? v : nil)
         }
         for e in entries where e.method == "PUT" {
-            let result: (ResourceVersion, created: Bool)
-            if let id = e.id {
-                result = try await at(e) { try await service.update(e.resource!, type: e.type, id: id, ifMatch: e.ifMatch, in: tx) }
-            } else if let q = e.query {
-                result = try await at(e) { try await service.conditionalUpdate(e.resource!, type: e.type, query: q, ifMatch: e.ifMatch, in: tx) }
-            } else {
-                throw at(e, .invalid("PUT needs an id or a condition"))
+            guard let id = putIDs[e.index] else { throw at(e, .invalid("PUT needs an id or a condition")) }
+            var resource = e.resource!
+            if e.id == nil {
+                if let bodyID = resource["id"]?.stringValue, bodyID != id {
+                    throw at(e, FHIRError(.badRequest, code: "invalid", "The resource id does not match the resource the condition found"))
+                }
+                resource["id"] = .string(id)
             }
+            let body = resource
+            let result = try await at(e) { try await service.update(body, type: e.type, id: id, ifMatch: e.ifMatch, in: tx) }
             audited(result.created ? "create" : "update", result.created ? .create : .update, result.0)
             responses[e.index] = responseEntry(status: result.created ? "201 Created" : "200 OK", version: result.0, resource: options.returnRepresentation ? result.0 : nil)
         }

@@ -87,9 +87,12 @@ package struct SearchEngine: Sendable {
                 let targets: [(String, String)] = include.reverse
                     ? try await revincludeTargets(include, of: sources, on: db)
                     : try await includeTargets(include, of: sources, on: db)
-                for (type, id) in targets where !seen.contains("\(type)/\(id)") {
-                    seen.insert("\(type)/\(id)")
-                    if let v = try await store.read(type, id, on: db), !v.deleted { found.append(v) }
+                var wanted: [String: [String]] = [:]
+                for (type, id) in targets where seen.insert("\(type)/\(id)").inserted && seen.count <= Self.maxIncluded {
+                    wanted[type, default: []].append(id)
+                }
+                for (type, ids) in wanted.sorted(by: { $0.key < $1.key }) {
+                    found += try await currentVersions(type, ids, on: db)
                 }
             }
             included += found
@@ -97,6 +100,17 @@ package struct SearchEngine: Sendable {
             if found.isEmpty { break }
         }
         return included
+    }
+
+    /// Included resources per search page, at most (a `_revinclude` of a busy patient is large).
+    static let maxIncluded = 1000
+
+    /// Current, not deleted versions of some resources of one type, in one query.
+    private func currentVersions(_ type: String, _ ids: [String], on db: any SQLDatabase) async throws -> [ResourceVersion] {
+        var q: SQLQueryString = "SELECT r.res_id, r.version, r.last_updated, r.key_id, r.content FROM hh_resource r WHERE r.res_type = \(bind: type) AND r.deleted = 0 AND r.res_id IN ("
+        for (i, id) in ids.enumerated() { q += i == 0 ? "\(bind: id)" : ", \(bind: id)" }
+        q += ") ORDER BY r.res_id"
+        return try await db.raw(q).all().map { try currentVersion($0, type: type) }
     }
 
     private func includeTargets(_ include: SearchRequest.Include, of sources: [ResourceVersion], on db: any SQLDatabase) async throws -> [(String, String)] {

@@ -49,20 +49,20 @@ package struct SearchIndexer: Sendable {
                 switch param.type {
                 case .string:
                     for text in Self.strings(of: node) {
-                        strings.insert(.init(param: code, normalized: SearchText.normalize(text), exact: text))
+                        strings.insert(.init(param: code, normalized: SearchText.normalize(text), exact: SearchText.capped(text)))
                     }
                 case .token:
-                    for (system, value) in Self.tokens(of: node) { tokens.insert(.init(param: code, system: system, code: value)) }
+                    for (system, value) in Self.tokens(of: node) { tokens.insert(.init(param: code, system: SearchText.capped(system), code: SearchText.capped(value))) }
                 case .date:
                     if let r = Self.dateRange(of: node) { dates.insert(.init(param: code, low: r.low, high: r.high)) }
                 case .reference:
-                    if let r = reference(of: node) { refs.insert(.init(param: code, targetType: r.0, targetID: r.1, url: r.2)) }
+                    if let r = reference(of: node) { refs.insert(.init(param: code, targetType: r.0, targetID: r.1, url: SearchText.capped(r.2))) }
                 case .number:
                     if let v = node.value.doubleValue { numbers.insert(.init(param: code, value: v)) }
                 case .quantity:
                     if let q = Self.quantity(of: node) { quantities.insert(.init(param: code, system: q.0, code: q.1, value: q.2)) }
                 case .uri:
-                    if let s = node.value.stringValue { uris.insert(.init(param: code, value: s)) }
+                    if let s = node.value.stringValue { uris.insert(.init(param: code, value: SearchText.capped(s))) }
                 case .composite, .special:
                     break
                 }
@@ -169,8 +169,17 @@ package enum ReferenceText {
 
 /// String search normalization: case- and accent-insensitive (`Müller` matches `muller`).
 package enum SearchText {
+    /// Index values keep their first 500 characters: btree index rows are bounded (about 2.7 kB
+    /// on PostgreSQL) and searches are prefix searches, so a longer value still matches by prefix.
+    package static let indexedLength = 500
+
     package static func normalize(_ text: String) -> String {
-        if text.utf8.allSatisfy({ $0 < 0x80 }) { return text.lowercased() }
-        return text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil).lowercased()
+        let cut = capped(text)
+        if cut.utf8.allSatisfy({ $0 < 0x80 }) { return cut.lowercased() }
+        return cut.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil).lowercased()
+    }
+
+    package static func capped(_ text: String) -> String {
+        text.count > indexedLength ? String(text.prefix(indexedLength)) : text
     }
 }

@@ -91,7 +91,7 @@ struct SearchSQL {
         case .uri:
             guard clause.modifier == nil || clause.modifier == "below" else { throw unsupportedModifier(clause) }
             ors = clause.values.map { v in
-                clause.modifier == "below" ? "i.value LIKE \(bind: Self.likePrefix(v)) ESCAPE '\\'" : "i.value = \(bind: v)"
+                clause.modifier == "below" ? "i.value LIKE \(bind: Self.likePrefix(SearchText.capped(v))) ESCAPE '\\'" : "i.value = \(bind: SearchText.capped(v))"
             }
         case .composite, .special:
             throw FHIRError(.badRequest, code: "not-supported", "Search parameter '\(param.code)' is not supported")
@@ -167,9 +167,9 @@ struct SearchSQL {
     }
 
     func tokenCondition(_ value: String) -> SQLQueryString {
-        guard let bar = value.firstIndex(of: "|") else { return "i.code = \(bind: value)" }
-        let system = String(value[..<bar])
-        let code = String(value[value.index(after: bar)...])
+        guard let bar = value.firstIndex(of: "|") else { return "i.code = \(bind: SearchText.capped(value))" }
+        let system = SearchText.capped(String(value[..<bar]))
+        let code = SearchText.capped(String(value[value.index(after: bar)...]))
         if system.isEmpty { return "i.system = '' AND i.code = \(bind: code)" }
         if code.isEmpty { return "i.system = \(bind: system)" }
         return "i.code = \(bind: code) AND i.system = \(bind: system)"
@@ -177,7 +177,7 @@ struct SearchSQL {
 
     func stringCondition(_ value: String, modifier: String?) -> SQLQueryString {
         switch modifier {
-        case "exact": return "i.exact = \(bind: value)"
+        case "exact": return "i.exact = \(bind: SearchText.capped(value))"
         case "contains": return "i.value LIKE \(bind: "%" + Self.escapeLike(SearchText.normalize(value)) + "%") ESCAPE '\\'"
         default: return "i.value LIKE \(bind: Self.likePrefix(SearchText.normalize(value))) ESCAPE '\\'"
         }
