@@ -128,19 +128,20 @@ package struct FHIRController: Sendable {
     }
 
     @Sendable func patch(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let (type, id) = try typeAndID(context)
-        let contentType = request.headers[.contentType] ?? ""
-        guard contentType.hasPrefix("application/json-patch+json") else {
-            throw FHIRError(.unsupportedMediaType, code: "not-supported", "PATCH takes application/json-patch+json")
-        }
-        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
-        let patch: JSON
-        do { patch = try JSON.parse(buffer.readableBytesView) } catch {
-            throw FHIRError(.badRequest, code: "structure", "The patch is not valid JSON: \(error.description)")
-        }
-        let ifMatch = try ifMatchVersion(request)
-        return try await audited("patch", .update, request, context, committed: true) { record in
+        try await audited("patch", .update, request, context, committed: true) { record in
+            let (type, id) = try typeAndID(context)
             record.resources = ["\(type)/\(id)"]
+            try service.requireWritable(type)
+            let contentType = request.headers[.contentType] ?? ""
+            guard contentType.hasPrefix("application/json-patch+json") else {
+                throw FHIRError(.unsupportedMediaType, code: "not-supported", "PATCH takes application/json-patch+json")
+            }
+            let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+            let patch: JSON
+            do { patch = try JSON.parse(buffer.readableBytesView) } catch let error as JSONSyntaxError {
+                throw FHIRError(.badRequest, code: "structure", "The patch is not valid JSON: \(error.description)")
+            }
+            let ifMatch = try ifMatchVersion(request)
             let template = record
             let v = try await service.database.transaction { tx in
                 let v = try await service.patch(patch, type: type, id: id, ifMatch: ifMatch, in: tx)
