@@ -10,12 +10,10 @@ package final class PostgresStore: Database {
     package let dialect = DatabaseDialect.postgres
     private let client: PostgresClient
     private let runTask: Task<Void, Never>
-    private let logger: Logger
 
-    private init(client: PostgresClient, runTask: Task<Void, Never>, logger: Logger) {
+    private init(client: PostgresClient, runTask: Task<Void, Never>) {
         self.client = client
         self.runTask = runTask
-        self.logger = logger
     }
 
     package static func open(_ target: DatabaseURL.PostgresTarget, logger: Logger) async throws -> PostgresStore {
@@ -31,7 +29,7 @@ package final class PostgresStore: Database {
         configuration.options.minimumConnections = 1
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let runTask = Task { await client.run() }
-        let store = PostgresStore(client: client, runTask: runTask, logger: logger)
+        let store = PostgresStore(client: client, runTask: runTask)
         do {
             // Fail fast with a clear error when the server is unreachable.
             try await store.read { try await $0.raw("SELECT 1").run() }

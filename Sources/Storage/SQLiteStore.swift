@@ -12,12 +12,10 @@ package final class SQLiteStore: Database {
     package let dialect = DatabaseDialect.sqlite
     private let writer: ConnectionPool<SQLiteConnection>
     private let readers: ConnectionPool<SQLiteConnection>
-    private let logger: Logger
 
-    private init(writer: ConnectionPool<SQLiteConnection>, readers: ConnectionPool<SQLiteConnection>, logger: Logger) {
+    private init(writer: ConnectionPool<SQLiteConnection>, readers: ConnectionPool<SQLiteConnection>) {
         self.writer = writer
         self.readers = readers
-        self.logger = logger
     }
 
     package static func open(path: String, readerCount: Int = 4, logger: Logger) async throws -> SQLiteStore {
@@ -44,7 +42,7 @@ package final class SQLiteStore: Database {
         let writerConnection = try await connect(readOnly: false)
         var readerConnections: [SQLiteConnection] = []
         for _ in 0..<max(1, readerCount) { readerConnections.append(try await connect(readOnly: true)) }
-        return SQLiteStore(writer: ConnectionPool([writerConnection]), readers: ConnectionPool(readerConnections), logger: logger)
+        return SQLiteStore(writer: ConnectionPool([writerConnection]), readers: ConnectionPool(readerConnections))
     }
 
     package func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {

@@ -34,36 +34,36 @@ import TestSupport
 
     @Test(arguments: TestDatabaseKind.allCases)
     func sealsAndOpensWithTheSameKeyAcrossLoads(_ kind: TestDatabaseKind) async throws {
-        let db = try await TestDatabases.open(kind, migrations: Self.migrations)
-        defer { Task { await db.shutdown() } }
-        let first = try await Keyring.load(from: db, masterKey: try masterKey(1))
-        let sealed = try first.seal(Data("hello patient".utf8), context: "Patient/1/1")
-        #expect(!String(decoding: sealed, as: UTF8.self).contains("hello"))
-        let second = try await Keyring.load(from: db, masterKey: try masterKey(1))
-        #expect(second.currentKeyID == first.currentKeyID)
-        #expect(try second.open(sealed, keyID: first.currentKeyID, context: "Patient/1/1") == Data("hello patient".utf8))
+        try await TestDatabases.with(kind, migrations: Self.migrations) { db in
+            let first = try await Keyring.load(from: db, masterKey: try masterKey(1))
+            let sealed = try first.seal(Data("hello patient".utf8), context: "Patient/1/1")
+            #expect(!String(decoding: sealed, as: UTF8.self).contains("hello"))
+            let second = try await Keyring.load(from: db, masterKey: try masterKey(1))
+            #expect(second.currentKeyID == first.currentKeyID)
+            #expect(try second.open(sealed, keyID: first.currentKeyID, context: "Patient/1/1") == Data("hello patient".utf8))
+        }
     }
 
     @Test(arguments: TestDatabaseKind.allCases)
     func refusesAWrongMasterKey(_ kind: TestDatabaseKind) async throws {
-        let db = try await TestDatabases.open(kind, migrations: Self.migrations)
-        defer { Task { await db.shutdown() } }
-        let keyring = try await Keyring.load(from: db, masterKey: try masterKey(1))
-        await #expect(throws: KeyError.wrongMasterKey(keyID: keyring.currentKeyID)) {
-            _ = try await Keyring.load(from: db, masterKey: try masterKey(2))
+        try await TestDatabases.with(kind, migrations: Self.migrations) { db in
+            let keyring = try await Keyring.load(from: db, masterKey: try masterKey(1))
+            await #expect(throws: KeyError.wrongMasterKey(keyID: keyring.currentKeyID)) {
+                _ = try await Keyring.load(from: db, masterKey: try masterKey(2))
+            }
         }
     }
 
     @Test(arguments: TestDatabaseKind.allCases)
     func sealedContentIsBoundToItsRow(_ kind: TestDatabaseKind) async throws {
-        let db = try await TestDatabases.open(kind, migrations: Self.migrations)
-        defer { Task { await db.shutdown() } }
-        let keyring = try await Keyring.load(from: db, masterKey: try masterKey(3))
-        let sealed = try keyring.seal(Data("x".utf8), context: "Patient/1/1")
-        #expect(throws: KeyError.corrupted) { try keyring.open(sealed, keyID: keyring.currentKeyID, context: "Patient/2/1") }
-        var tampered = sealed
-        tampered[tampered.count - 1] ^= 1
-        #expect(throws: KeyError.corrupted) { try keyring.open(tampered, keyID: keyring.currentKeyID, context: "Patient/1/1") }
-        #expect(throws: KeyError.unknownDataKey("nope")) { try keyring.open(sealed, keyID: "nope", context: "Patient/1/1") }
+        try await TestDatabases.with(kind, migrations: Self.migrations) { db in
+            let keyring = try await Keyring.load(from: db, masterKey: try masterKey(3))
+            let sealed = try keyring.seal(Data("x".utf8), context: "Patient/1/1")
+            #expect(throws: KeyError.corrupted) { try keyring.open(sealed, keyID: keyring.currentKeyID, context: "Patient/2/1") }
+            var tampered = sealed
+            tampered[tampered.count - 1] ^= 1
+            #expect(throws: KeyError.corrupted) { try keyring.open(tampered, keyID: keyring.currentKeyID, context: "Patient/1/1") }
+            #expect(throws: KeyError.unknownDataKey("nope")) { try keyring.open(sealed, keyID: "nope", context: "Patient/1/1") }
+        }
     }
 }

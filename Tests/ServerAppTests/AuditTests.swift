@@ -50,6 +50,17 @@ import TestSupport
     }
 
     @Test(arguments: TestDatabaseKind.allCases)
+    func requestsRefusedBeforeTheyStartAreAuditedToo(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            #expect(try await s.request(.post, "/fhir", body: "{not json", headers: [.contentType: "application/fhir+json"]).code == 400)
+            #expect(try await s.request(.post, "/fhir/Patient/_search", body: "gender=male", headers: [.contentType: "text/plain"]).code == 415)
+            let failures = try await s.get("/fhir/AuditEvent?outcome=4&_count=10").entries.compactMap { $0["resource"] }
+            #expect(failures.contains { subtype($0) == "transaction" && $0["outcomeDesc"]?.stringValue == "structure" })
+            #expect(failures.contains { subtype($0) == "search-type" && $0["outcomeDesc"]?.stringValue == "not-supported" })
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
     func auditEventsCannotBeWrittenThroughTheAPI(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in
             _ = try await s.create(patientJSON)

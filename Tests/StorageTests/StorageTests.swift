@@ -45,65 +45,70 @@ let sampleMigrations = MigrationRunner([
         // given: a fresh database (PostgreSQL copies come pre-migrated, so start from SQLite semantics)
         let url = try await TestDatabases.freshURL(kind, migrations: MigrationRunner([]))
         let db = try await DatabaseFactory.open(url, logger: TestDatabases.logger)
-        defer { Task { await db.shutdown() } }
-        // when
-        let first = try await sampleMigrations.migrate(db)
-        let second = try await sampleMigrations.migrate(db)
-        // then
-        #expect(first == ["test.001-notes", "test.002-notes-index"])
-        #expect(second.isEmpty)
-        #expect(try await sampleMigrations.pending(db).isEmpty)
-        let extended = MigrationRunner(sampleMigrations.migrations + [Migration("test.003-more") { _ in ["CREATE TABLE t_more (x INTEGER)"] }])
-        #expect(try await extended.pending(db) == ["test.003-more"])
+        do {
+            // when
+            let first = try await sampleMigrations.migrate(db)
+            let second = try await sampleMigrations.migrate(db)
+            // then
+            #expect(first == ["test.001-notes", "test.002-notes-index"])
+            #expect(second.isEmpty)
+            #expect(try await sampleMigrations.pending(db).isEmpty)
+            let extended = MigrationRunner(sampleMigrations.migrations + [Migration("test.003-more") { _ in ["CREATE TABLE t_more (x INTEGER)"] }])
+            #expect(try await extended.pending(db) == ["test.003-more"])
+        } catch {
+            await db.shutdown()
+            throw error
+        }
+        await db.shutdown()
     }
 
     @Test(arguments: TestDatabaseKind.allCases)
     func failedTransactionLeavesNothing(_ kind: TestDatabaseKind) async throws {
-        let db = try await TestDatabases.open(kind, migrations: sampleMigrations)
-        defer { Task { await db.shutdown() } }
-        struct Boom: Error {}
-        await #expect(throws: Boom.self) {
-            try await db.transaction { tx in
-                try await tx.sql.raw("INSERT INTO t_note (id, body) VALUES (1, 'kept?')").run()
-                throw Boom()
+        try await TestDatabases.with(kind, migrations: sampleMigrations) { db in
+            struct Boom: Error {}
+            await #expect(throws: Boom.self) {
+                try await db.transaction { tx in
+                    try await tx.sql.raw("INSERT INTO t_note (id, body) VALUES (1, 'kept?')").run()
+                    throw Boom()
+                }
             }
+            let count = try await db.read { try await $0.raw("SELECT COUNT(*) AS n FROM t_note").first()?.decode(column: "n", as: Int.self) }
+            #expect(count == 0)
         }
-        let count = try await db.read { try await $0.raw("SELECT COUNT(*) AS n FROM t_note").first()?.decode(column: "n", as: Int.self) }
-        #expect(count == 0)
     }
 
     @Test(arguments: TestDatabaseKind.allCases)
     func blobsAndTextRoundTrip(_ kind: TestDatabaseKind) async throws {
-        let db = try await TestDatabases.open(kind, migrations: sampleMigrations)
-        defer { Task { await db.shutdown() } }
-        let bytes = Data([0, 1, 2, 255, 254])
-        try await db.transaction { tx in
-            try await tx.sql.raw("INSERT INTO t_note (id, body, data) VALUES (7, \(bind: "naïve ünïcode"), \(bind: bytes))").run()
+        try await TestDatabases.with(kind, migrations: sampleMigrations) { db in
+            let bytes = Data([0, 1, 2, 255, 254])
+            try await db.transaction { tx in
+                try await tx.sql.raw("INSERT INTO t_note (id, body, data) VALUES (7, \(bind: "naïve ünïcode"), \(bind: bytes))").run()
+            }
+            let row = try await db.read { try await $0.raw("SELECT body, data FROM t_note WHERE id = 7").first() }
+            #expect(try row?.decode(column: "body", as: String.self) == "naïve ünïcode")
+            #expect(try row?.decode(column: "data", as: Data.self) == bytes)
         }
-        let row = try await db.read { try await $0.raw("SELECT body, data FROM t_note WHERE id = 7").first() }
-        #expect(try row?.decode(column: "body", as: String.self) == "naïve ünïcode")
-        #expect(try row?.decode(column: "data", as: Data.self) == bytes)
     }
 
     @Test(arguments: TestDatabaseKind.allCases)
     func concurrentIncrementsUnderLockAreNotLost(_ kind: TestDatabaseKind) async throws {
-        let db = try await TestDatabases.open(kind, migrations: sampleMigrations)
-        defer { Task { await db.shutdown() } }
-        try await db.transaction { try await $0.sql.raw("INSERT INTO t_note (id, body) VALUES (1, '0')").run() }
-        // when: 20 concurrent read-modify-write transactions serialized by the lock
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<20 {
-                group.addTask {
-                    try await db.transaction { tx in
-                        try await tx.lock("counter")
-                        let n = Int(try await tx.sql.raw("SELECT body FROM t_note WHERE id = 1").first()!.decode(column: "body", as: String.self))!
-                        try await tx.sql.raw("UPDATE t_note SET body = \(bind: String(n + 1)) WHERE id = 1").run()
+        try await TestDatabases.with(kind, migrations: sampleMigrations) { db in
+            try await db.transaction { try await $0.sql.raw("INSERT INTO t_note (id, body) VALUES (1, '0')").run() }
+            // when: 20 concurrent read-modify-write transactions serialized by the lock
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        try await db.transaction { tx in
+                            try await tx.lock("counter")
+                            let n = Int(try await tx.sql.raw("SELECT body FROM t_note WHERE id = 1").first()!.decode(column: "body", as: String.self))!
+                            try await tx.sql.raw("UPDATE t_note SET body = \(bind: String(n + 1)) WHERE id = 1").run()
+                        }
                     }
                 }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
+            let final = try await db.read { try await $0.raw("SELECT body FROM t_note WHERE id = 1").first()?.decode(column: "body", as: String.self) }
+            #expect(final == "20")
         }
-        let final = try await db.read { try await $0.raw("SELECT body FROM t_note WHERE id = 1").first()?.decode(column: "body", as: String.self) }
-        #expect(final == "20")
     }
 }

@@ -36,6 +36,19 @@ package enum TestDatabases {
         }
     }
 
+    /// Runs `body` on a fresh, migrated database and shuts it down afterwards, also on failure.
+    package static func with<T>(_ kind: TestDatabaseKind, migrations: MigrationRunner, _ body: (any Database) async throws -> T) async throws -> T {
+        let db = try await open(kind, migrations: migrations)
+        do {
+            let result = try await body(db)
+            await db.shutdown()
+            return result
+        } catch {
+            await db.shutdown()
+            throw error
+        }
+    }
+
     /// Opens a fresh database; the caller shuts it down.
     package static func open(_ kind: TestDatabaseKind, migrations: MigrationRunner) async throws -> any Database {
         let db = try await DatabaseFactory.open(try await freshURL(kind, migrations: migrations), logger: logger)

@@ -20,7 +20,6 @@ package struct BundleProcessor: Sendable {
     struct Entry {
         let index: Int
         let method: String
-        let url: String
         let type: String
         let id: String?
         let query: String?
@@ -126,7 +125,7 @@ package struct BundleProcessor: Sendable {
             guard let v = ETag.version(text) else { throw FHIRError(.badRequest, code: "invalid", "ifMatch must be an ETag like W/\"3\"", expression: ["\(at).request.ifMatch"]) }
             ifMatch = v
         }
-        return Entry(index: i, method: method, url: url, type: type, id: segments.count > 1 ? segments[1] : nil, query: query,
+        return Entry(index: i, method: method, type: type, id: segments.count > 1 ? segments[1] : nil, query: query,
                      fullUrl: raw["fullUrl"]?.stringValue, ifNoneExist: request["ifNoneExist"]?.stringValue, ifMatch: ifMatch, resource: resource)
     }
 
@@ -272,7 +271,7 @@ package struct BundleProcessor: Sendable {
                 audited("search-type", .execute, nil, patients: patients, query: "\(e.type)?\(e.query ?? "")")
                 var o = JSONObject()
                 o["response"] = .object(JSONObject([("status", .string("200 OK"))]))
-                o["resource"] = SearchBundle.json(request: request, result: result, base: "", selfQuery: e.query ?? "")
+                o["resource"] = SearchBundle.json(request: request, result: result, base: "")
                 responses[e.index] = .object(o)
             }
         }

@@ -94,37 +94,37 @@ package struct FHIRController: Sendable {
         try await audited("update", .update, request, context, committed: true) { record in
             let (type, id) = try typeAndID(context)
             record.resources = ["\(type)/\(id)"]
-            try service.requireWritable(type)
-            let body = try await jsonBody(request, context: context)
-            let resource = try service.decodeResource(body, type: type)
-            let ifMatch = try ifMatchVersion(request)
-            let template = record
-            let (v, created) = try await service.database.transaction { tx in
-                let result = try await service.update(resource, type: type, id: id, ifMatch: ifMatch, in: tx)
-                try await service.audit.append([template.changed(result.0, created: result.created, compartment: service.compartment)], in: tx)
-                return result
+            return try await writeUpdate(request, context, type: type, record: record) { resource, ifMatch, tx in
+                try await service.update(resource, type: type, id: id, ifMatch: ifMatch, in: tx)
             }
-            return resourceResponse(v, status: created ? .created : .ok, request: request, context: context, location: true)
         }
     }
 
     @Sendable func conditionalUpdate(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await audited("update", .update, request, context, committed: true) { record in
             let type = try typeParameter(context)
-            try service.requireWritable(type)
             let query = try conditionQuery(request)
             record.query = "\(type)?\(query)"
-            let body = try await jsonBody(request, context: context)
-            let resource = try service.decodeResource(body, type: type)
-            let ifMatch = try ifMatchVersion(request)
-            let template = record
-            let (v, created) = try await service.database.transaction { tx in
-                let result = try await service.conditionalUpdate(resource, type: type, query: query, ifMatch: ifMatch, in: tx)
-                try await service.audit.append([template.changed(result.0, created: result.created, compartment: service.compartment)], in: tx)
-                return result
+            return try await writeUpdate(request, context, type: type, record: record) { resource, ifMatch, tx in
+                try await service.conditionalUpdate(resource, type: type, query: query, ifMatch: ifMatch, in: tx)
             }
-            return resourceResponse(v, status: created ? .created : .ok, request: request, context: context, location: true)
         }
+    }
+
+    /// The body of both updates: decode and validate, write with `apply`, audit in the same
+    /// transaction, answer 200 or 201.
+    private func writeUpdate(_ request: Request, _ context: AppRequestContext, type: String, record: AuditRecord,
+                             apply: @escaping @Sendable (JSONObject, Int?, DatabaseTransaction) async throws -> (ResourceVersion, created: Bool)) async throws -> Response {
+        try service.requireWritable(type)
+        let body = try await jsonBody(request, context: context)
+        let resource = try service.decodeResource(body, type: type)
+        let ifMatch = try ifMatchVersion(request)
+        let (v, created) = try await service.database.transaction { tx in
+            let result = try await apply(resource, ifMatch, tx)
+            try await service.audit.append([record.changed(result.0, created: result.created, compartment: service.compartment)], in: tx)
+            return result
+        }
+        return resourceResponse(v, status: created ? .created : .ok, request: request, context: context, location: true)
     }
 
     @Sendable func patch(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -192,10 +192,12 @@ package struct FHIRController: Sendable {
     }
 
     @Sendable func searchPost(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let type = try typeParameter(context)
+        let type = context.parameters.get("type") ?? ""
         let contentType = request.headers[.contentType] ?? ""
         guard contentType.hasPrefix("application/x-www-form-urlencoded") else {
-            throw FHIRError(.unsupportedMediaType, code: "not-supported", "POST _search takes application/x-www-form-urlencoded")
+            return try await audited("search-type", .execute, request, context) { _ in
+                throw FHIRError(.unsupportedMediaType, code: "not-supported", "POST _search takes application/x-www-form-urlencoded")
+            }
         }
         let buffer = try await request.body.collect(upTo: 1 << 20)
         let form = String(buffer: buffer)
@@ -216,10 +218,17 @@ package struct FHIRController: Sendable {
     }
 
     @Sendable func transaction(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let body = try await jsonBody(request, context: context)
         let bundle: JSON
-        do { bundle = try JSON.parse(body) } catch {
-            throw FHIRError(.badRequest, code: "structure", "The body is not valid JSON: \(error.description)")
+        do {
+            bundle = try JSON.parse(try await jsonBody(request, context: context))
+        } catch {
+            // Refused before the Bundle processor, which audits everything after this point.
+            return try await audited("transaction", .execute, request, context) { _ in
+                if let syntax = error as? JSONSyntaxError {
+                    throw FHIRError(.badRequest, code: "structure", "The body is not valid JSON: \(syntax.description)")
+                }
+                throw error
+            }
         }
         let prefer = Prefer(request.headers[.prefer])
         let response = try await bundles.process(bundle, options: .init(returnRepresentation: prefer.returnMode == "representation"),

@@ -54,7 +54,7 @@ package enum SearchBundle {
     }
 
     /// The same Bundle as a JSON value (for nested use inside batch responses).
-    package static func json(request: SearchRequest, result: SearchEngine.Result, base: String, selfQuery: String) -> JSON {
+    package static func json(request: SearchRequest, result: SearchEngine.Result, base: String) -> JSON {
         (try? JSON.parse(bytes(request: request, result: result, base: base))) ?? .null
     }
 
