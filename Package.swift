@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers (dependencies point down only):
-//   healthhub (CLI) -> ServerApp (composition root) -> FHIR -> Gateway, Storage, Security -> Kernel
+//   healthhub (CLI) -> ServerApp (composition root) -> Auth -> FHIR, Audit, Identity -> Gateway, Storage, Security -> Kernel
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
     ],
     targets: [
         // Foundation-only vocabulary shared by every module: ids, clock, errors.
@@ -71,9 +72,26 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "SQLKit", package: "sql-kit"),
         ], swiftSettings: strictSettings),
+        // Accounts, passwords, TOTP, OAuth clients, grants, sessions, ES256 JWTs (no HTTP).
+        .target(name: "Identity", dependencies: [
+            "Kernel", "Storage", "Security",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "SQLKit", package: "sql-kit"),
+            .product(name: "Logging", package: "swift-log"),
+        ], resources: [.copy("Resources/common-passwords.txt")], swiftSettings: strictSettings),
+        // HTTP side of identity: bearer authentication, OAuth2/SMART endpoints, login pages.
+        .target(name: "Auth", dependencies: [
+            "Kernel", "Storage", "Identity", "Gateway", "FHIR", "Audit",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strictSettings),
         // Composition root: configuration, buildApplication, demo data, import.
         .target(name: "ServerApp", dependencies: [
-            "Kernel", "Storage", "Security", "Gateway", "FHIR", "Audit",
+            "Kernel", "Storage", "Security", "Gateway", "FHIR", "Audit", "Identity", "Auth",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -82,7 +100,7 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ], swiftSettings: strictSettings),
         .executableTarget(name: "healthhub", dependencies: [
-            "ServerApp", "Kernel", "Storage", "FHIR", "Audit",
+            "ServerApp", "Kernel", "Storage", "FHIR", "Audit", "Identity",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strictSettings),
@@ -115,8 +133,15 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: strictSettings),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "FHIR", "Kernel"], swiftSettings: strictSettings),
+        .testTarget(name: "IdentityTests", dependencies: [
+            "Identity", "Kernel", "Storage", "Security", "TestSupport",
+            .product(name: "SQLKit", package: "sql-kit"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ], swiftSettings: strictSettings),
         .testTarget(name: "ServerAppTests", dependencies: [
-            "ServerApp", "FHIR", "Storage", "TestSupport", "Audit", "Kernel",
+            "ServerApp", "FHIR", "Storage", "TestSupport", "Audit", "Kernel", "Identity",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -130,6 +130,7 @@ def free_port() -> int:
 class Server:
     def __init__(self, binary: str, db: Database, workdir: Path, master_key: str, port: int = 0):
         self.stderr_path = workdir / f"serve-{time.monotonic_ns()}.stderr.log"
+        self.binary, self.db, self.key = binary, db, master_key
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.cmd = [binary, "serve", "--host", "127.0.0.1", "--port", str(port), "--database", db.url]
         with open(self.stderr_path, "wb") as err:
@@ -186,12 +187,43 @@ class Server:
         return self.proc.returncode
 
 
+class BackendToken:
+    """A backend client (client_credentials, system/*.cruds) registered with the CLI, as a real
+    deployment would; its access token is fetched again before each scenario (tokens live 5 min)."""
+
+    current: "BackendToken | None" = None
+
+    def __init__(self, binary: str, db: "Database", workdir: Path, key: str, root: str):
+        res = subprocess.run([binary, "clients", "create", "--name", "bench", "--scopes", "system/*.cruds", "--json", "--database", db.url],
+                             cwd=workdir, env=child_env(key), capture_output=True, text=True, timeout=120, check=True)
+        creds = json.loads(res.stdout)
+        self.client_id, self.secret, self.root = creds["client_id"], creds["client_secret"], root
+        self.token, self.fetched = "", 0.0
+
+    def header(self) -> str:
+        if time.monotonic() - self.fetched > 120:
+            u = urllib.parse.urlsplit(self.root)
+            conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+            basic = base64.b64encode(f"{self.client_id}:{self.secret}".encode()).decode()
+            conn.request("POST", "/oauth/token", body="grant_type=client_credentials",
+                         headers={"Authorization": "Basic " + basic, "Content-Type": "application/x-www-form-urlencoded"})
+            resp = conn.getresponse()
+            body = json.loads(resp.read())
+            conn.close()
+            if resp.status != 200:
+                raise RuntimeError(f"token request -> {resp.status} {body}")
+            self.token, self.fetched = body["access_token"], time.monotonic()
+        return "Bearer " + self.token
+
+
 def http_json(method: str, url: str, body: dict | None = None, timeout: float = 30) -> tuple[int, dict | None]:
     u = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
     try:
         path = u.path + ("?" + u.query if u.query else "")
         headers = {"Accept": FHIR_JSON}
+        if BackendToken.current and u.path.startswith("/fhir"):
+            headers["Authorization"] = BackendToken.current.header()
         data = None
         if body is not None:
             data = json.dumps(body).encode()
@@ -286,6 +318,10 @@ end
 '''
 
 
+def auth_header() -> str:
+    return BackendToken.current.header() if BackendToken.current else ""
+
+
 def lua_list(values: list[str]) -> str:
     return "{" + ",".join(json.dumps(v) for v in values) + "}"
 
@@ -294,7 +330,7 @@ def lua_cycle_get(paths: list[str]) -> str:
     return f'''
 local paths = {lua_list(paths)}
 local i = 0
-local hdrs = {{["Accept"] = "{FHIR_JSON}"}}
+local hdrs = {{["Accept"] = "{FHIR_JSON}", ["Authorization"] = "{auth_header()}"}}
 init = function(args) i = math.random(#paths) end
 request = function()
   i = (i % #paths) + 1
@@ -310,6 +346,7 @@ wrk.path = {json.dumps(path)}
 wrk.body = {json.dumps(json.dumps(body))}
 wrk.headers["Content-Type"] = "{FHIR_JSON}"
 wrk.headers["Accept"] = "{FHIR_JSON}"
+wrk.headers["Authorization"] = "{auth_header()}"
 ''' + LUA_DONE
 
 
@@ -377,6 +414,7 @@ def observation_body(patient_id: str) -> dict:
 
 
 def load_suite(srv: Server, workdir: Path, scenarios: list[str]) -> dict:
+    BackendToken.current = BackendToken(srv.binary, srv.db, workdir, srv.key, srv.root)
     u = urllib.parse.urlsplit(srv.root)
     host = f"http://{u.hostname}:{u.port}"
     fhir_path = urllib.parse.urlsplit(srv.base).path  # /fhir
@@ -384,13 +422,14 @@ def load_suite(srv: Server, workdir: Path, scenarios: list[str]) -> dict:
     if not ids:
         raise RuntimeError("no Patient ids found for the load test")
     log(f"{len(ids)} patient ids for read/search")
+    # Built when run, so each scenario carries a fresh token.
     scripts = {
-        "health": ("/health", lua_cycle_get(["/health"])),
-        "read": (f"{fhir_path}/Patient/{ids[0]}", lua_cycle_get([f"{fhir_path}/Patient/{i}" for i in ids])),
-        "search": (f"{fhir_path}/Observation",
-                   lua_cycle_get([f"{fhir_path}/Observation?patient={i}&code="
-                                  + urllib.parse.quote("http://loinc.org|8867-4", safe="") for i in ids])),
-        "create": (f"{fhir_path}/Observation", lua_post(f"{fhir_path}/Observation", observation_body(ids[0]))),
+        "health": lambda: ("/health", lua_cycle_get(["/health"])),
+        "read": lambda: (f"{fhir_path}/Patient/{ids[0]}", lua_cycle_get([f"{fhir_path}/Patient/{i}" for i in ids])),
+        "search": lambda: (f"{fhir_path}/Observation",
+                           lua_cycle_get([f"{fhir_path}/Observation?patient={i}&code="
+                                          + urllib.parse.quote("http://loinc.org|8867-4", safe="") for i in ids])),
+        "create": lambda: (f"{fhir_path}/Observation", lua_post(f"{fhir_path}/Observation", observation_body(ids[0]))),
     }
     # Sanity: each scenario's request works once before we load it.
     status, _ = http_json("GET", f"{host}{fhir_path}/Patient/{ids[0]}")
@@ -400,7 +439,7 @@ def load_suite(srv: Server, workdir: Path, scenarios: list[str]) -> dict:
     assert status == 200, f"search sanity check -> {status}"
     out: dict = {"patient_ids": len(ids), "search_sample_total": (b or {}).get("total")}
     for name in scenarios:
-        path, script = scripts[name]
+        path, script = scripts[name]()
         if WARMUP > 0:
             run_wrk(f"{name}-warmup", host + path, script, workdir, WARMUP)
             (SCRIPT_DIR or workdir).joinpath(f"{KIND}-{name}-warmup.lua").unlink(missing_ok=True)

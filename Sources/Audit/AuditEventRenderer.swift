@@ -25,7 +25,7 @@ package struct AuditEventRenderer: Sendable {
     package func render(_ r: AuditRecord) -> JSONObject {
         var event = JSONObject()
         event["resourceType"] = .string("AuditEvent")
-        let security = ["login", "logout", "token", "mfa", "denied", "break-glass"].contains { r.interaction.hasPrefix($0) }
+        let security = ["login", "logout", "token", "mfa", "lockout", "denied", "break-glass"].contains { r.interaction.hasPrefix($0) }
         let restful = Self.restfulInteractions.contains(r.interaction)
         event["type"] = security
             ? Self.coding("http://dicom.nema.org/resources/ontology/DCM", "110114", "User Authentication")
@@ -38,21 +38,40 @@ package struct AuditEventRenderer: Sendable {
         event["outcome"] = .string(r.outcome.rawValue)
         if let code = r.outcomeCode { event["outcomeDesc"] = .string(code) }
         if let purpose = r.purposeOfUse {
-            event["purposeOfEvent"] = .array([.object(JSONObject([("coding", .array([Self.coding("http://terminology.hl7.org/CodeSystem/v3-ActReason", purpose)]))]))])
+            var concept = JSONObject([("coding", .array([Self.coding("http://terminology.hl7.org/CodeSystem/v3-ActReason", purpose, purpose == "BTG" ? "break the glass" : nil)]))])
+            if let text = r.purposeText { concept["text"] = .string(text) }
+            event["purposeOfEvent"] = .array([.object(concept)])
         }
         var agent = JSONObject()
-        agent["type"] = .object(JSONObject([("coding", .array([Self.coding("http://terminology.hl7.org/CodeSystem/extra-security-role-type", "humanuser", "human user")]))]))
+        agent["type"] = .object(JSONObject([("coding", .array([r.agent.hasPrefix("Client/")
+            ? Self.coding("http://dicom.nema.org/resources/ontology/DCM", "110150", "Application")
+            : Self.coding("http://terminology.hl7.org/CodeSystem/extra-security-role-type", "humanuser", "human user")]))]))
         if let role = r.agentRole {
             agent["role"] = .array([.object(JSONObject([("text", .string(role))]))])
         }
-        agent["who"] = r.agent.contains("/")
-            ? .object(JSONObject([("reference", .string(r.agent))]))
-            : .object(JSONObject([("display", .string(r.agent))]))
+        if let slash = r.agent.firstIndex(of: "/"), ["User", "Client"].contains(String(r.agent[..<slash])) {
+            // Accounts without a FHIR resource (admins, auditors) and backend clients: by identifier.
+            let system = r.agent.hasPrefix("User/") ? "urn:healthhub:user" : "urn:healthhub:client"
+            agent["who"] = .object(JSONObject([("identifier", .object(JSONObject([("system", .string(system)), ("value", .string(String(r.agent[r.agent.index(after: slash)...])))])))]))
+        } else if r.agent.contains("/") {
+            agent["who"] = .object(JSONObject([("reference", .string(r.agent))]))
+        } else {
+            agent["who"] = .object(JSONObject([("display", .string(r.agent))]))
+        }
         agent["requestor"] = .bool(true)
         if let address = r.networkAddress {
             agent["network"] = .object(JSONObject([("address", .string(address)), ("type", .string(address.contains(":") || address.first?.isNumber == true ? "2" : "1"))]))
         }
-        event["agent"] = .array([.object(agent)])
+        var agents: [JSON] = [.object(agent)]
+        if let client = r.client {
+            // BALP: the application the user acted through is an agent of its own.
+            agents.append(.object(JSONObject([
+                ("type", .object(JSONObject([("coding", .array([Self.coding("http://dicom.nema.org/resources/ontology/DCM", "110150", "Application")]))]))),
+                ("who", .object(JSONObject([("identifier", .object(JSONObject([("system", .string("urn:healthhub:client")), ("value", .string(client))])))]))),
+                ("requestor", .bool(false)),
+            ])))
+        }
+        event["agent"] = .array(agents)
         event["source"] = .object(JSONObject([
             ("site", .string("HealthHub")),
             ("observer", .object(JSONObject([("display", .string(observer))]))),

@@ -1,4 +1,5 @@
 import Hummingbird
+import Kernel
 import Logging
 
 /// The request context of every HealthHub route: Hummingbird's core storage plus what the
@@ -9,6 +10,8 @@ package struct AppRequestContext: RequestContext {
     package var requestID: String = ""
     /// The peer's IP address (the direct peer; trusted-proxy handling comes with the gateway).
     package let remoteAddress: String?
+    /// Who is calling, once the authentication middleware has verified a token.
+    package var principal: Principal?
 
     package init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

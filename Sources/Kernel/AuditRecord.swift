@@ -26,6 +26,10 @@ package struct AuditRecord: Sendable, Equatable {
     /// The search query of a search, as sent.
     package var query: String?
     package var purposeOfUse: String?
+    /// The stated reason of a break-glass access (purpose of use `BTG`).
+    package var purposeText: String?
+    /// The OAuth client (application) that acted for the agent.
+    package var client: String?
     package var requestID: String?
     package var recorded: Date
 
@@ -46,5 +50,17 @@ package struct AuditRecord: Sendable, Equatable {
         self.purposeOfUse = purposeOfUse
         self.requestID = requestID
         self.recorded = recorded
+    }
+
+    /// Fills in the agent from the principal of the request (anonymous when there is none).
+    package mutating func setAgent(_ principal: Principal?) {
+        guard let principal else { return }
+        agent = principal.reference
+        agentRole = principal.role.rawValue
+        client = principal.clientID
+        if let reason = principal.breakGlassReason {
+            purposeOfUse = "BTG"
+            purposeText = reason
+        }
     }
 }

@@ -1,8 +1,10 @@
 import Audit
+import Auth
 import FHIR
 import Foundation
 import Gateway
 import Hummingbird
+import Identity
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -31,7 +33,12 @@ package func buildRouter(services: HealthHubServices, configuration: HealthHubCo
     router.get("health") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
     }
-    FHIRController(service: services.fhir, publicBaseURL: configuration.publicBaseURL).register(on: router)
+    let urls = ServerURLs(fhirBaseURL: configuration.publicBaseURL)
+    let securityAudit = SecurityAudit(trail: services.audit)
+    OAuthController(identity: services.identity, urls: urls, audit: securityAudit).register(on: router)
+    LoginController(identity: services.identity, fhir: services.fhir, urls: urls, audit: securityAudit).register(on: router)
+    FHIRController(service: services.fhir, publicBaseURL: configuration.publicBaseURL)
+        .register(on: router, authentication: BearerAuthenticator(tokens: services.identity.tokens, urls: urls, audit: securityAudit))
     return router
 }
 

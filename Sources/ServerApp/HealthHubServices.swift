@@ -1,6 +1,7 @@
 import Audit
 import FHIR
 import Foundation
+import Identity
 import Kernel
 import Logging
 import Security
@@ -12,10 +13,13 @@ package struct HealthHubServices: Sendable {
     package let database: any Database
     package let fhir: FHIRService
     package let audit: AuditTrail
+    package let identity: IdentityServices
+    package let keyring: Keyring
     package let logger: Logger
 
     /// Every migration of every module, in the order they apply.
-    package static let migrations = MigrationRunner(Keyring.migrations + FHIRMigrations.all + AuditTrail.migrations)
+    package static let migrations = MigrationRunner(Keyring.migrations + FHIRMigrations.all + AuditTrail.migrations
+                                                    + AccessPolicy.careMigrations + IdentityMigrations.all)
 
     package static func open(database url: DatabaseURL, masterKey: String?, masterKeyFile: String, migrate: Bool, logger: Logger) async throws -> HealthHubServices {
         let key = try MasterKey.load(environmentValue: masterKey, keyFile: masterKeyFile)
@@ -39,7 +43,8 @@ package struct HealthHubServices: Sendable {
             let search = SearchEngine(definitions: definitions, registry: registry, store: store)
             let audit = AuditTrail(store: store)
             let fhir = FHIRService(definitions: definitions, store: store, search: search, audit: audit)
-            return HealthHubServices(database: database, fhir: fhir, audit: audit, logger: logger)
+            let identity = try await IdentityServices.open(database: database, keyring: keyring)
+            return HealthHubServices(database: database, fhir: fhir, audit: audit, identity: identity, keyring: keyring, logger: logger)
         } catch {
             await database.shutdown()
             throw error

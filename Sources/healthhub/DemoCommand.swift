@@ -15,6 +15,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Random seed; the same seed gives the same patients.")
     var seed: UInt64 = 2026
 
+    @Option(help: "Where to write the demo accounts' credentials (mode 0600).")
+    var credentialsFile: String = "data/demo-credentials.txt"
+
     func validate() throws {
         guard (1...100_000).contains(patients) else { throw ValidationError("--patients must be between 1 and 100000") }
     }
@@ -27,6 +30,12 @@ struct DemoCommand: AsyncParsableCommand {
             let loaded = try await DemoLoader(fhir: services.fhir).load(patients: patients, seed: seed)
             await AuditCheckpointer(database: services.database, file: AuditCheckpointFile(path: config.resolvedAuditCheckpointFile), logger: logger).checkpoint()
             print("Loaded \(patients) demo patients (\(loaded) resources).")
+            if let credentials = try await DemoAccounts(fhir: services.fhir, identity: services.identity).create(population: DemoPopulation(seed: seed)) {
+                let url = URL(fileURLWithPath: credentialsFile)
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                FileManager.default.createFile(atPath: url.path, contents: Data(credentials.text.utf8), attributes: [.posixPermissions: 0o600])
+                print("Demo accounts and a backend client: see \(credentialsFile)")
+            }
         } catch {
             await services.shutdown()
             throw error

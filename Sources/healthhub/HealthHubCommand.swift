@@ -12,7 +12,8 @@ struct HealthHubCommand: AsyncParsableCommand {
         abstract: "HealthHub: a self-hostable healthcare platform with a FHIR R4 API.",
         discussion: "Every option can also be set with the environment variable HEALTHHUB_<OPTION> (e.g. HEALTHHUB_DATABASE) or in a config file of HEALTHHUB_<OPTION>=value lines (--config or HEALTHHUB_CONFIG).",
         version: HealthHubVersion.current,
-        subcommands: [ServeCommand.self, MigrateCommand.self, ImportCommand.self, DemoCommand.self, AuditCommand.self, FHIRPathCommand.self])
+        subcommands: [ServeCommand.self, MigrateCommand.self, ImportCommand.self, DemoCommand.self, UsersCommand.self, ClientsCommand.self,
+                      KeysCommand.self, CareCommand.self, AuditCommand.self, FHIRPathCommand.self])
 }
 
 /// Options every command that opens the database takes.

@@ -3,6 +3,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Identity
+import Kernel
 import NIOCore
 import ServerApp
 import Storage
@@ -12,6 +14,19 @@ import TestSupport
 struct TestServer {
     let client: any TestClientProtocol
     let services: HealthHubServices
+    /// A backend-service token with `system/*.cruds`: what most tests act as.
+    let systemToken: String
+
+    /// What the in-process client's requests derive as issuer and FHIR base (no Host header).
+    static let issuer = "http://localhost"
+    static let fhirBase = "http://localhost/fhir"
+
+    /// Who sends a request.
+    enum Caller {
+        case system
+        case anonymous
+        case bearer(String)
+    }
 
     static func run(_ kind: TestDatabaseKind, _ body: @Sendable (TestServer) async throws -> Void) async throws {
         let url = try await TestDatabases.freshURL(kind, migrations: HealthHubServices.migrations)
@@ -19,12 +34,27 @@ struct TestServer {
         let services = try await HealthHubServices.open(database: url, masterKey: key, masterKeyFile: "/nonexistent", migrate: true, logger: TestDatabases.logger)
         let app = buildApplication(services: services, configuration: HealthHubConfiguration())
         do {
-            try await app.test(.router) { client in try await body(TestServer(client: client, services: services)) }
+            let token = try await Self.systemToken(services)
+            try await app.test(.router) { client in try await body(TestServer(client: client, services: services, systemToken: token)) }
         } catch {
             await services.shutdown()
             throw error
         }
         await services.shutdown()
+    }
+
+    static func systemToken(_ services: HealthHubServices) async throws -> String {
+        let (client, _) = try await services.identity.clients.create(name: "tests", scopes: "system/*.cruds", redirectURIs: [], isPublic: false, jwks: nil)
+        return try services.identity.tokens.issue(.init(subject: client.id, role: .system, scope: client.scopes, clientID: client.id, patient: nil, fhirUser: nil, family: nil),
+                                                  issuer: issuer, fhirBase: fhirBase).token
+    }
+
+    /// A token for a user account, as the token endpoint would issue it.
+    func token(for user: User, scope: String, patient: String? = nil) throws -> String {
+        try services.identity.tokens.issue(.init(subject: user.id, role: user.role, scope: ScopeSet(scope), clientID: "test-app",
+                                                 patient: user.role == .patient ? user.patientID : patient,
+                                                 fhirUser: user.role == .patient || user.role == .practitioner ? user.reference : nil, family: nil),
+                                           issuer: Self.issuer, fhirBase: Self.fhirBase).token
     }
 
     struct Reply {
@@ -43,8 +73,13 @@ struct TestServer {
     }
 
     @discardableResult
-    func request(_ method: HTTPRequest.Method, _ path: String, json: JSON? = nil, body: String? = nil, headers: HTTPFields = [:]) async throws -> Reply {
+    func request(_ method: HTTPRequest.Method, _ path: String, json: JSON? = nil, body: String? = nil, headers: HTTPFields = [:], as caller: Caller = .system) async throws -> Reply {
         var headers = headers
+        switch caller {
+        case .system: headers[.authorization] = "Bearer \(systemToken)"
+        case .anonymous: break
+        case .bearer(let token): headers[.authorization] = "Bearer \(token)"
+        }
         var buffer: ByteBuffer?
         if let json {
             buffer = ByteBuffer(bytes: json.serialized())
@@ -58,13 +93,13 @@ struct TestServer {
         }
     }
 
-    func get(_ path: String, headers: HTTPFields = [:]) async throws -> Reply { try await request(.get, path, headers: headers) }
+    func get(_ path: String, headers: HTTPFields = [:], as caller: Caller = .system) async throws -> Reply { try await request(.get, path, headers: headers, as: caller) }
 
     @discardableResult
-    func post(_ path: String, _ json: JSON, headers: HTTPFields = [:]) async throws -> Reply { try await request(.post, path, json: json, headers: headers) }
+    func post(_ path: String, _ json: JSON, headers: HTTPFields = [:], as caller: Caller = .system) async throws -> Reply { try await request(.post, path, json: json, headers: headers, as: caller) }
 
     @discardableResult
-    func put(_ path: String, _ json: JSON, headers: HTTPFields = [:]) async throws -> Reply { try await request(.put, path, json: json, headers: headers) }
+    func put(_ path: String, _ json: JSON, headers: HTTPFields = [:], as caller: Caller = .system) async throws -> Reply { try await request(.put, path, json: json, headers: headers, as: caller) }
 
     /// Creates a resource and returns its id.
     func create(_ json: JSON) async throws -> String {

@@ -66,6 +66,32 @@ def _psql(url: str, sql: str) -> str:
     return res.stdout
 
 
+class ClientCredentials(requests.auth.AuthBase):
+    """Bearer tokens of a backend client (client_credentials), fetched again before they expire."""
+
+    def __init__(self, server: "HealthHubServer", client_id: str, client_secret: str, scope: str):
+        self.server = server
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.scope = scope
+        self.token = ""
+        self.expires = 0.0
+
+    def current(self) -> str:
+        if time.monotonic() > self.expires - 30:
+            resp = requests.post(self.server.root + "/oauth/token", auth=(self.client_id, self.client_secret),
+                                 data={"grant_type": "client_credentials", "scope": self.scope}, timeout=30)
+            resp.raise_for_status()
+            body = resp.json()
+            self.token = body["access_token"]
+            self.expires = time.monotonic() + body["expires_in"]
+        return self.token
+
+    def __call__(self, request):
+        request.headers["Authorization"] = "Bearer " + self.current()
+        return request
+
+
 class HealthHubServer:
     """One running `healthhub serve` process."""
 
@@ -139,6 +165,10 @@ class HealthHubServer:
             m = READY_RE.search(line)
             if m:
                 self.root, self.base = m.group(1).rstrip("/"), m.group(2).rstrip("/")
+                # The tests act as a backend service with every scope, registered like any client.
+                client = self.new_client("interop", "system/*.cruds")
+                self.auth = ClientCredentials(self, client["client_id"], client["client_secret"], "system/*.cruds")
+                self.session.auth = self.auth
                 return
 
     def _fail_start(self, why: str) -> None:
@@ -149,6 +179,20 @@ class HealthHubServer:
             f"\n--- stderr (tail) ---\n{self.stderr_tail()}",
             pytrace=False,
         )
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        """Runs `healthhub <args> --database <this database>` and returns its stdout."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHHUB_")}
+        env["HEALTHHUB_MASTER_KEY"] = self.master_key
+        res = subprocess.run([HEALTHHUB_BIN, *args, "--database", self.database_url], cwd=self.workdir, env=env,
+                             input=stdin, capture_output=True, text=True, timeout=120)
+        if res.returncode != 0:
+            raise RuntimeError(f"healthhub {' '.join(args)} failed ({res.returncode}): {res.stderr.strip()}")
+        return res.stdout
+
+    def new_client(self, name: str, scopes: str, *extra: str) -> dict:
+        import json as _json
+        return _json.loads(self.cli("clients", "create", "--name", name, "--scopes", scopes, "--json", *extra))
 
     def stderr_tail(self, limit: int = 8000) -> str:
         try:

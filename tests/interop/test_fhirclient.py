@@ -28,7 +28,9 @@ from hhinterop import unique_word
 
 @pytest.fixture(scope="module")
 def smart(hh):
-    return client.FHIRClient(settings={"app_id": "interop", "api_base": hh.base + "/"})
+    smart = client.FHIRClient(settings={"app_id": "interop", "api_base": hh.base + "/"})
+    smart.server.session.auth = hh.auth  # the backend token of the fixture; fhirclient sends it with every request
+    return smart
 
 
 def _patient(family: str, given: str, mrn: str) -> Patient:

@@ -31,7 +31,9 @@ package struct BundleProcessor: Sendable {
 
     /// `audit` describes who sent the Bundle; each entry is audited from it (in the transaction
     /// for changes; failures soon after).
-    package func process(_ bundle: JSON, options: Options = .init(), audit: AuditRecord) async throws -> JSON {
+    /// `access` is checked for every entry: scopes and role before anything runs, the patient
+    /// compartment on every resource read or written (inside the transaction).
+    package func process(_ bundle: JSON, options: Options = .init(), access: RequestAccess, audit: AuditRecord) async throws -> JSON {
         guard let object = bundle.objectValue, object["resourceType"]?.stringValue == "Bundle" else {
             throw FHIRError(.badRequest, code: "invalid", "POST to the base URL takes a Bundle")
         }
@@ -44,7 +46,7 @@ package struct BundleProcessor: Sendable {
             do {
                 let entries = try rawEntries.enumerated().map { i, e throws(FHIRError) in try parseEntry(e, index: i) }
                 let responses = try await service.database.transaction { tx in
-                    try await transaction(entries, options: options, audit: audit, in: tx)
+                    try await transaction(entries, options: options, access: access, audit: audit, in: tx)
                 }
                 return responseBundle("transaction-response", responses)
             } catch {
@@ -65,7 +67,7 @@ package struct BundleProcessor: Sendable {
                 entryAudit.interaction = "batch"
                 let template = entryAudit
                 let response = try await service.database.transaction { tx in
-                    try await transaction([entry], options: options, audit: template, in: tx)[0]
+                    try await transaction([entry], options: options, access: access, audit: template, in: tx)[0]
                 }
                 responses.append(response)
             } catch {
@@ -130,7 +132,7 @@ package struct BundleProcessor: Sendable {
     }
 
     /// Runs entries in the given transaction and returns their response entries in order.
-    func transaction(_ input: [Entry], options: Options, audit template: AuditRecord, in tx: DatabaseTransaction) async throws -> [JSON] {
+    func transaction(_ input: [Entry], options: Options, access: RequestAccess, audit template: AuditRecord, in tx: DatabaseTransaction) async throws -> [JSON] {
         var entries = input
         var audits: [AuditRecord] = []
         func audited(_ interaction: String, _ action: AuditRecord.Action, _ version: ResourceVersion?, patients: [String]? = nil, query: String? = nil) {
@@ -158,13 +160,25 @@ package struct BundleProcessor: Sendable {
             touched["\(e.type)/\(id)"] = e.index
         }
 
+        // 0b. Scopes and role must allow every entry before anything runs.
+        var limits: [Int: CompartmentLimit] = [:]
+        for e in entries {
+            let permission: Permission = switch e.method {
+            case "POST": .create
+            case "PUT": .update
+            case "DELETE": .delete
+            default: e.id == nil ? .search : .read
+            }
+            limits[e.index] = try at(e) { () throws(FHIRError) in try access.limit(e.type, permission) }
+        }
+
         // 1. Ids for creates, and ifNoneExist matches.
         for e in entries where e.method == "POST" {
             if let cond = e.ifNoneExist, !cond.isEmpty {
                 let query = cond.hasPrefix("\(e.type)?") ? String(cond.dropFirst(e.type.count + 1)) : cond.hasPrefix("?") ? String(cond.dropFirst()) : cond
                 // Same lock as POST with If-None-Exist: concurrent bundles create one resource.
                 try await tx.lock("create:\(e.type)?\(query)")
-                let ids = try await service.search.matchingIDs(try at(e) { () throws(FHIRError) in try service.searchRequest(type: e.type, query: query) }, limit: 2, on: tx.sql)
+                let ids = try await service.search.matchingIDs(try at(e) { () throws(FHIRError) in try service.searchRequest(type: e.type, query: query) }, limit: 2, visible: access.visibility(e.type), on: tx.sql)
                 if ids.count > 1 { throw at(e, FHIRError.preconditionFailed("ifNoneExist matched more than one \(e.type)")) }
                 if let id = ids.first {
                     existing.insert(e.index)
@@ -185,7 +199,7 @@ package struct BundleProcessor: Sendable {
             } else if let q = e.query {
                 try await tx.lock("create:\(e.type)?\(q)")
                 let request = try at(e) { () throws(FHIRError) in try service.searchRequest(type: e.type, query: q) }
-                let ids = try await service.search.matchingIDs(request, limit: 2, on: tx.sql)
+                let ids = try await service.search.matchingIDs(request, limit: 2, visible: access.visibility(e.type), on: tx.sql)
                 if ids.count > 1 { throw at(e, FHIRError.preconditionFailed("The condition matched more than one \(e.type)")) }
                 putIDs[e.index] = ids.first ?? e.resource?["id"]?.stringValue ?? ResourceID.generate()
             }
@@ -200,7 +214,7 @@ package struct BundleProcessor: Sendable {
             resource = rewrite(.object(resource), references, conditional, &unresolved).objectValue!
             if !unresolved.isEmpty {
                 for ref in Set(unresolved) where conditional[ref] == nil {
-                    conditional[ref] = try await resolveConditional(ref, entry: entries[i], tx: tx)
+                    conditional[ref] = try await resolveConditional(ref, entry: entries[i], access: access, tx: tx)
                 }
                 var none: [String] = []
                 resource = rewrite(.object(resource), references, conditional, &none).objectValue!
@@ -220,9 +234,9 @@ package struct BundleProcessor: Sendable {
         for e in entries where e.method == "DELETE" {
             let deleted: (ResourceVersion?, patients: [String])
             if let id = e.id {
-                deleted = try await at(e) { try await service.delete(e.type, id, in: tx) }
+                deleted = try await at(e) { try await service.delete(e.type, id, access: access, in: tx) }
             } else if let q = e.query {
-                deleted = try await at(e) { try await service.conditionalDelete(type: e.type, query: q, in: tx) }
+                deleted = try await at(e) { try await service.conditionalDelete(type: e.type, query: q, access: access, in: tx) }
             } else {
                 throw at(e, .invalid("DELETE needs an id or a condition"))
             }
@@ -231,6 +245,13 @@ package struct BundleProcessor: Sendable {
         }
         let creates = entries.filter { $0.method == "POST" && !existing.contains($0.index) }
         let created = try await service.store.createMany(creates.map { ($0.type, newIDs[$0.index]!, $0.resource!) }, in: tx)
+        if let carer = access.assignsCreatedPatients {
+            for v in created where v.type == "Patient" { try await AccessPolicy.assign(practitioner: carer, patient: v.id, in: tx) }
+        }
+        // Written, indexed, not committed: each new resource must be within the token's limit.
+        for (e, v) in zip(creates, created) {
+            try await at(e) { try await access.require(limits[e.index] ?? .unrestricted, e.type, v.id, on: tx.sql) }
+        }
         for (e, v) in zip(creates, created) {
             audited("create", .create, v)
             responses[e.index] = responseEntry(status: "201 Created", version: v, resource: options.returnRepresentation ? v : nil)
@@ -250,13 +271,14 @@ package struct BundleProcessor: Sendable {
                 resource["id"] = .string(id)
             }
             let body = resource
-            let result = try await at(e) { try await service.update(body, type: e.type, id: id, ifMatch: e.ifMatch, in: tx) }
+            let result = try await at(e) { try await service.update(body, type: e.type, id: id, ifMatch: e.ifMatch, access: access, in: tx) }
             audited(result.created ? "create" : "update", result.created ? .create : .update, result.0)
             responses[e.index] = responseEntry(status: result.created ? "201 Created" : "200 OK", version: result.0, resource: options.returnRepresentation ? result.0 : nil)
         }
         for e in entries where e.method == "GET" || e.method == "HEAD" {
             if let id = e.id {
                 let v = try await at(e) { () async throws -> ResourceVersion in
+                    try await access.require(limits[e.index] ?? .unrestricted, e.type, id, on: tx.sql)
                     guard let v = try await service.store.read(e.type, id, on: tx.sql) else { throw FHIRError.notFound(e.type, id) }
                     if v.deleted { throw FHIRError.gone(e.type, id) }
                     return v
@@ -265,7 +287,7 @@ package struct BundleProcessor: Sendable {
                 responses[e.index] = responseEntry(status: "200 OK", version: v, resource: e.method == "GET" ? v : nil)
             } else {
                 let request = try at(e) { () throws(FHIRError) in try service.searchRequest(type: e.type, query: e.query ?? "", strict: false) }
-                let result = try await at(e) { try await service.search.search(request, on: tx.sql) }
+                let result = try await at(e) { try await service.search.search(request, access: access, on: tx.sql) }
                 var patients: [String] = []
                 for v in result.matches + result.included { patients += service.compartment.patients(of: v).filter { !patients.contains($0) } }
                 audited("search-type", .execute, nil, patients: patients, query: "\(e.type)?\(e.query ?? "")")
@@ -290,13 +312,13 @@ package struct BundleProcessor: Sendable {
     }
 
     /// Resolves `Type?query` to exactly one resource, or fails the transaction.
-    func resolveConditional(_ reference: String, entry: Entry, tx: DatabaseTransaction) async throws -> String {
+    func resolveConditional(_ reference: String, entry: Entry, access: RequestAccess, tx: DatabaseTransaction) async throws -> String {
         let parts = reference.split(separator: "?", maxSplits: 1).map(String.init)
         guard parts.count == 2, service.definitions.isResourceType(parts[0]) else {
             throw at(entry, FHIRError(.badRequest, code: "invalid", "Conditional reference must be Type?query"))
         }
         let request = try at(entry) { () throws(FHIRError) in try service.searchRequest(type: parts[0], query: parts[1]) }
-        let ids = try await service.search.matchingIDs(request, limit: 2, on: tx.sql)
+        let ids = try await service.search.matchingIDs(request, limit: 2, visible: access.visibility(parts[0]), on: tx.sql)
         guard ids.count == 1 else {
             throw at(entry, FHIRError.preconditionFailed("Conditional reference \(parts[0])?… matched \(ids.count == 0 ? "no" : "more than one") resource"))
         }

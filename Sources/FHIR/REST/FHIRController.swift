@@ -1,4 +1,5 @@
 import Storage
+import SQLKit
 import Foundation
 import Gateway
 import HTTPTypes
@@ -24,9 +25,12 @@ package struct FHIRController: Sendable {
         self.publicBaseURL = publicBaseURL
     }
 
-    package func register(on router: Router<AppRequestContext>) {
+    /// Registers the API. The CapabilityStatement is public; every other route passes
+    /// `authentication` first.
+    package func register(on router: Router<AppRequestContext>, authentication: any MiddlewareProtocol<Request, Response, AppRequestContext>) {
         let fhir = router.group("fhir").add(middleware: FHIRErrorMiddleware())
         fhir.get("metadata") { _, _ in self.fhirResponse(.ok, self.capabilityStatement) }
+        fhir.add(middleware: authentication)
         fhir.post("", use: transaction)
         fhir.get("_history", use: systemHistory)
         fhir.get(":type", use: searchType)
@@ -62,7 +66,7 @@ package struct FHIRController: Sendable {
         try await audited("read", .read, request, context) { record in
             let (type, id) = try typeAndID(context)
             record.resources = ["\(type)/\(id)"]
-            let v = try await service.read(type, id)
+            let v = try await service.read(type, id, access: access(context))
             record.patients = service.compartment.patients(of: v)
             return resourceResponse(v, status: .ok, request: request, context: context, location: false)
         }
@@ -72,7 +76,7 @@ package struct FHIRController: Sendable {
         try await audited("vread", .read, request, context) { record in
             let (type, id) = try typeAndID(context)
             record.resources = ["\(type)/\(id)"]
-            let v = try await service.vread(type, id, version: context.parameters.get("vid") ?? "")
+            let v = try await service.vread(type, id, version: context.parameters.get("vid") ?? "", access: access(context))
             record.patients = service.compartment.patients(of: v)
             return resourceResponse(v, status: .ok, request: request, context: context, location: false)
         }
@@ -85,7 +89,7 @@ package struct FHIRController: Sendable {
             let body = try await jsonBody(request, context: context)
             let resource = try service.decodeResource(body, type: type)
             let ifNoneExist = request.headers[.ifNoneExist]
-            let (v, created) = try await service.create(resource, type: type, ifNoneExist: ifNoneExist, audit: record)
+            let (v, created) = try await service.create(resource, type: type, ifNoneExist: ifNoneExist, access: access(context), audit: record)
             return resourceResponse(v, status: created ? .created : .ok, request: request, context: context, location: true)
         }
     }
@@ -94,8 +98,9 @@ package struct FHIRController: Sendable {
         try await audited("update", .update, request, context, committed: true) { record in
             let (type, id) = try typeAndID(context)
             record.resources = ["\(type)/\(id)"]
+            let access = self.access(context)
             return try await writeUpdate(request, context, type: type, record: record) { resource, ifMatch, tx in
-                try await service.update(resource, type: type, id: id, ifMatch: ifMatch, in: tx)
+                try await service.update(resource, type: type, id: id, ifMatch: ifMatch, access: access, in: tx)
             }
         }
     }
@@ -105,8 +110,9 @@ package struct FHIRController: Sendable {
             let type = try typeParameter(context)
             let query = try conditionQuery(request)
             record.query = "\(type)?\(query)"
+            let access = self.access(context)
             return try await writeUpdate(request, context, type: type, record: record) { resource, ifMatch, tx in
-                try await service.conditionalUpdate(resource, type: type, query: query, ifMatch: ifMatch, in: tx)
+                try await service.conditionalUpdate(resource, type: type, query: query, ifMatch: ifMatch, access: access, in: tx)
             }
         }
     }
@@ -143,8 +149,9 @@ package struct FHIRController: Sendable {
             }
             let ifMatch = try ifMatchVersion(request)
             let template = record
+            let access = self.access(context)
             let v = try await service.database.transaction { tx in
-                let v = try await service.patch(patch, type: type, id: id, ifMatch: ifMatch, in: tx)
+                let v = try await service.patch(patch, type: type, id: id, ifMatch: ifMatch, access: access, in: tx)
                 try await service.audit.append([template.changed(v, created: false, compartment: service.compartment)], in: tx)
                 return v
             }
@@ -157,8 +164,9 @@ package struct FHIRController: Sendable {
             let (type, id) = try typeAndID(context)
             record.resources = ["\(type)/\(id)"]
             let template = record
+            let access = self.access(context)
             let deleted = try await service.database.transaction { tx in
-                let (deleted, patients) = try await service.delete(type, id, in: tx)
+                let (deleted, patients) = try await service.delete(type, id, access: access, in: tx)
                 var r = template
                 r.patients = patients
                 try await service.audit.append([r], in: tx)
@@ -176,8 +184,9 @@ package struct FHIRController: Sendable {
             let query = try conditionQuery(request)
             record.query = "\(type)?\(query)"
             let template = record
+            let access = self.access(context)
             try await service.database.transaction { tx in
-                let (deleted, patients) = try await service.conditionalDelete(type: type, query: query, in: tx)
+                let (deleted, patients) = try await service.conditionalDelete(type: type, query: query, access: access, in: tx)
                 var r = template
                 r.resources = deleted.map { [$0.reference] } ?? []
                 r.patients = patients
@@ -211,7 +220,7 @@ package struct FHIRController: Sendable {
             try service.requireType(type)
             let strict = Prefer(request.headers[.prefer]).handlingStrict
             let searchRequest = try SearchRequest(type: type, pairs: QueryString.decode(query), registry: service.registry, strict: strict)
-            let result = try await service.search.search(searchRequest)
+            let result = try await service.search.search(searchRequest, access: access(context))
             record.patients = patients(of: result.matches + result.included)
             return fhirResponse(.ok, SearchBundle.bytes(request: searchRequest, result: result, base: base(request), definitions: service.definitions))
         }
@@ -232,20 +241,25 @@ package struct FHIRController: Sendable {
         }
         let prefer = Prefer(request.headers[.prefer])
         let response = try await bundles.process(bundle, options: .init(returnRepresentation: prefer.returnMode == "representation"),
-                                                 audit: auditRecord("transaction", .execute, request, context))
+                                                 access: access(context), audit: auditRecord("transaction", .execute, request, context))
         return fhirResponse(.ok, response.serialized())
     }
 
     @Sendable func systemHistory(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await audited("history-system", .read, request, context) { record in
-            try await history(.system, path: "_history", request: request, record: &record)
+            guard access(context).seesEverything else {
+                throw AccessPolicy.forbidden("The history of the whole server needs a token that may read every resource (system/*.rs, or break-glass)")
+            }
+            return try await history(.system, path: "_history", request: request, record: &record)
         }
     }
 
     @Sendable func typeHistory(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await audited("history-type", .read, request, context) { record in
             let type = try typeParameter(context)
-            return try await history(.type(type), path: "\(type)/_history", request: request, record: &record)
+            let access = self.access(context)
+            let visible = access.condition(try access.limit(type, .read), type: type)
+            return try await history(.type(type), path: "\(type)/_history", request: request, record: &record, visible: visible)
         }
     }
 
@@ -253,12 +267,17 @@ package struct FHIRController: Sendable {
         try await audited("history-instance", .read, request, context) { record in
             let (type, id) = try typeAndID(context)
             record.resources = ["\(type)/\(id)"]
+            let access = self.access(context)
+            let limit = try access.limit(type, .read)
+            if access.condition(limit, type: type) != nil {
+                try await service.database.read { db in try await access.require(limit, type, id, on: db) }
+            }
             guard try await service.store.read(type, id) != nil else { throw FHIRError.notFound(type, id) }
             return try await history(.instance(type, id), path: "\(type)/\(id)/_history", request: request, record: &record)
         }
     }
 
-    func history(_ scope: ResourceStore.HistoryScope, path: String, request: Request, record: inout AuditRecord) async throws -> Response {
+    func history(_ scope: ResourceStore.HistoryScope, path: String, request: Request, record: inout AuditRecord, visible: SQLQueryString? = nil) async throws -> Response {
         let params = Dictionary(QueryString.decode(request.uri.query ?? ""), uniquingKeysWith: { $1 })
         var since: Int64?
         if let text = params["_since"] {
@@ -267,7 +286,7 @@ package struct FHIRController: Sendable {
         }
         let count = min(max(Int(params["_count"] ?? "") ?? 50, 1), SearchRequest.maxCount)
         let offset = max(Int(params["_offset"] ?? "") ?? 0, 0)
-        let (entries, total) = try await service.store.history(scope, since: since, count: count, offset: offset)
+        let (entries, total) = try await service.store.history(scope, since: since, count: count, offset: offset, visible: visible)
         record.patients = patients(of: entries)
         let base = base(request)
         func url(_ o: Int) -> String {
@@ -285,8 +304,14 @@ package struct FHIRController: Sendable {
 
     /// The audit record of this request before the interaction fills in what it touched.
     func auditRecord(_ interaction: String, _ action: AuditRecord.Action, _ request: Request, _ context: AppRequestContext) -> AuditRecord {
-        AuditRecord(action: action, interaction: interaction, agent: "anonymous",
-                    networkAddress: context.remoteAddress, requestID: context.requestID)
+        var record = AuditRecord(action: action, interaction: interaction, agent: "anonymous",
+                                 networkAddress: context.remoteAddress, requestID: context.requestID)
+        record.setAgent(context.principal)
+        return record
+    }
+
+    func access(_ context: AppRequestContext) -> RequestAccess {
+        RequestAccess(principal: context.principal, policy: service.policy)
     }
 
     /// Runs an interaction and audits it. `committed`: the interaction audits its success in its

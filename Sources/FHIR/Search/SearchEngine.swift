@@ -1,5 +1,6 @@
 import HTTPTypes
 import Foundation
+import Kernel
 import SQLKit
 import Storage
 
@@ -24,8 +25,13 @@ package struct SearchEngine: Sendable {
 
     var sql: SearchSQL { SearchSQL(registry: registry, definitions: definitions) }
 
-    package func search(_ request: SearchRequest, on db: (any SQLDatabase)? = nil) async throws -> Result {
-        let condition = try sql.condition(for: request)
+    /// `access` limits the matches and the included resources to what the request may read,
+    /// in the SQL itself (counts and pages never see other rows).
+    package func search(_ request: SearchRequest, access: RequestAccess, on db: (any SQLDatabase)? = nil) async throws -> Result {
+        let limit = try access.limit(request.type, .search)
+        var where_ = try sql.condition(for: request)
+        if let visible = access.condition(limit, type: request.type) { where_ = where_ + " AND " + visible }
+        let condition = where_
         let order = try sql.orderBy(request)
         let wantCount = request.summary == .count ? 0 : request.count
         let body: @Sendable (any SQLDatabase) async throws -> Result = { db in
@@ -50,7 +56,7 @@ package struct SearchEngine: Sendable {
                 // would double the cost of every page, so it is left to `_total=accurate`.
                 if wantCount > 0 && !hasMore && (!matches.isEmpty || request.offset == 0) { total = request.offset + matches.count }
             }
-            let included = try await includes(for: request, matches: matches, on: db)
+            let included = try await includes(for: request, matches: matches, access: access, on: db)
             return Result(matches: matches, included: included, total: total, hasMore: hasMore)
         }
         if let db { return try await body(db) }
@@ -58,8 +64,10 @@ package struct SearchEngine: Sendable {
     }
 
     /// Ids matching a search (for conditional create/update/delete and conditional references).
-    package func matchingIDs(_ request: SearchRequest, limit: Int, on db: any SQLDatabase) async throws -> [String] {
-        let condition = try sql.condition(for: request)
+    /// `visible`: the access condition of the request (`RequestAccess.visibility`).
+    package func matchingIDs(_ request: SearchRequest, limit: Int, visible: SQLQueryString?, on db: any SQLDatabase) async throws -> [String] {
+        var condition = try sql.condition(for: request)
+        if let visible { condition = condition + " AND " + visible }
         return try await db.raw("SELECT r.res_id FROM hh_resource r WHERE " + condition + " ORDER BY r.res_id LIMIT \(bind: limit)").all().map {
             try $0.decode(column: "res_id", as: String.self)
         }
@@ -73,7 +81,7 @@ package struct SearchEngine: Sendable {
                                content: try store.unseal(row, type: type, id: id, version: version))
     }
 
-    private func includes(for request: SearchRequest, matches: [ResourceVersion], on db: any SQLDatabase) async throws -> [ResourceVersion] {
+    private func includes(for request: SearchRequest, matches: [ResourceVersion], access: RequestAccess, on db: any SQLDatabase) async throws -> [ResourceVersion] {
         guard !request.includes.isEmpty, !matches.isEmpty else { return [] }
         var seen = Set(matches.map(\.reference))
         var included: [ResourceVersion] = []
@@ -92,7 +100,7 @@ package struct SearchEngine: Sendable {
                     wanted[type, default: []].append(id)
                 }
                 for (type, ids) in wanted.sorted(by: { $0.key < $1.key }) {
-                    found += try await currentVersions(type, ids, on: db)
+                    found += try await currentVersions(type, ids, visible: access.visibility(type), on: db)
                 }
             }
             included += found
@@ -106,10 +114,12 @@ package struct SearchEngine: Sendable {
     static let maxIncluded = 1000
 
     /// Current, not deleted versions of some resources of one type, in one query.
-    private func currentVersions(_ type: String, _ ids: [String], on db: any SQLDatabase) async throws -> [ResourceVersion] {
+    private func currentVersions(_ type: String, _ ids: [String], visible: SQLQueryString?, on db: any SQLDatabase) async throws -> [ResourceVersion] {
         var q: SQLQueryString = "SELECT r.res_id, r.version, r.last_updated, r.key_id, r.content FROM hh_resource r WHERE r.res_type = \(bind: type) AND r.deleted = 0 AND r.res_id IN ("
         for (i, id) in ids.enumerated() { q += i == 0 ? "\(bind: id)" : ", \(bind: id)" }
-        q += ") ORDER BY r.res_id"
+        q += ")"
+        if let visible { q += " AND " + visible }
+        q += " ORDER BY r.res_id"
         return try await db.raw(q).all().map { try currentVersion($0, type: type) }
     }
 

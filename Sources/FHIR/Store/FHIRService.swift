@@ -14,6 +14,7 @@ package struct FHIRService: Sendable {
     let creates: CreateCoalescer
     package let audit: any AuditSink
     package let compartment: PatientCompartment
+    package let policy: AccessPolicy
 
     package init(definitions: FHIRDefinitions, store: ResourceStore, search: SearchEngine, audit: any AuditSink) {
         self.definitions = definitions
@@ -23,6 +24,7 @@ package struct FHIRService: Sendable {
         self.validator = ResourceValidator(definitions: definitions)
         self.creates = CreateCoalescer(store: store, audit: audit)
         self.compartment = PatientCompartment(definitions: definitions, registry: search.registry)
+        self.policy = AccessPolicy(definitions: definitions)
     }
 
     /// Types only the server writes. AuditEvents are the audit trail: never created, changed or
@@ -81,15 +83,23 @@ package struct FHIRService: Sendable {
 
     // MARK: Interactions
 
-    package func read(_ type: String, _ id: String) async throws -> ResourceVersion {
+    package func read(_ type: String, _ id: String, access: RequestAccess) async throws -> ResourceVersion {
         try requireType(type)
-        guard let v = try await store.read(type, id) else { throw FHIRError.notFound(type, id) }
-        if v.deleted { throw FHIRError.gone(type, id) }
+        let limit = try access.limit(type, .read)
+        let limited = access.condition(limit, type: type) != nil
+        guard let v = try await store.read(type, id) else { throw limited ? RequestAccess.outside(type, id) : FHIRError.notFound(type, id) }
+        if v.deleted { throw limited ? RequestAccess.outside(type, id) : FHIRError.gone(type, id) }
+        if limited { try await database.read { db in try await access.require(limit, type, id, on: db) } }
         return v
     }
 
-    package func vread(_ type: String, _ id: String, version: String) async throws -> ResourceVersion {
+    package func vread(_ type: String, _ id: String, version: String, access: RequestAccess) async throws -> ResourceVersion {
         try requireType(type)
+        let limit = try access.limit(type, .read)
+        if access.condition(limit, type: type) != nil {
+            // Versions of a resource are visible when its current version is.
+            try await database.read { db in try await access.require(limit, type, id, on: db) }
+        }
         guard let n = Int(version), n > 0 else { throw FHIRError.notFound(type, "\(id)/_history/\(version.prefix(20))") }
         guard let v = try await store.vread(type, id, version: n) else {
             if try await store.read(type, id) == nil { throw FHIRError.notFound(type, id) }
@@ -103,26 +113,37 @@ package struct FHIRService: Sendable {
     /// Plain creates are prepared here and written by the create coalescer, which commits the
     /// creates that arrive together in one transaction.
     /// `audit` is completed with the new resource and its patients, and committed with it.
-    package func create(_ resource: JSONObject, type: String, ifNoneExist: String?, audit record: AuditRecord) async throws -> (ResourceVersion, created: Bool) {
+    package func create(_ resource: JSONObject, type: String, ifNoneExist: String?, access: RequestAccess, audit record: AuditRecord) async throws -> (ResourceVersion, created: Bool) {
         try requireWritable(type)
-        guard let ifNoneExist, !ifNoneExist.isEmpty else {
-            let prepared = try store.prepareCreate(resource, type: type, id: ResourceID.generate())
+        let limit = try access.limit(type, .create)
+        let id = ResourceID.generate()
+        let patients = compartment.patients(of: .object(resource), type: type, id: id)
+        let carer = type == "Patient" ? access.assignsCreatedPatients : nil
+        if carer == nil, access.condition(limit, type: type) != nil {
+            try await database.read { db in try await access.requireContent(limit, type, patients: patients, on: db) }
+        }
+        guard carer != nil || !(ifNoneExist ?? "").isEmpty else {
+            let prepared = try store.prepareCreate(resource, type: type, id: id)
             var r = record
             r.resources = [prepared.version.reference]
-            r.patients = compartment.patients(of: .object(resource), type: type, id: prepared.version.id)
+            r.patients = patients
             return (try await creates.submit(prepared, audit: r), true)
         }
-        let query = ifNoneExist.hasPrefix("\(type)?") ? String(ifNoneExist.dropFirst(type.count + 1)) : ifNoneExist.hasPrefix("?") ? String(ifNoneExist.dropFirst()) : ifNoneExist
-        let request = try searchRequest(type: type, query: query)
+        let query = ifNoneExist.map { c in c.hasPrefix("\(type)?") ? String(c.dropFirst(type.count + 1)) : c.hasPrefix("?") ? String(c.dropFirst()) : c } ?? ""
+        let request = query.isEmpty ? nil : try searchRequest(type: type, query: query)
         return try await database.transaction { tx in
-            try await tx.lock("create:\(type)?\(query)")
-            let ids = try await search.matchingIDs(request, limit: 2, on: tx.sql)
-            if ids.count > 1 { throw FHIRError.preconditionFailed("If-None-Exist matched more than one \(type)") }
+            var ids: [String] = []
+            if let request {
+                try await tx.lock("create:\(type)?\(query)")
+                ids = try await search.matchingIDs(request, limit: 2, visible: access.visibility(type), on: tx.sql)
+                if ids.count > 1 { throw FHIRError.preconditionFailed("If-None-Exist matched more than one \(type)") }
+            }
             let result: (ResourceVersion, Bool)
             if let existing = ids.first, let v = try await store.read(type, existing, on: tx.sql) {
                 result = (v, false)
             } else {
-                result = (try await store.create(resource, type: type, in: tx), true)
+                result = (try await store.create(resource, type: type, id: id, in: tx), true)
+                if let carer { try await AccessPolicy.assign(practitioner: carer, patient: id, in: tx) }
             }
             var r = record
             r.resources = [result.0.reference]
@@ -132,7 +153,7 @@ package struct FHIRService: Sendable {
         }
     }
 
-    package func update(_ resource: JSONObject, type: String, id: String, ifMatch: Int?, in tx: DatabaseTransaction) async throws -> (ResourceVersion, created: Bool) {
+    package func update(_ resource: JSONObject, type: String, id: String, ifMatch: Int?, access: RequestAccess, in tx: DatabaseTransaction) async throws -> (ResourceVersion, created: Bool) {
         try requireWritable(type)
         guard let bodyID = resource["id"]?.stringValue else {
             throw FHIRError(.badRequest, code: "required", "An update must carry the resource id", expression: ["\(type).id"])
@@ -141,17 +162,31 @@ package struct FHIRService: Sendable {
             throw FHIRError(.badRequest, code: "invalid", "The resource id does not match the id in the URL", expression: ["\(type).id"])
         }
         guard ResourceID.isValid(id) else { throw FHIRError.invalid("Invalid resource id in the URL") }
+        try await checkWrite(resource, type: type, id: id, access: access, in: tx)
         return try await store.update(resource, type: type, id: id, ifMatch: ifMatch, in: tx)
     }
 
+    /// The access checks of an update: the resource as it is (if it exists) and as it will be
+    /// must both be within the token's limit.
+    func checkWrite(_ resource: JSONObject, type: String, id: String, access: RequestAccess, in tx: DatabaseTransaction) async throws {
+        try await tx.lock("resource:\(type)/\(id)")
+        let current = try await store.read(type, id, on: tx.sql)
+        let exists = current.map { !$0.deleted } ?? false
+        let limit = try access.limit(type, exists ? .update : .create)
+        guard access.condition(limit, type: type) != nil else { return }
+        if exists { try await access.require(limit, type, id, on: tx.sql) }
+        try await access.requireContent(limit, type, patients: compartment.patients(of: .object(resource), type: type, id: id), on: tx.sql)
+    }
+
     /// `PUT Type?query`: update the single match, or create when nothing matches.
-    package func conditionalUpdate(_ resource: JSONObject, type: String, query: String, ifMatch: Int?, in tx: DatabaseTransaction) async throws -> (ResourceVersion, created: Bool) {
+    package func conditionalUpdate(_ resource: JSONObject, type: String, query: String, ifMatch: Int?, access: RequestAccess, in tx: DatabaseTransaction) async throws -> (ResourceVersion, created: Bool) {
         try requireWritable(type)
         try await tx.lock("create:\(type)?\(query)")
-        let ids = try await search.matchingIDs(try searchRequest(type: type, query: query), limit: 2, on: tx.sql)
+        let ids = try await search.matchingIDs(try searchRequest(type: type, query: query), limit: 2, visible: access.visibility(type), on: tx.sql)
         switch ids.count {
         case 0:
             let id = resource["id"]?.stringValue ?? ResourceID.generate()
+            try await checkWrite(resource, type: type, id: id, access: access, in: tx)
             return try await store.update(resource, type: type, id: id, ifMatch: nil, in: tx)
         case 1:
             if let bodyID = resource["id"]?.stringValue, bodyID != ids[0] {
@@ -159,6 +194,7 @@ package struct FHIRService: Sendable {
             }
             var body = resource
             body["id"] = .string(ids[0])
+            try await checkWrite(body, type: type, id: ids[0], access: access, in: tx)
             return try await store.update(body, type: type, id: ids[0], ifMatch: ifMatch, in: tx)
         default:
             throw FHIRError.preconditionFailed("The condition matched more than one \(type)")
@@ -167,25 +203,30 @@ package struct FHIRService: Sendable {
 
     /// Deletes; returns the deletion version (nil when there was nothing) and the patients the
     /// deleted resource belonged to, for the audit record.
-    package func delete(_ type: String, _ id: String, in tx: DatabaseTransaction) async throws -> (ResourceVersion?, patients: [String]) {
+    package func delete(_ type: String, _ id: String, access: RequestAccess, in tx: DatabaseTransaction) async throws -> (ResourceVersion?, patients: [String]) {
         try requireWritable(type)
+        let limit = try access.limit(type, .delete)
         try await tx.lock("resource:\(type)/\(id)")
+        try await access.require(limit, type, id, on: tx.sql)
         let patients = try await store.read(type, id, on: tx.sql).map(compartment.patients(of:)) ?? []
         return (try await store.delete(type, id, in: tx), patients)
     }
 
     /// `DELETE Type?query`: deletes the single match (nothing when none).
-    package func conditionalDelete(type: String, query: String, in tx: DatabaseTransaction) async throws -> (ResourceVersion?, patients: [String]) {
+    package func conditionalDelete(type: String, query: String, access: RequestAccess, in tx: DatabaseTransaction) async throws -> (ResourceVersion?, patients: [String]) {
         try requireWritable(type)
-        let ids = try await search.matchingIDs(try searchRequest(type: type, query: query), limit: 2, on: tx.sql)
+        _ = try access.limit(type, .delete)
+        let ids = try await search.matchingIDs(try searchRequest(type: type, query: query), limit: 2, visible: access.visibility(type), on: tx.sql)
         if ids.count > 1 { throw FHIRError.preconditionFailed("The condition matched more than one \(type)") }
         guard let id = ids.first else { return (nil, []) }
-        return try await delete(type, id, in: tx)
+        return try await delete(type, id, access: access, in: tx)
     }
 
-    package func patch(_ patch: JSON, type: String, id: String, ifMatch: Int?, in tx: DatabaseTransaction) async throws -> ResourceVersion {
+    package func patch(_ patch: JSON, type: String, id: String, ifMatch: Int?, access: RequestAccess, in tx: DatabaseTransaction) async throws -> ResourceVersion {
         try requireWritable(type)
+        let limit = try access.limit(type, .update)
         try await tx.lock("resource:\(type)/\(id)")
+        try await access.require(limit, type, id, on: tx.sql)
         guard let current = try await store.read(type, id, on: tx.sql) else { throw FHIRError.notFound(type, id) }
         guard !current.deleted, let content = current.content else { throw FHIRError.gone(type, id) }
         if let ifMatch, ifMatch != current.version {
@@ -196,6 +237,7 @@ package struct FHIRService: Sendable {
         guard checked["id"]?.stringValue == id else {
             throw FHIRError(.unprocessableContent, code: "invalid", "A patch may not change the resource id", expression: ["\(type).id"])
         }
+        try await access.requireContent(limit, type, patients: compartment.patients(of: .object(checked), type: type, id: id), on: tx.sql)
         return try await store.update(checked, type: type, id: id, ifMatch: current.version, in: tx).0
     }
 }

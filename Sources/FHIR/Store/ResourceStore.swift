@@ -244,12 +244,16 @@ package struct ResourceStore: Sendable {
     }
 
     /// History entries newest first, with paging.
-    package func history(_ scope: HistoryScope, since: Int64?, count: Int, offset: Int) async throws -> (entries: [ResourceVersion], total: Int) {
+    /// `visible`: for a type's history, the access condition on its current rows `r`; the
+    /// history of resources the request may not see is left out of the page and the total.
+    package func history(_ scope: HistoryScope, since: Int64?, count: Int, offset: Int, visible: SQLQueryString? = nil) async throws -> (entries: [ResourceVersion], total: Int) {
         var filter: SQLQueryString = "1 = 1"
         switch scope {
         // The audit trail has its own history (AuditEvent/_history); it would drown the rest.
         case .system: filter = "res_type <> 'AuditEvent'"
-        case .type(let t): filter = "res_type = \(bind: t)"
+        case .type(let t):
+            filter = "res_type = \(bind: t)"
+            if let visible { filter += " AND res_id IN (SELECT r.res_id FROM hh_resource r WHERE r.res_type = \(bind: t) AND " + visible + ")" }
         case .instance(let t, let i): filter = "res_type = \(bind: t) AND res_id = \(bind: i)"
         }
         if let since { filter += " AND last_updated >= \(bind: since)" }

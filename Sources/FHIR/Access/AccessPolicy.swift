@@ -1,0 +1,157 @@
+import Foundation
+import HTTPTypes
+import Kernel
+import SQLKit
+import Storage
+
+/// Which patients' data a request may touch, once scopes and role allow the interaction.
+package enum CompartmentLimit: Sendable, Equatable {
+    /// Any patient (backend services, break-glass, reference data).
+    case unrestricted
+    /// Only these patients' compartments (a patient user; a launch with a patient in context).
+    case patients([String])
+    /// The patients a practitioner has a care relationship with: a CareTeam or Encounter they
+    /// take part in, or an explicit assignment (`healthhub care assign`).
+    case careOf(practitioner: String)
+}
+
+/// Authorization of FHIR interactions: the intersection of the token's scopes, the account's
+/// role and the patient compartment. The compartment part is SQL over the search index, added to
+/// the query itself, so totals, `_include` and paging only ever see permitted rows.
+package struct AccessPolicy: Sendable {
+    /// Resource type -> its reference search parameters that name the patient (R4 Patient
+    /// CompartmentDefinition).
+    let compartmentParams: [String: [String]]
+
+    package init(definitions: FHIRDefinitions) {
+        var params = definitions.patientCompartment
+        params["Patient"] = ["link"]
+        self.compartmentParams = params
+    }
+
+    /// Types that hold patient data (Patient and every type of its compartment).
+    package func isPatientData(_ type: String) -> Bool { compartmentParams[type] != nil }
+
+    /// The limit under which `principal` may perform `permission` on `type`, or a 403.
+    package func limit(_ principal: Principal, _ type: String, _ permission: Permission) throws(FHIRError) -> CompartmentLimit {
+        let contexts = principal.scopes.contexts(granting: permission, on: type)
+        let verb = Self.verb(permission)
+        guard !contexts.isEmpty else {
+            throw Self.forbidden("The token's scopes do not allow \(verb) \(type) resources")
+        }
+        if type == "AuditEvent" {
+            guard principal.role == .auditor || principal.role == .system, permission == .read || permission == .search else {
+                throw Self.forbidden("Only auditors read the audit trail")
+            }
+            return .unrestricted
+        }
+        switch principal.role {
+        case .system:
+            guard contexts.contains(.system) else { throw Self.forbidden("A backend service needs system/ scopes") }
+            return .unrestricted
+        case .auditor:
+            throw Self.forbidden("Auditors read AuditEvents only")
+        case .admin:
+            guard contexts.contains(.user) else { throw Self.forbidden("An admin needs user/ scopes") }
+            if principal.breakGlassReason != nil || !isPatientData(type) { return .unrestricted }
+            throw Self.forbidden("Admins read clinical data only through break-glass (X-Break-Glass-Reason)")
+        case .patient:
+            guard contexts.contains(.user) || contexts.contains(.patient), let patient = principal.patient else {
+                throw Self.forbidden("The token's scopes do not allow \(verb) \(type) resources")
+            }
+            if !isPatientData(type) && permission != .read && permission != .search {
+                throw Self.forbidden("Patients change only their own record")
+            }
+            return .patients([patient])
+        case .practitioner:
+            if principal.breakGlassReason != nil, contexts.contains(.user) { return .unrestricted }
+            if contexts.contains(.user), let practitioner = principal.practitioner { return .careOf(practitioner: practitioner) }
+            if contexts.contains(.patient), let patient = principal.patient { return .patients([patient]) }
+            throw Self.forbidden("The token's scopes do not allow \(verb) \(type) resources")
+        }
+    }
+
+    static func verb(_ p: Permission) -> String {
+        switch p {
+        case .create: "creating"
+        case .read: "reading"
+        case .update: "updating"
+        case .delete: "deleting"
+        case .search: "searching"
+        }
+    }
+
+    package static func forbidden(_ message: String) -> FHIRError {
+        FHIRError(.forbidden, code: "forbidden", message)
+    }
+
+    /// The condition a row `r` of `hh_resource` of `type` must meet, or nil when every row is visible.
+    package func condition(_ limit: CompartmentLimit, type: String) -> SQLQueryString? {
+        guard let params = compartmentParams[type] else { return nil }
+        guard let set = patientSet(limit) else { return nil }
+        if type == "Patient" { return "r.res_id IN (" + set + ")" }
+        var list: SQLQueryString = ""
+        for (i, p) in params.enumerated() { list += i == 0 ? "\(bind: p)" : ", \(bind: p)" }
+        return "EXISTS (SELECT 1 FROM hh_idx_reference c WHERE c.res_type = r.res_type AND c.res_id = r.res_id AND c.param IN (" + list
+            + ") AND c.target_type = 'Patient' AND c.target_id IN (" + set + "))"
+    }
+
+    /// What goes inside `IN (...)` for the permitted patient ids (a list or a subquery), or nil
+    /// when unrestricted.
+    func patientSet(_ limit: CompartmentLimit) -> SQLQueryString? {
+        switch limit {
+        case .unrestricted:
+            return nil
+        case .patients(let ids):
+            var set: SQLQueryString = ""
+            for (i, id) in ids.enumerated() { set += i == 0 ? "\(bind: id)" : ", \(bind: id)" }
+            return ids.isEmpty ? "NULL" : set
+        case .careOf(let practitioner):
+            return """
+                SELECT a.patient_id FROM hh_care_assignment a WHERE a.practitioner_id = \(bind: practitioner) \
+                UNION SELECT s.target_id FROM hh_idx_reference m JOIN hh_idx_reference s ON s.res_type = m.res_type AND s.res_id = m.res_id \
+                WHERE m.res_type IN ('Encounter', 'CareTeam') AND m.param = 'participant' AND m.target_id = \(bind: practitioner) \
+                AND m.target_type = 'Practitioner' AND s.param = 'subject' AND s.target_type = 'Patient'
+                """
+        }
+    }
+
+    /// Whether the current, not deleted resource is visible under the limit (false when it does not exist).
+    package func permits(_ limit: CompartmentLimit, type: String, id: String, on db: any SQLDatabase) async throws -> Bool {
+        guard let condition = condition(limit, type: type) else { return true }
+        let q: SQLQueryString = "SELECT 1 AS one FROM hh_resource r WHERE r.res_type = \(bind: type) AND r.res_id = \(bind: id) AND r.deleted = 0 AND " + condition
+        return try await db.raw(q).first() != nil
+    }
+
+    /// Whether every one of `patients` (ids) is within the limit.
+    package func covers(_ limit: CompartmentLimit, patients: [String], on db: any SQLDatabase) async throws -> Bool {
+        switch limit {
+        case .unrestricted: return true
+        case .patients(let ids): return patients.allSatisfy(ids.contains)
+        case .careOf:
+            guard !patients.isEmpty, let set = patientSet(limit) else { return true }
+            var list: SQLQueryString = ""
+            for (i, id) in patients.enumerated() { list += i == 0 ? "\(bind: id)" : ", \(bind: id)" }
+            let q: SQLQueryString = "SELECT DISTINCT q.patient_id FROM (" + set + ") q WHERE q.patient_id IN (" + list + ")"
+            let n = try await db.raw(q).all().count
+            return n == Set(patients).count
+        }
+    }
+
+    package static let careMigrations = [
+        Migration("fhir.005-care-assignment") { d in [
+            "CREATE TABLE hh_care_assignment (practitioner_id TEXT NOT NULL, patient_id TEXT NOT NULL, created_at \(d.bigintType) NOT NULL, PRIMARY KEY (practitioner_id, patient_id))",
+            "CREATE INDEX hh_care_assignment_patient ON hh_care_assignment (patient_id)",
+        ] },
+    ]
+
+    /// Records an explicit care relationship (idempotent).
+    package static func assign(practitioner: String, patient: String, in tx: DatabaseTransaction) async throws {
+        try await tx.sql.raw("DELETE FROM hh_care_assignment WHERE practitioner_id = \(bind: practitioner) AND patient_id = \(bind: patient)").run()
+        try await tx.sql.raw("INSERT INTO hh_care_assignment (practitioner_id, patient_id, created_at) VALUES (\(bind: practitioner), \(bind: patient), \(bind: Int64(Date().timeIntervalSince1970 * 1000)))").run()
+    }
+
+    package static func unassign(practitioner: String, patient: String, in tx: DatabaseTransaction) async throws {
+        try await tx.sql.raw("DELETE FROM hh_care_assignment WHERE practitioner_id = \(bind: practitioner) AND patient_id = \(bind: patient)").run()
+    }
+}

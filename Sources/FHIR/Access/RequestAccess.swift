@@ -1,0 +1,75 @@
+import Kernel
+import SQLKit
+import Storage
+
+/// The access of one request: its principal under the policy. `server` (no principal) is
+/// HealthHub itself (import, demo data), which is not limited.
+package struct RequestAccess: Sendable {
+    package let principal: Principal?
+    let policy: AccessPolicy
+
+    package init(principal: Principal?, policy: AccessPolicy) {
+        self.principal = principal
+        self.policy = policy
+    }
+
+    package static func server(_ policy: AccessPolicy) -> RequestAccess { RequestAccess(principal: nil, policy: policy) }
+
+    /// The limit of an interaction, or a 403 naming what the token lacks.
+    package func limit(_ type: String, _ permission: Permission) throws(FHIRError) -> CompartmentLimit {
+        guard let principal else { return .unrestricted }
+        return try policy.limit(principal, type, permission)
+    }
+
+    /// The SQL condition on `r` under `limit`, nil when every row of the type is visible.
+    package func condition(_ limit: CompartmentLimit, type: String) -> SQLQueryString? {
+        policy.condition(limit, type: type)
+    }
+
+    /// The rows of `type` this request may read, for `_include`, `_revinclude` and conditional
+    /// references: nil (all), a condition, or `1 = 0` when the type may not be read at all.
+    package func visibility(_ type: String) -> SQLQueryString? {
+        guard principal != nil else { return nil }
+        guard let limit = try? limit(type, .read) else { return "1 = 0" }
+        return policy.condition(limit, type: type)
+    }
+
+    /// A 403 for a resource outside the limit. Also used for resources that do not exist, so
+    /// that a limited token cannot probe which ids exist.
+    package static func outside(_ type: String, _ id: String) -> FHIRError {
+        AccessPolicy.forbidden("\(type)/\(id.prefix(64)) is not in a patient record this token may access")
+    }
+
+    /// Throws unless the current resource exists and is within the limit (no-op when unlimited).
+    package func require(_ limit: CompartmentLimit, _ type: String, _ id: String, on db: any SQLDatabase) async throws {
+        guard policy.condition(limit, type: type) != nil else { return }
+        guard try await policy.permits(limit, type: type, id: id, on: db) else { throw Self.outside(type, id) }
+    }
+
+    /// Throws unless content written under `limit` stays within it: a patient-data resource must
+    /// name at least one patient, and only permitted ones.
+    package func requireContent(_ limit: CompartmentLimit, _ type: String, patients: [String], on db: any SQLDatabase) async throws {
+        guard policy.condition(limit, type: type) != nil else { return }
+        let ids = patients.map { $0.hasPrefix("Patient/") ? String($0.dropFirst(8)) : $0 }
+        guard !ids.isEmpty, try await policy.covers(limit, patients: ids, on: db) else {
+            throw AccessPolicy.forbidden("A \(type) written with this token must belong to a patient it may access")
+        }
+    }
+
+    /// Whether a practitioner creating a Patient becomes its carer (so they can go on to see it).
+    package var assignsCreatedPatients: String? {
+        guard let principal, principal.role == .practitioner, principal.breakGlassReason == nil else { return nil }
+        return principal.practitioner
+    }
+
+    /// Whether the request may read history across all types (unlimited for every type).
+    package var seesEverything: Bool {
+        guard let principal else { return true }
+        switch principal.role {
+        case .system: return principal.scopes.resources.contains { $0.context == .system && $0.resourceType == "*" && $0.permissions.contains(.read) }
+        case .admin, .practitioner:
+            return principal.breakGlassReason != nil && principal.scopes.resources.contains { $0.context == .user && $0.resourceType == "*" && $0.permissions.contains(.read) }
+        case .patient, .auditor: return false
+        }
+    }
+}

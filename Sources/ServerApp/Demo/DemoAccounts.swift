@@ -1,0 +1,60 @@
+import FHIR
+import Foundation
+import Identity
+import Kernel
+import Storage
+
+/// Sign-in accounts for a demo: one of each role, linked to the first demo patient and to that
+/// patient's general practitioner (who has encounters with them, so the care relationship is
+/// real), plus a backend client for curl. The password is random per install, never a fixed
+/// well-known one.
+package struct DemoAccounts: Sendable {
+    package struct Credentials: Sendable {
+        package var password: String
+        package var accounts: [(email: String, role: Role)]
+        package var clientID: String
+        package var clientSecret: String
+
+        package var text: String {
+            var lines = ["# HealthHub demo credentials (created by `healthhub demo`; keep this file private)",
+                         "password for every account: \(password)"]
+            for (email, role) in accounts { lines.append("\(role.rawValue): \(email)") }
+            lines.append("backend client (client_credentials, system/*.cruds): client_id=\(clientID) client_secret=\(clientSecret)")
+            lines.append("Practitioners, admins and auditors set up an authenticator app at their first sign-in (/login).")
+            return lines.joined(separator: "\n") + "\n"
+        }
+    }
+
+    let fhir: FHIRService
+    let identity: IdentityServices
+
+    package init(fhir: FHIRService, identity: IdentityServices) {
+        self.fhir = fhir
+        self.identity = identity
+    }
+
+    /// Creates the accounts unless they exist; nil when they already did.
+    package func create(population: DemoPopulation) async throws -> Credentials? {
+        guard try await identity.accounts.find(email: "admin@demo.healthhub.test") == nil else { return nil }
+        let mrn = population.medicalRecordNumber(index: 0)
+        let request = try fhir.searchRequest(type: "Patient", query: "identifier=\(DemoJSON.mrnSystem)|\(mrn)")
+        let ids = try await fhir.database.read { db in try await fhir.search.matchingIDs(request, limit: 1, visible: nil, on: db) }
+        guard let patientID = ids.first, let patient = try await fhir.store.read("Patient", patientID), let content = patient.content,
+              let gp = try JSON.parse(content)["generalPractitioner"]?.arrayValue?.first?["reference"]?.stringValue,
+              gp.hasPrefix("Practitioner/") else {
+            throw IdentityError.internalError("the demo patients are missing; load them first")
+        }
+        let password = "demo-" + Secrets.token(bytes: 12)
+        let accounts: [(String, Role, String?, String?)] = [
+            ("patient@demo.healthhub.test", .patient, patientID, nil),
+            ("practitioner@demo.healthhub.test", .practitioner, nil, String(gp.dropFirst("Practitioner/".count))),
+            ("admin@demo.healthhub.test", .admin, nil, nil),
+            ("auditor@demo.healthhub.test", .auditor, nil, nil),
+        ]
+        for (email, role, p, pr) in accounts {
+            _ = try await identity.accounts.create(email: email, role: role, password: password, patientID: p, practitionerID: pr)
+        }
+        let (client, secret) = try await identity.clients.create(name: "demo backend", scopes: "system/*.cruds", redirectURIs: [], isPublic: false, jwks: nil)
+        return Credentials(password: password, accounts: accounts.map { ($0.0, $0.1) }, clientID: client.id, clientSecret: secret ?? "")
+    }
+}
