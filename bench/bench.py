@@ -57,6 +57,10 @@ START_RUNS = int(os.environ.get("BENCH_START_RUNS", "5"))
 IDLE_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "5"))
 DEMO_PATIENTS = int(os.environ.get("BENCH_DEMO_PATIENTS", "120"))
 SEARCH_SCALE = [int(x) for x in os.environ.get("BENCH_SEARCH_SCALE", "").split()]
+# A binary of an earlier commit (bench/run builds it from BENCH_BASELINE_REF) served on the same
+# data right after: the overhead of what was added since, measured in the same session.
+BASELINE_BIN = os.environ.get("BENCH_BASELINE_BIN", "")
+BASELINE_REF = os.environ.get("BENCH_BASELINE_REF", "")
 N_IDS = 200
 
 # PRODUCT.md, area K (targets on a 2-core machine, load generator included).
@@ -413,8 +417,8 @@ def observation_body(patient_id: str) -> dict:
     }
 
 
-def load_suite(srv: Server, workdir: Path, scenarios: list[str]) -> dict:
-    BackendToken.current = BackendToken(srv.binary, srv.db, workdir, srv.key, srv.root)
+def load_suite(srv: Server, workdir: Path, scenarios: list[str], with_token: bool = True) -> dict:
+    BackendToken.current = BackendToken(srv.binary, srv.db, workdir, srv.key, srv.root) if with_token else None
     u = urllib.parse.urlsplit(srv.root)
     host = f"http://{u.hostname}:{u.port}"
     fhir_path = urllib.parse.urlsplit(srv.base).path  # /fhir
@@ -500,6 +504,28 @@ def measure(args) -> None:
             log(f"peak RSS {result['peak_rss_mb']} MB")
         finally:
             result["exit_status"] = srv.stop()
+
+        # (e2) the same read and search on the same data with the baseline binary (no tokens, no audit)
+        if BASELINE_BIN:
+            BackendToken.current = None
+            base_srv = Server(BASELINE_BIN, db, workdir, key).wait_ready()
+            try:
+                result["baseline"] = {"ref": BASELINE_REF, "load": load_suite(base_srv, workdir, ["read", "search"], with_token=False)}
+            finally:
+                base_srv.stop()
+
+        # (e3) audit verify over everything the load left in the trail
+        t0 = time.perf_counter()
+        res = subprocess.run([args.bin, "audit", "verify", "--database", db.url], cwd=workdir, env=child_env(key),
+                             capture_output=True, text=True, timeout=3600)
+        secs = time.perf_counter() - t0
+        m = re.search(r"OK: (\d+) audit records", res.stdout)
+        if res.returncode == 0 and m:
+            n = int(m.group(1))
+            result["audit_verify"] = {"records": n, "seconds": round(secs, 2), "rps": round(n / secs, 1)}
+            log(f"audit verify: {n} records in {secs:.1f} s ({n / secs:.0f} records/s)")
+        else:
+            result["notes"].append(f"audit verify failed: {res.stdout.strip()[-300:]} {res.stderr.strip()[-300:]}")
 
         # (f) optional: search latency vs data size
         if SEARCH_SCALE:
@@ -631,6 +657,21 @@ def table(r: dict) -> str:
                 + (verdict(flat <= TARGETS["search_flat_ratio"]) if covers else "n/a (sizes do not span 100 to 10,000)"))
     else:
         out += "\n\nSearch flatness not measured in this run (set `BENCH_SEARCH_SCALE=\"100 10000\"`)."
+    av = r.get("audit_verify")
+    if av:
+        out += (f"\n\n`healthhub audit verify` after the load: {fmt_int(av['records'])} records in {av['seconds']:.1f} s, "
+                f"**{fmt_int(av['rps'])} records/s** (each record read, decrypted, authenticated and hashed).")
+    bl = r.get("baseline")
+    if bl:
+        out += (f"\n\nOverhead of tokens (ES256 verification) and the audit trail (one sealed, hash-chained AuditEvent per "
+                f"request, committed before the response), against commit `{bl['ref']}` (no authentication, no audit) "
+                f"serving the same database right after, same wrk settings:\n\n| Scenario | baseline | this build | loss | target |\n|---|---|---|---|---|\n")
+        for key, name in (("read", "Read Patient by id"), ("search", "Search Observation?patient&code")):
+            b, c = bl["load"].get(key), load.get(key)
+            if b and c and b["rps"]:
+                loss = 1 - c["rps"] / b["rps"]
+                out += (f"| {name} | {fmt_int(b['rps'])} req/s, p99 {b['p99_ms']:.2f} ms | {fmt_int(c['rps'])} req/s, p99 {c['p99_ms']:.2f} ms "
+                        f"| {loss * 100:.0f}% | ≤ 15% {verdict(loss <= 0.15)} |\n")
     for note in r.get("notes", []):
         out += f"\n\nNote: {note}"
     return out

@@ -5,10 +5,14 @@ import Kernel
 import SQLKit
 import Storage
 
-/// The tamper-evident audit trail. Each record becomes an AuditEvent resource (sealed and
-/// searchable like any resource) and a row of `hh_audit_chain`:
-/// `hash(n) = SHA-256(hash(n-1) ‖ "\n" ‖ stored AuditEvent bytes)`, starting from `AuditChain.genesis`.
+/// The tamper-evident audit trail. Each record becomes a sealed FHIR AuditEvent in
+/// `hh_audit_event`, with the few columns AuditEvent search needs (recorded, agent, subtype,
+/// action, outcome) and one `hh_audit_entity` row per patient or resource it names, and is
+/// chained: `hash(n) = SHA-256(hash(n-1) ‖ "\n" ‖ AuditEvent bytes)`, from `AuditChain.genesis`.
 /// Appends take the `audit-chain` lock, so the chain has one order even across instances.
+///
+/// AuditEvents are not stored as indexed resources: indexing every event for all 40-odd
+/// AuditEvent search parameters cost most of the read throughput (every read writes one).
 package final class AuditTrail: AuditSink {
     let store: ResourceStore
     let renderer: AuditEventRenderer
@@ -28,11 +32,59 @@ package final class AuditTrail: AuditSink {
               prev_hash TEXT NOT NULL, hash TEXT NOT NULL)
             """,
         ] },
+        // The compact layout; events of the first layout move over with their chain links and
+        // sealed bytes unchanged (same AAD), their search columns taken from the index tables.
+        Migration("audit.002-compact-events") { d in [
+            """
+            CREATE TABLE hh_audit_event (
+              seq \(d.bigintType) PRIMARY KEY, id TEXT NOT NULL UNIQUE, recorded \(d.bigintType) NOT NULL,
+              agent TEXT NOT NULL, subtype TEXT NOT NULL, action TEXT NOT NULL, outcome TEXT NOT NULL,
+              key_id TEXT NOT NULL, content \(d.blobType) NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)
+            """,
+            "CREATE INDEX hh_audit_event_recorded ON hh_audit_event (recorded)",
+            "CREATE INDEX hh_audit_event_agent ON hh_audit_event (agent, recorded)",
+            "CREATE INDEX hh_audit_event_subtype ON hh_audit_event (subtype, recorded)",
+            "CREATE TABLE hh_audit_entity (seq \(d.bigintType) NOT NULL, reference TEXT NOT NULL)",
+            "CREATE INDEX hh_audit_entity_reference ON hh_audit_entity (reference, seq)",
+            """
+            INSERT INTO hh_audit_event (seq, id, recorded, agent, subtype, action, outcome, key_id, content, prev_hash, hash)
+            SELECT c.seq, c.res_id, c.recorded,
+              COALESCE((SELECT MIN(a.target_type || '/' || a.target_id) FROM hh_idx_reference a WHERE a.res_type = 'AuditEvent' AND a.res_id = c.res_id AND a.param = 'agent'), ''),
+              COALESCE((SELECT MIN(t.code) FROM hh_idx_token t WHERE t.res_type = 'AuditEvent' AND t.res_id = c.res_id AND t.param = 'subtype'), ''),
+              COALESCE((SELECT MIN(t.code) FROM hh_idx_token t WHERE t.res_type = 'AuditEvent' AND t.res_id = c.res_id AND t.param = 'action'), ''),
+              COALESCE((SELECT MIN(t.code) FROM hh_idx_token t WHERE t.res_type = 'AuditEvent' AND t.res_id = c.res_id AND t.param = 'outcome'), ''),
+              r.key_id, r.content, c.prev_hash, c.hash
+            FROM hh_audit_chain c JOIN hh_resource r ON r.res_type = 'AuditEvent' AND r.res_id = c.res_id
+            """,
+            """
+            INSERT INTO hh_audit_entity (seq, reference)
+            SELECT DISTINCT c.seq, i.target_type || '/' || i.target_id FROM hh_audit_chain c
+            JOIN hh_idx_reference i ON i.res_type = 'AuditEvent' AND i.res_id = c.res_id AND i.param = 'entity' AND i.target_type <> ''
+            """,
+        ] + (FHIRMigrations.indexTables + ["hh_resource", "hh_resource_history"]).map { "DELETE FROM \($0) WHERE res_type = 'AuditEvent'" }
+          + ["DROP TABLE hh_audit_chain"] },
     ]
 
-    /// Renders, indexes and seals records: CPU work done by the caller, outside the chain lock.
-    func prepare(_ records: [AuditRecord]) throws -> [ResourceStore.PreparedWrite] {
-        try records.map { try store.prepareCreate(renderer.render($0), type: "AuditEvent", id: ResourceID.generate()) }
+    /// An AuditEvent ready to be chained: rendered, stamped and sealed (CPU work done outside the lock).
+    struct Prepared: Sendable {
+        let record: ResourceStore.SealedRecord
+        let recorded: Int64
+        let agent: String
+        let subtype: String
+        let action: String
+        let outcome: String
+        let entities: [String]
+    }
+
+    func prepare(_ records: [AuditRecord]) throws -> [Prepared] {
+        try records.map { r in
+            let recorded = Instant.millis(r.recorded)
+            let sealed = try store.sealNew(renderer.render(r), type: "AuditEvent", id: ResourceID.generate(), lastUpdated: recorded)
+            var entities = r.patients
+            for resource in r.resources where !entities.contains(resource) { entities.append(resource) }
+            return Prepared(record: sealed, recorded: recorded, agent: r.agent, subtype: r.interaction, action: r.action.rawValue,
+                            outcome: r.outcome.rawValue, entities: entities)
+        }
     }
 
     /// Appends in the caller's transaction (the audit of a change commits with the change).
@@ -41,26 +93,31 @@ package final class AuditTrail: AuditSink {
     }
 
     /// Links prepared AuditEvents to the chain head and inserts them; only this part holds the lock.
-    func append(prepared: [ResourceStore.PreparedWrite], in tx: DatabaseTransaction) async throws {
+    func append(prepared: [Prepared], in tx: DatabaseTransaction) async throws {
         guard !prepared.isEmpty else { return }
         try await tx.lock("audit-chain")
         let head = try await AuditChain.head(on: tx.sql)
         var seq = head.seq
         var previous = head.hash
-        var links: [(seq: Int64, id: String, recorded: Int64, prev: String, hash: String)] = []
-        for write in prepared {
+        var events = SQLQueryString("INSERT INTO hh_audit_event (seq, id, recorded, agent, subtype, action, outcome, key_id, content, prev_hash, hash) VALUES ")
+        var entities: [(Int64, String)] = []
+        for (i, p) in prepared.enumerated() {
             seq += 1
-            let hash = AuditChain.link(previous, write.version.content ?? Data())
-            links.append((seq, write.version.id, write.version.lastUpdated, previous, hash))
+            let hash = AuditChain.link(previous, p.record.version.content ?? Data())
+            if i > 0 { events += ", " }
+            events += "(\(bind: seq), \(bind: p.record.version.id), \(bind: p.recorded), \(bind: p.agent), \(bind: p.subtype), \(bind: p.action), \(bind: p.outcome), "
+            events += "\(bind: p.record.keyID), \(bind: p.record.sealed), \(bind: previous), \(bind: hash))"
+            entities += p.entities.map { (seq, $0) }
             previous = hash
         }
-        try await store.insertCreated(prepared, in: tx)
-        var q = SQLQueryString("INSERT INTO hh_audit_chain (seq, res_id, recorded, prev_hash, hash) VALUES ")
-        for (i, l) in links.enumerated() {
-            if i > 0 { q += ", " }
-            q += "(\(bind: l.seq), \(bind: l.id), \(bind: l.recorded), \(bind: l.prev), \(bind: l.hash))"
+        try await tx.sql.raw(events).run()
+        for chunk in stride(from: 0, to: entities.count, by: 2000) {
+            var q = SQLQueryString("INSERT INTO hh_audit_entity (seq, reference) VALUES ")
+            for (i, e) in entities[chunk..<min(chunk + 2000, entities.count)].enumerated() {
+                q += i == 0 ? "(\(bind: e.0), \(bind: e.1))" : ", (\(bind: e.0), \(bind: e.1))"
+            }
+            try await tx.sql.raw(q).run()
         }
-        try await tx.sql.raw(q).run()
     }
 
     /// Appends in a shared transaction with the other records that arrive meanwhile (reads and
@@ -73,14 +130,51 @@ package final class AuditTrail: AuditSink {
             try await self.store.database.transaction { tx in try await self.append(prepared: batch, in: tx) }
         }
     }
+
+    // MARK: Reading
+
+    package func event(id: String) async throws -> ResourceVersion? {
+        try await store.database.read { db in
+            try await db.raw("SELECT id, recorded, key_id, content FROM hh_audit_event WHERE id = \(bind: id)").first().map(self.version)
+        }
+    }
+
+    func version(_ row: any SQLRow) throws -> ResourceVersion {
+        let id = try row.decode(column: "id", as: String.self)
+        return ResourceVersion(type: "AuditEvent", id: id, version: 1, lastUpdated: try row.decode(column: "recorded", as: Int64.self), deleted: false,
+                               content: try store.unsealed(row, type: "AuditEvent", id: id, version: 1))
+    }
+
+    package func events(_ request: SearchRequest) async throws -> SearchEngine.Result {
+        let condition = try AuditSearch.condition(request)
+        let order = try AuditSearch.order(request)
+        let want = request.summary == .count ? 0 : request.count
+        return try await store.database.read { db in
+            var matches: [ResourceVersion] = []
+            var hasMore = false
+            if want > 0 {
+                let rows = try await db.raw("SELECT e.id, e.recorded, e.key_id, e.content FROM hh_audit_event e WHERE " + condition
+                                            + " ORDER BY " + order + " LIMIT \(bind: want + 1) OFFSET \(bind: request.offset)").all()
+                hasMore = rows.count > want
+                matches = try rows.prefix(want).map(self.version)
+            }
+            var total: Int?
+            if request.total == .accurate || request.total == .estimate || request.summary == .count {
+                total = try await db.raw("SELECT COUNT(*) AS n FROM hh_audit_event e WHERE " + condition).first()?.decode(column: "n", as: Int.self)
+            } else if request.total == nil, want > 0, !hasMore, !matches.isEmpty || request.offset == 0 {
+                total = request.offset + matches.count
+            }
+            return SearchEngine.Result(matches: matches, included: [], total: total, hasMore: hasMore)
+        }
+    }
 }
 
 /// Group commit for audit records that have no transaction of their own.
 actor AuditBatcher {
-    private var pending: [([ResourceStore.PreparedWrite], CheckedContinuation<Void, any Error>)] = []
+    private var pending: [([AuditTrail.Prepared], CheckedContinuation<Void, any Error>)] = []
     private var draining = false
 
-    func submit(_ records: [ResourceStore.PreparedWrite], write: @escaping @Sendable ([ResourceStore.PreparedWrite]) async throws -> Void) async throws {
+    func submit(_ records: [AuditTrail.Prepared], write: @escaping @Sendable ([AuditTrail.Prepared]) async throws -> Void) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             pending.append((records, continuation))
             if !draining {
@@ -90,7 +184,7 @@ actor AuditBatcher {
         }
     }
 
-    private func drain(_ write: @Sendable ([ResourceStore.PreparedWrite]) async throws -> Void) async {
+    private func drain(_ write: @Sendable ([AuditTrail.Prepared]) async throws -> Void) async {
         while !pending.isEmpty {
             let batch = Array(pending.prefix(512))
             pending.removeFirst(batch.count)
@@ -118,7 +212,7 @@ package enum AuditChain {
     }
 
     package static func head(on db: any SQLDatabase) async throws -> (seq: Int64, hash: String) {
-        guard let row = try await db.raw("SELECT seq, hash FROM hh_audit_chain ORDER BY seq DESC LIMIT 1").first() else {
+        guard let row = try await db.raw("SELECT seq, hash FROM hh_audit_event ORDER BY seq DESC LIMIT 1").first() else {
             return (0, genesis)
         }
         return (try row.decode(column: "seq", as: Int64.self), try row.decode(column: "hash", as: String.self))

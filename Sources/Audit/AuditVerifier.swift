@@ -4,7 +4,7 @@ import SQLKit
 import Storage
 
 /// Walks the audit chain from the first record, recomputing every link from the stored (and
-/// authenticated) AuditEvent content, then checks the chain against the checkpoint file so that
+/// authenticated, so re-sealed or swapped content is caught) AuditEvent content, then checks the chain against the checkpoint file so that
 /// removing the newest records is caught too.
 package struct AuditVerifier: Sendable {
     let store: ResourceStore
@@ -25,30 +25,23 @@ package struct AuditVerifier: Sendable {
             let after = expectedSeq - 1
             let rows = try await store.database.read { db in
                 try await db.raw("""
-                    SELECT c.seq, c.res_id, c.prev_hash, c.hash, r.version, r.key_id, r.content
-                    FROM hh_audit_chain c LEFT JOIN hh_resource r ON r.res_type = 'AuditEvent' AND r.res_id = c.res_id
-                    WHERE c.seq > \(bind: after) ORDER BY c.seq LIMIT 1000
+                    SELECT seq, id, prev_hash, hash, key_id, content FROM hh_audit_event
+                    WHERE seq > \(bind: after) ORDER BY seq LIMIT 1000
                     """).all()
             }
             if rows.isEmpty { break }
             for row in rows {
                 let seq = try row.decode(column: "seq", as: Int64.self)
-                let id = try row.decode(column: "res_id", as: String.self)
+                let id = try row.decode(column: "id", as: String.self)
                 if seq != expectedSeq {
                     return .broken(seq: expectedSeq, reason: "record \(expectedSeq) is missing (the next one is \(seq))")
                 }
                 if try row.decode(column: "prev_hash", as: String.self) != previous {
                     return .broken(seq: seq, reason: "record \(seq) does not link to record \(seq - 1) (removed, replaced or reordered)")
                 }
-                guard let version = try row.decode(column: "version", as: Int?.self) else {
-                    return .broken(seq: seq, reason: "record \(seq): AuditEvent/\(id) is missing")
-                }
-                guard version == 1 else {
-                    return .broken(seq: seq, reason: "record \(seq): AuditEvent/\(id) was changed (version \(version))")
-                }
                 let content: Data
                 do {
-                    content = try store.unsealed(row, type: "AuditEvent", id: id, version: version)
+                    content = try store.unsealed(row, type: "AuditEvent", id: id, version: 1)
                 } catch {
                     return .broken(seq: seq, reason: "record \(seq): AuditEvent/\(id) content was altered (it no longer authenticates)")
                 }

@@ -43,8 +43,11 @@ package struct LoginController: Sendable {
     }
 
     /// Only local paths: `next` must never send a browser to another site.
+    /// Browsers drop tabs and newlines from URLs, so `/\t/evil.example` would become
+    /// `//evil.example`: anything but visible ASCII is refused.
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), next.count <= 4096 else { return "/login/done" }
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), next.count <= 4096,
+              next.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return "/login" }
         return next
     }
 
@@ -62,7 +65,7 @@ package struct LoginController: Sendable {
 
     @Sendable func loginPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         let next = Self.safeNext(request.uri.queryParameters["next"].map(String.init))
-        if next == "/login/done", let s = try await session(request), s.userID != nil {
+        if next == "/login", let s = try await session(request), s.userID != nil {
             return Page.html("Signed in", "<p>You are signed in.</p><form method=\"post\" action=\"/logout\">\(Page.hidden([("csrf", s.csrf)]))<button>Sign out</button></form>")
         }
         let (cookie, s) = try await identity.sessions.create()
@@ -81,13 +84,14 @@ package struct LoginController: Sendable {
         case .failed(let userID, let lockedNow):
             await audit.record("login", request, context, agent: userID.map { "User/\($0)" } ?? "anonymous", success: false, code: "invalid-credentials")
             if lockedNow, let userID { await audit.record("lockout", request, context, agent: "User/\(userID)", success: true) }
-            return retry("The email or password is wrong.", .unauthorized)
+            return retry(Self.failedSignIn, .unauthorized)
         case .locked(let userID, _):
+            // The same answer as a wrong password, so a lockout does not confirm the account exists.
             await audit.record("login", request, context, agent: "User/\(userID)", success: false, code: "locked")
-            return retry("Too many failed attempts. Try again later.", .forbidden)
+            return retry(Self.failedSignIn, .unauthorized)
         case .disabled(let userID):
             await audit.record("login", request, context, agent: "User/\(userID)", success: false, code: "disabled")
-            return retry("The email or password is wrong.", .unauthorized)
+            return retry(Self.failedSignIn, .unauthorized)
         case .passwordAccepted(let user):
             if user.mfaEnrolled || user.mfaRequired {
                 let (cookie, pending) = try await identity.sessions.replace(s, userID: nil, pendingUserID: user.id)
@@ -103,6 +107,8 @@ package struct LoginController: Sendable {
             return Self.redirect(next, cookie: Cookies.set(cookie, secure: secure))
         }
     }
+
+    static let failedSignIn = "The email or password is wrong, or the account is locked after too many failed attempts (try again in 15 minutes)."
 
     func enrolmentPage(_ user: User, csrf: String, next: String, message: String?, cookie: String? = nil) async throws -> Response {
         let totp = try await identity.accounts.enrolment(userID: user.id)

@@ -6,17 +6,20 @@ import Hummingbird
 import Identity
 import Kernel
 import NIOCore
+import Storage
 
 /// OAuth 2.0 / SMART App Launch v2 endpoints that machines call: discovery, JWKS, token,
 /// revocation and introspection. The pages people see (login, MFA, consent) are in
 /// `LoginController`.
 package struct OAuthController: Sendable {
     let identity: IdentityServices
+    let fhir: FHIRService
     let urls: ServerURLs
     let audit: SecurityAudit
 
-    package init(identity: IdentityServices, urls: ServerURLs, audit: SecurityAudit) {
+    package init(identity: IdentityServices, fhir: FHIRService, urls: ServerURLs, audit: SecurityAudit) {
         self.identity = identity
+        self.fhir = fhir
         self.urls = urls
         self.audit = audit
     }
@@ -148,6 +151,13 @@ package struct OAuthController: Sendable {
         guard let token = form["refresh_token"] else { throw IdentityError.invalidRequest("refresh_token is required") }
         let (grant, next) = try await identity.grants.rotate(token, clientID: client.id, scope: form["scope"].map(ScopeSet.init))
         guard let user = try await identity.accounts.find(id: grant.userID), !user.disabled else { throw IdentityError.invalidGrant("The account is disabled") }
+        // A patient chosen at launch must still be in the practitioner's care.
+        if user.role == .practitioner, let patient = grant.patientID {
+            let inCare = try await fhir.database.read { db in
+                try await fhir.policy.permits(.careOf(practitioner: user.practitionerID ?? ""), type: "Patient", id: patient, on: db)
+            }
+            guard inCare else { throw IdentityError.invalidGrant("The patient of this grant is no longer in the practitioner's care") }
+        }
         return try await issue(user: user, client: client, scope: grant.scope, patient: grant.patientID, family: grant.family,
                                nonce: nil, refresh: next, request: request, context: context)
     }
@@ -216,7 +226,7 @@ package struct OAuthController: Sendable {
             guard client.kind != .public else { throw IdentityError.invalidClient("Public clients may not introspect") }
             guard let token = form["token"] else { throw IdentityError.invalidRequest("token is required") }
             if let p = try? await identity.tokens.verify(token, audiences: [urls.fhirBase(request)], issuer: urls.issuer(request)),
-               let (_, exp) = identity.tokens.unverifiedIDs(token) {
+               let (_, exp, _) = identity.tokens.unverifiedIDs(token) {
                 var body: [String: Any] = ["active": true, "scope": p.scopes.text, "client_id": p.clientID ?? "", "sub": p.subject,
                                            "exp": exp, "token_type": "Bearer", "iss": urls.issuer(request), "aud": urls.fhirBase(request)]
                 if let patient = p.patient { body["patient"] = patient }

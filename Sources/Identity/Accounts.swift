@@ -163,12 +163,13 @@ package struct AccountStore: Sendable {
             return (try Self.user(r), try r.decode(column: "password_hash", as: String.self))
         }
         guard let (user, hash) = row else {
-            _ = PasswordHasher.verify(password, hash: PasswordHasher.decoy)
+            _ = await PasswordHasher.verify(password, hash: PasswordHasher.decoy)
             return .failed(userID: nil, lockedNow: false)
         }
         let millis = Secrets.nowMillis(now)
+        let matches = await PasswordHasher.verify(password, hash: hash)  // also when locked: the same time either way
         if user.lockedUntil > millis { return .locked(userID: user.id, until: user.lockedUntil) }
-        guard PasswordHasher.verify(password, hash: hash) else {
+        guard matches else {
             return .failed(userID: user.id, lockedNow: try await recordFailure(userID: user.id, now: millis))
         }
         if user.disabled { return .disabled(userID: user.id) }

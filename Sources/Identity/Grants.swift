@@ -176,7 +176,8 @@ package struct GrantStore: Sendable {
             try await tokens.revoke(id: family, family: true, until: Int64(Date().timeIntervalSince1970) + tokens.accessTokenLifetime + 60)
             return
         }
-        if let (jti, exp) = tokens.unverifiedIDs(token) {
+        // RFC 7009 §2.1: a client revokes only tokens issued to it.
+        if let (jti, exp, owner) = tokens.unverifiedIDs(token), owner == clientID {
             try await tokens.revoke(id: jti, family: false, until: exp)
         }
     }

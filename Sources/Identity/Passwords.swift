@@ -41,12 +41,25 @@ package struct PasswordPolicy: Sendable {
 }
 
 /// bcrypt at cost 12 (about a quarter of a second here; raise it as machines get faster).
+/// Verification runs on its own two threads, off Swift's cooperative pool: a burst of sign-in
+/// attempts queues there instead of stalling every request of the server.
 package enum PasswordHasher {
     package static let cost: UInt8 = 12
 
+    static let queue: OperationQueue = {
+        let q = OperationQueue()
+        q.name = "healthhub.bcrypt"
+        q.maxConcurrentOperationCount = 2
+        return q
+    }()
+
     package static func hash(_ password: String) -> String { Bcrypt.hash(password, cost: cost) }
 
-    package static func verify(_ password: String, hash: String) -> Bool { Bcrypt.verify(password, hash: hash) }
+    package static func verify(_ password: String, hash: String) async -> Bool {
+        await withCheckedContinuation { continuation in
+            queue.addOperation { continuation.resume(returning: Bcrypt.verify(password, hash: hash)) }
+        }
+    }
 
     /// A hash of a random password, verified against when the account does not exist, so a
     /// failed login takes as long for an unknown email as for a wrong password.

@@ -150,15 +150,16 @@ package final class TokenService: Sendable {
         if let ids = try? await database.read({ db in
             try await db.raw("SELECT jti FROM hh_revoked_token WHERE expires_at >= \(bind: now)").all().map { try $0.decode(column: "jti", as: String.self) }
         }) {
-            revoked.withLock { $0.ids = Set(ids) }
+            // A union: a revocation made here while the list was being read must not be lost.
+            revoked.withLock { $0.ids.formUnion(ids) }
         }
     }
 
     /// Parses an access token without trusting it (for revocation of a token by its holder).
-    package func unverifiedIDs(_ token: String) -> (jti: String, exp: Int64)? {
+    package func unverifiedIDs(_ token: String) -> (jti: String, exp: Int64, clientID: String?)? {
         guard let parsed = try? JWT.parse(token), let key = keys.keys.publicKeys.first(where: { $0.kid == parsed.header.kid })?.key,
               JWT.verify(parsed, with: JWK(kid: parsed.header.kid, publicKey: .p256(key))),
               let jti = parsed.claims.jti, let exp = parsed.claims.exp else { return nil }
-        return (jti, exp)
+        return (jti, exp, parsed.claims.client_id)
     }
 }

@@ -35,7 +35,7 @@ package func buildRouter(services: HealthHubServices, configuration: HealthHubCo
     }
     let urls = ServerURLs(fhirBaseURL: configuration.publicBaseURL)
     let securityAudit = SecurityAudit(trail: services.audit)
-    OAuthController(identity: services.identity, urls: urls, audit: securityAudit).register(on: router)
+    OAuthController(identity: services.identity, fhir: services.fhir, urls: urls, audit: securityAudit).register(on: router)
     LoginController(identity: services.identity, fhir: services.fhir, urls: urls, audit: securityAudit).register(on: router)
     FHIRController(service: services.fhir, publicBaseURL: configuration.publicBaseURL)
         .register(on: router, authentication: BearerAuthenticator(tokens: services.identity.tokens, urls: urls, audit: securityAudit))

@@ -235,7 +235,7 @@ let strongPassword = "glacier-mint-4417-harbor"
             let (a, _) = try id.tokens.issue(grant, issuer: "https://hh", fhirBase: "https://hh/fhir")
             let (b, _) = try id.tokens.issue(grant, issuer: "https://hh", fhirBase: "https://hh/fhir")
             #expect(try await id.tokens.verify(a, audiences: ["https://hh/fhir"], issuer: "https://hh").patient == "p1")
-            let (jti, exp) = try #require(id.tokens.unverifiedIDs(a))
+            let (jti, exp, _) = try #require(id.tokens.unverifiedIDs(a))
             try await id.tokens.revoke(id: jti, family: false, until: exp)
             await #expect(throws: IdentityError.invalidGrant("The token has been revoked")) { _ = try await id.tokens.verify(a, audiences: ["https://hh/fhir"], issuer: "https://hh") }
             #expect(try await id.tokens.verify(b, audiences: ["https://hh/fhir"], issuer: "https://hh").subject == "u1")

@@ -225,6 +225,61 @@ struct AccessWorld {
         }
     }
 
+    @Test(arguments: TestDatabaseKind.allCases)
+    func bundlesCannotGrantCareOrReachOtherPatients(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            let w = try await AccessWorld.make(s)
+            let dr = try w.caller(w.practitioner, "user/*.cruds")
+            // an Encounter with patient B that would put B in the practitioner's care
+            let encounter = #"{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"subject":{"reference":"Patient/\#(w.pb)"},"participant":[{"individual":{"reference":"Practitioner/\#(w.prx)"}}]}"#
+            for type in ["transaction", "batch"] {
+                let bundle = j(#"{"resourceType":"Bundle","type":"\#(type)","entry":[{"resource":\#(encounter),"request":{"method":"POST","url":"Encounter"}}]}"#)
+                let reply = try await s.post("/fhir", bundle, as: dr)
+                #expect(reply.code == 403 || reply.entries.first?["response"]?["status"]?.stringValue?.hasPrefix("403") == true, "\(type)")
+            }
+            #expect(try await s.post("/fhir/Encounter", j(encounter), as: dr).code == 403)
+            #expect(try await s.get("/fhir/Patient/\(w.pb)", as: dr).code == 403)
+            // a patient's resource that also names another patient
+            let me = try w.caller(w.patient, "patient/*.cruds")
+            let both = #"{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/\#(w.pa)"},"performer":[{"reference":"Patient/\#(w.pb)"}]}"#
+            #expect(try await s.post("/fhir", j(#"{"resourceType":"Bundle","type":"transaction","entry":[{"resource":\#(both),"request":{"method":"POST","url":"Observation"}}]}"#), as: me).code == 403)
+            #expect(try await s.post("/fhir/Observation", j(both), as: me).code == 403)
+            // a practitioner's bundle registering a new patient with an encounter is theirs
+            let mine = j(#"{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:11111111-1111-4111-8111-111111111111","resource":{"resourceType":"Patient","name":[{"family":"Okafor"}]},"request":{"method":"POST","url":"Patient"}},{"resource":{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"subject":{"reference":"urn:uuid:11111111-1111-4111-8111-111111111111"}},"request":{"method":"POST","url":"Encounter"}}]}"#)
+            #expect(try await s.post("/fhir", mine, as: dr).code == 200)
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func chainsTasksAndChosenIdsStayWithinTheLimit(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            let w = try await AccessWorld.make(s)
+            let me = try w.caller(w.patient, "patient/*.cruds")
+            // a chained parameter cannot test another patient's data
+            let probe = try await s.post("/fhir/Observation", j(#"{"resourceType":"Observation","status":"final","code":{"text":"note"},"subject":{"reference":"Patient/\#(w.pa)"},"derivedFrom":[{"reference":"Observation/\#(w.obsB)"}]}"#), as: me)
+            #expect(probe.code == 201)
+            #expect(try await s.get("/fhir/Observation?_id=\(probe.id!)&derived-from:Observation.status=final").entries.count == 1)
+            #expect(try await s.get("/fhir/Observation?_id=\(probe.id!)&derived-from:Observation.status=final", as: me).entries.count == 0)
+            // patient data outside the R4 compartment definition
+            _ = try await s.create(j(#"{"resourceType":"Task","status":"requested","intent":"order","for":{"reference":"Patient/\#(w.pb)"}}"#))
+            #expect(try await s.get("/fhir/Task?_total=accurate", as: me).total == 0)
+            let binary = try await s.create(j(#"{"resourceType":"Binary","contentType":"text/plain","data":"aGVsbG8="}"#))
+            #expect(try await s.get("/fhir/Binary/\(binary)", as: me).code == 403)
+            // no creating at a chosen id: free, deleted and foreign ids all answer 403
+            var body = try await s.get("/fhir/Observation/\(w.obsA)").body!.objectValue!
+            body["id"] = .string("chosen-id-1")
+            #expect(try await s.put("/fhir/Observation/chosen-id-1", .object(body), as: me).code == 403)
+            let gone = try await s.create(w.observation(for: w.pb))
+            #expect(try await s.request(.delete, "/fhir/Observation/\(gone)").code == 204)
+            body["id"] = .string(gone)
+            #expect(try await s.put("/fhir/Observation/\(gone)", .object(body), as: me).code == 403)
+            // write-only scopes still find their own match for a conditional delete
+            let writer = try w.caller(w.patient, "patient/Observation.cud")
+            #expect(try await s.request(.delete, "/fhir/Observation?_id=\(probe.id!)", as: writer).code == 204)
+            #expect(try await s.get("/fhir/Observation/\(probe.id!)").code == 410)
+        }
+    }
+
     /// Every role against every interaction on a patient in scope of the role (the patient's own
     /// record; the practitioner's patient): the expected status of each.
     @Test(arguments: TestDatabaseKind.allCases)

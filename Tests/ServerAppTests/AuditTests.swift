@@ -111,8 +111,7 @@ import TestSupport
             let file = try await activity(s)
             // swap the sealed content of records 2 and 3
             try await sql(s, """
-                UPDATE hh_resource SET content = (SELECT r3.content FROM hh_resource r3 JOIN hh_audit_chain c3 ON c3.res_id = r3.res_id WHERE c3.seq = 3)
-                WHERE res_type = 'AuditEvent' AND res_id = (SELECT res_id FROM hh_audit_chain WHERE seq = 2)
+                UPDATE hh_audit_event SET content = (SELECT e3.content FROM hh_audit_event e3 WHERE e3.seq = 3) WHERE seq = 2
                 """)
             guard case .broken(let seq, let reason) = try await verify(s, file) else { Issue.record("not detected"); return }
             #expect(seq == 2)
@@ -124,7 +123,7 @@ import TestSupport
     func deletingARecordIsDetected(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in
             let file = try await activity(s)
-            try await sql(s, "DELETE FROM hh_audit_chain WHERE seq = 2")
+            try await sql(s, "DELETE FROM hh_audit_event WHERE seq = 2")
             #expect(try await verify(s, file) == .broken(seq: 2, reason: "record 2 is missing (the next one is 3)"))
         }
     }
@@ -134,9 +133,9 @@ import TestSupport
         try await TestServer.run(kind) { s in
             let file = try await activity(s)
             // swap what records 2 and 3 point at
-            try await sql(s, "UPDATE hh_audit_chain SET seq = -1 WHERE seq = 2")
-            try await sql(s, "UPDATE hh_audit_chain SET seq = 2 WHERE seq = 3")
-            try await sql(s, "UPDATE hh_audit_chain SET seq = 3 WHERE seq = -1")
+            try await sql(s, "UPDATE hh_audit_event SET seq = -1 WHERE seq = 2")
+            try await sql(s, "UPDATE hh_audit_event SET seq = 2 WHERE seq = 3")
+            try await sql(s, "UPDATE hh_audit_event SET seq = 3 WHERE seq = -1")
             guard case .broken(let seq, let reason) = try await verify(s, file) else { Issue.record("not detected"); return }
             #expect(seq == 2)
             #expect(reason.contains("does not link"))
@@ -147,7 +146,7 @@ import TestSupport
     func cuttingOffTheNewestRecordsIsDetectedByTheCheckpoint(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in
             let file = try await activity(s)
-            try await sql(s, "DELETE FROM hh_audit_chain WHERE seq >= 3")
+            try await sql(s, "DELETE FROM hh_audit_event WHERE seq >= 3")
             // without the checkpoint the shorter chain looks whole; with it, it does not
             #expect(try await verify(s, nil) == .ok(records: 2))
             guard case .broken(let seq, let reason) = try await verify(s, file) else { Issue.record("not detected"); return }

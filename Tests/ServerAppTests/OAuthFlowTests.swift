@@ -161,7 +161,8 @@ struct Browser {
             }
             let form = try await other.send(.get, "/login")
             let locked = try await other.send(.post, "/login", form: [("email", "ops@example.org"), ("password", AccessWorld.password), ("csrf", Browser.field("csrf", in: form.text)!)])
-            #expect(locked.code == 403 && locked.text.contains("Too many failed attempts"))
+            // the right password, refused with the same answer as a wrong one
+            #expect(locked.code == 401 && locked.text.contains("locked after too many failed attempts"))
             let audit = try await s.get("/fhir/AuditEvent?_count=200").entries.compactMap { $0["resource"] }
             let subtypes = audit.compactMap { $0["subtype"]?.arrayValue?.first?["code"]?.stringValue }
             #expect(subtypes.filter { $0 == "login" }.count == 7)   // 1 success, 5 failures, 1 locked
@@ -169,6 +170,16 @@ struct Browser {
             let failures = audit.filter { $0["subtype"]?.arrayValue?.first?["code"]?.stringValue == "login" && $0["outcome"]?.stringValue == "4" }
             #expect(failures.count == 6)
             #expect(failures.allSatisfy { $0["agent"]?.arrayValue?.first?["who"]?["identifier"]?["value"]?.stringValue == user.id })
+        }
+    }
+
+    @Test func signInNeverRedirectsOffSite() async throws {
+        try await TestServer.run(.sqlite) { s in
+            var b = Browser(s: s)
+            for next in ["/%09/evil.example", "//evil.example", "https://evil.example", "/\\evil.example", "/%0d%0aSet-Cookie:x"] {
+                let page = try await b.send(.get, "/login?next=\(next)")
+                #expect(Browser.field("next", in: page.text) == "/login", "\(next)")
+            }
         }
     }
 
@@ -190,6 +201,12 @@ struct Browser {
             headers[.authorization] = "Basic " + Data("\(client.id):\(secret!)".utf8).base64EncodedString()
             let active = try await s.request(.post, "/oauth/introspect", body: QueryString.encode([("token", token)]), headers: headers, as: .anonymous)
             #expect(active["active"]?.boolValue == true && active["client_id"]?.stringValue == client.id)
+            // another client cannot revoke it (RFC 7009 §2.1); its owner can
+            let (other, otherSecret) = try await s.services.identity.clients.create(name: "other", scopes: "system/Patient.rs", redirectURIs: [], isPublic: false, jwks: nil)
+            var otherHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+            otherHeaders[.authorization] = "Basic " + Data("\(other.id):\(otherSecret!)".utf8).base64EncodedString()
+            #expect(try await s.request(.post, "/oauth/revoke", body: QueryString.encode([("token", token)]), headers: otherHeaders, as: .anonymous).code == 200)
+            #expect(try await s.get("/fhir/Observation", as: .bearer(token)).code == 200)
             #expect(try await s.request(.post, "/oauth/revoke", body: QueryString.encode([("token", token)]), headers: headers, as: .anonymous).code == 200)
             #expect(try await s.get("/fhir/Observation", as: .bearer(token)).code == 401)
             let inactive = try await s.request(.post, "/oauth/introspect", body: QueryString.encode([("token", token)]), headers: headers, as: .anonymous)

@@ -26,8 +26,17 @@ package struct AccessPolicy: Sendable {
     package init(definitions: FHIRDefinitions) {
         var params = definitions.patientCompartment
         params["Patient"] = ["link"]
+        // Types that hold patient data but are not in the R4 Patient CompartmentDefinition:
+        // limited by their patient parameter, or (Binary: no such parameter) not at all visible
+        // to a limited token.
+        for (type, list) in Self.patientDataOutsideTheCompartment where params[type] == nil { params[type] = list }
         self.compartmentParams = params
     }
+
+    static let patientDataOutsideTheCompartment: [String: [String]] = [
+        "Task": ["patient"], "Device": ["patient"], "Contract": ["patient"], "Group": ["member"], "Person": ["patient"],
+        "Binary": [], "Linkage": [], "Bundle": [], "Composition": ["patient", "subject"],
+    ]
 
     /// Types that hold patient data (Patient and every type of its compartment).
     package func isPatientData(_ type: String) -> Bool { compartmentParams[type] != nil }
@@ -85,14 +94,16 @@ package struct AccessPolicy: Sendable {
         FHIRError(.forbidden, code: "forbidden", message)
     }
 
-    /// The condition a row `r` of `hh_resource` of `type` must meet, or nil when every row is visible.
-    package func condition(_ limit: CompartmentLimit, type: String) -> SQLQueryString? {
+    /// The condition a row of `hh_resource` of `type` (aliased `alias`) must meet, or nil when
+    /// every row is visible.
+    package func condition(_ limit: CompartmentLimit, type: String, alias: String = "r") -> SQLQueryString? {
         guard let params = compartmentParams[type] else { return nil }
         guard let set = patientSet(limit) else { return nil }
-        if type == "Patient" { return "r.res_id IN (" + set + ")" }
+        if type == "Patient" { return "\(unsafeRaw: alias).res_id IN (" + set + ")" }
+        if params.isEmpty { return "1 = 0" }
         var list: SQLQueryString = ""
         for (i, p) in params.enumerated() { list += i == 0 ? "\(bind: p)" : ", \(bind: p)" }
-        return "EXISTS (SELECT 1 FROM hh_idx_reference c WHERE c.res_type = r.res_type AND c.res_id = r.res_id AND c.param IN (" + list
+        return "EXISTS (SELECT 1 FROM hh_idx_reference c WHERE c.res_type = \(unsafeRaw: alias).res_type AND c.res_id = \(unsafeRaw: alias).res_id AND c.param IN (" + list
             + ") AND c.target_type = 'Patient' AND c.target_id IN (" + set + "))"
     }
 

@@ -26,12 +26,13 @@ package struct RequestAccess: Sendable {
         policy.condition(limit, type: type)
     }
 
-    /// The rows of `type` this request may read, for `_include`, `_revinclude` and conditional
-    /// references: nil (all), a condition, or `1 = 0` when the type may not be read at all.
-    package func visibility(_ type: String) -> SQLQueryString? {
+    /// The rows of `type` (aliased `alias`) this request may see for `permission`: nil (all),
+    /// a condition, or `1 = 0` when the scopes do not allow it at all. Used for `_include`,
+    /// `_revinclude`, chained parameters, conditional references and conditional writes.
+    package func visibility(_ type: String, _ permission: Permission = .read, alias: String = "r") -> SQLQueryString? {
         guard principal != nil else { return nil }
-        guard let limit = try? limit(type, .read) else { return "1 = 0" }
-        return policy.condition(limit, type: type)
+        guard let limit = try? limit(type, permission) else { return "1 = 0" }
+        return policy.condition(limit, type: type, alias: alias)
     }
 
     /// A 403 for a resource outside the limit. Also used for resources that do not exist, so

@@ -105,6 +105,9 @@ package struct BundleProcessor: Sendable {
         guard let type = segments.first, service.definitions.isResourceType(type) else {
             throw FHIRError(.badRequest, code: "not-supported", "request.url must start with a resource type", expression: ["\(at).request.url"])
         }
+        if type == "AuditEvent" && (method == "GET" || method == "HEAD") {
+            throw FHIRError(.badRequest, code: "not-supported", "Read and search AuditEvents at /fhir/AuditEvent, not in bundles", expression: ["\(at).request.url"])
+        }
         if method != "GET" && method != "HEAD" {
             do { try service.requireWritable(type) } catch {
                 var e = error
@@ -178,7 +181,7 @@ package struct BundleProcessor: Sendable {
                 let query = cond.hasPrefix("\(e.type)?") ? String(cond.dropFirst(e.type.count + 1)) : cond.hasPrefix("?") ? String(cond.dropFirst()) : cond
                 // Same lock as POST with If-None-Exist: concurrent bundles create one resource.
                 try await tx.lock("create:\(e.type)?\(query)")
-                let ids = try await service.search.matchingIDs(try at(e) { () throws(FHIRError) in try service.searchRequest(type: e.type, query: query) }, limit: 2, visible: access.visibility(e.type), on: tx.sql)
+                let ids = try await service.search.matchingIDs(try at(e) { () throws(FHIRError) in try service.searchRequest(type: e.type, query: query) }, limit: 2, access: access, for: .create, on: tx.sql)
                 if ids.count > 1 { throw at(e, FHIRError.preconditionFailed("ifNoneExist matched more than one \(e.type)")) }
                 if let id = ids.first {
                     existing.insert(e.index)
@@ -199,7 +202,7 @@ package struct BundleProcessor: Sendable {
             } else if let q = e.query {
                 try await tx.lock("create:\(e.type)?\(q)")
                 let request = try at(e) { () throws(FHIRError) in try service.searchRequest(type: e.type, query: q) }
-                let ids = try await service.search.matchingIDs(request, limit: 2, visible: access.visibility(e.type), on: tx.sql)
+                let ids = try await service.search.matchingIDs(request, limit: 2, access: access, for: .update, on: tx.sql)
                 if ids.count > 1 { throw at(e, FHIRError.preconditionFailed("The condition matched more than one \(e.type)")) }
                 putIDs[e.index] = ids.first ?? e.resource?["id"]?.stringValue ?? ResourceID.generate()
             }
@@ -244,13 +247,22 @@ package struct BundleProcessor: Sendable {
             responses[e.index] = responseEntry(status: "204 No Content", version: deleted.0, resource: nil)
         }
         let creates = entries.filter { $0.method == "POST" && !existing.contains($0.index) }
-        let created = try await service.store.createMany(creates.map { ($0.type, newIDs[$0.index]!, $0.resource!) }, in: tx)
-        if let carer = access.assignsCreatedPatients {
-            for v in created where v.type == "Patient" { try await AccessPolicy.assign(practitioner: carer, patient: v.id, in: tx) }
+        // Each new resource must belong to permitted patients only, judged before anything of
+        // this bundle is written (an Encounter in the bundle must not grant its own care
+        // relationship). Patients a practitioner registers in this bundle count as theirs.
+        let carer = access.assignsCreatedPatients
+        let newPatients = carer == nil ? Set<String>() : Set(creates.filter { $0.type == "Patient" }.compactMap { "Patient/" + newIDs[$0.index]! })
+        for e in creates {
+            let limit = limits[e.index] ?? .unrestricted
+            guard access.condition(limit, type: e.type) != nil, !(e.type == "Patient" && carer != nil) else { continue }
+            let patients = service.compartment.patients(of: .object(e.resource!), type: e.type, id: newIDs[e.index]!)
+            let others = patients.filter { !newPatients.contains($0) }
+            if !patients.isEmpty && others.isEmpty { continue }
+            try await at(e) { try await access.requireContent(limit, e.type, patients: others, on: tx.sql) }
         }
-        // Written, indexed, not committed: each new resource must be within the token's limit.
-        for (e, v) in zip(creates, created) {
-            try await at(e) { try await access.require(limits[e.index] ?? .unrestricted, e.type, v.id, on: tx.sql) }
+        let created = try await service.store.createMany(creates.map { ($0.type, newIDs[$0.index]!, $0.resource!) }, in: tx)
+        if let carer {
+            for v in created where v.type == "Patient" { try await AccessPolicy.assign(practitioner: carer, patient: v.id, in: tx) }
         }
         for (e, v) in zip(creates, created) {
             audited("create", .create, v)
@@ -318,7 +330,7 @@ package struct BundleProcessor: Sendable {
             throw at(entry, FHIRError(.badRequest, code: "invalid", "Conditional reference must be Type?query"))
         }
         let request = try at(entry) { () throws(FHIRError) in try service.searchRequest(type: parts[0], query: parts[1]) }
-        let ids = try await service.search.matchingIDs(request, limit: 2, visible: access.visibility(parts[0]), on: tx.sql)
+        let ids = try await service.search.matchingIDs(request, limit: 2, access: access, for: .read, on: tx.sql)
         guard ids.count == 1 else {
             throw at(entry, FHIRError.preconditionFailed("Conditional reference \(parts[0])?… matched \(ids.count == 0 ? "no" : "more than one") resource"))
         }

@@ -56,6 +56,9 @@ package struct FHIRController: Sendable {
         fhir.patch(":type") { request, _ -> Response in throw Self.methodNotAllowed(request) }
     }
 
+    /// AuditEvents are written once and never change, so they have no history to page through.
+    static let noAuditHistory = FHIRError(.badRequest, code: "not-supported", "AuditEvents have a single version and no history; search them at /fhir/AuditEvent (e.g. ?date=ge2026-01-01)")
+
     static func methodNotAllowed(_ request: Request) -> FHIRError {
         FHIRError(.methodNotAllowed, code: "not-supported", "\(request.method.rawValue) is not allowed on this URL")
     }
@@ -220,7 +223,7 @@ package struct FHIRController: Sendable {
             try service.requireType(type)
             let strict = Prefer(request.headers[.prefer]).handlingStrict
             let searchRequest = try SearchRequest(type: type, pairs: QueryString.decode(query), registry: service.registry, strict: strict)
-            let result = try await service.search.search(searchRequest, access: access(context))
+            let result = try await service.search(searchRequest, access: access(context))
             record.patients = patients(of: result.matches + result.included)
             return fhirResponse(.ok, SearchBundle.bytes(request: searchRequest, result: result, base: base(request), definitions: service.definitions))
         }
@@ -257,6 +260,7 @@ package struct FHIRController: Sendable {
     @Sendable func typeHistory(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await audited("history-type", .read, request, context) { record in
             let type = try typeParameter(context)
+            if type == "AuditEvent" { throw Self.noAuditHistory }
             let access = self.access(context)
             let visible = access.condition(try access.limit(type, .read), type: type)
             return try await history(.type(type), path: "\(type)/_history", request: request, record: &record, visible: visible)
@@ -267,10 +271,13 @@ package struct FHIRController: Sendable {
         try await audited("history-instance", .read, request, context) { record in
             let (type, id) = try typeAndID(context)
             record.resources = ["\(type)/\(id)"]
+            if type == "AuditEvent" { throw Self.noAuditHistory }
             let access = self.access(context)
             let limit = try access.limit(type, .read)
             if access.condition(limit, type: type) != nil {
                 try await service.database.read { db in try await access.require(limit, type, id, on: db) }
+                let all = try await service.store.history(.instance(type, id), since: nil, count: SearchRequest.maxCount, offset: 0).entries
+                try await service.requireVersions(all.filter { !$0.deleted }, limit: limit, access: access)
             }
             guard try await service.store.read(type, id) != nil else { throw FHIRError.notFound(type, id) }
             return try await history(.instance(type, id), path: "\(type)/\(id)/_history", request: request, record: &record)

@@ -21,14 +21,22 @@ package struct SearchEngine: Sendable {
         package var included: [ResourceVersion]
         package var total: Int?
         package var hasMore: Bool
+
+        package init(matches: [ResourceVersion], included: [ResourceVersion], total: Int?, hasMore: Bool) {
+            self.matches = matches
+            self.included = included
+            self.total = total
+            self.hasMore = hasMore
+        }
     }
 
-    var sql: SearchSQL { SearchSQL(registry: registry, definitions: definitions) }
+    func sql(_ access: RequestAccess?) -> SearchSQL { SearchSQL(registry: registry, definitions: definitions, access: access) }
 
     /// `access` limits the matches and the included resources to what the request may read,
     /// in the SQL itself (counts and pages never see other rows).
     package func search(_ request: SearchRequest, access: RequestAccess, on db: (any SQLDatabase)? = nil) async throws -> Result {
         let limit = try access.limit(request.type, .search)
+        let sql = sql(access)
         var where_ = try sql.condition(for: request)
         if let visible = access.condition(limit, type: request.type) { where_ = where_ + " AND " + visible }
         let condition = where_
@@ -64,10 +72,10 @@ package struct SearchEngine: Sendable {
     }
 
     /// Ids matching a search (for conditional create/update/delete and conditional references).
-    /// `visible`: the access condition of the request (`RequestAccess.visibility`).
-    package func matchingIDs(_ request: SearchRequest, limit: Int, visible: SQLQueryString?, on db: any SQLDatabase) async throws -> [String] {
-        var condition = try sql.condition(for: request)
-        if let visible { condition = condition + " AND " + visible }
+    /// Only what `access` may see for `permission` (the interaction the match is for) matches.
+    package func matchingIDs(_ request: SearchRequest, limit: Int, access: RequestAccess, for permission: Permission, on db: any SQLDatabase) async throws -> [String] {
+        var condition = try sql(access).condition(for: request)
+        if let visible = access.visibility(request.type, permission) { condition = condition + " AND " + visible }
         return try await db.raw("SELECT r.res_id FROM hh_resource r WHERE " + condition + " ORDER BY r.res_id LIMIT \(bind: limit)").all().map {
             try $0.decode(column: "res_id", as: String.self)
         }

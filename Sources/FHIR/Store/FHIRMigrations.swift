@@ -64,5 +64,5 @@ package enum FHIRMigrations {
     ]
 
     /// Index tables, each keyed by (res_type, res_id).
-    static let indexTables = ["hh_idx_string", "hh_idx_token", "hh_idx_date", "hh_idx_reference", "hh_idx_number", "hh_idx_quantity", "hh_idx_uri"]
+    package static let indexTables = ["hh_idx_string", "hh_idx_token", "hh_idx_date", "hh_idx_reference", "hh_idx_number", "hh_idx_quantity", "hh_idx_uri"]
 }

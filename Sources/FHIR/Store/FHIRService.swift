@@ -77,6 +77,23 @@ package struct FHIRService: Sendable {
         return object
     }
 
+    /// Under a limited token, older versions must be within the limit too (a resource may have
+    /// been moved from one patient to another).
+    package func requireVersions(_ versions: [ResourceVersion], limit: CompartmentLimit, access: RequestAccess) async throws {
+        guard let first = versions.first, access.condition(limit, type: first.type) != nil else { return }
+        let patients = Set(versions.flatMap(compartment.patients(of:)))
+        try await database.read { db in try await access.requireContent(limit, first.type, patients: Array(patients), on: db) }
+    }
+
+    /// A search of one type under the request's access (AuditEvents come from the audit trail).
+    package func search(_ request: SearchRequest, access: RequestAccess, on db: (any SQLDatabase)? = nil) async throws -> SearchEngine.Result {
+        if request.type == "AuditEvent" {
+            _ = try access.limit(request.type, .search)
+            return try await audit.events(request)
+        }
+        return try await search.search(request, access: access, on: db)
+    }
+
     package func searchRequest(type: String, query: String, strict: Bool = true) throws(FHIRError) -> SearchRequest {
         try SearchRequest(type: type, pairs: QueryString.decode(query), registry: registry, strict: strict)
     }
@@ -86,6 +103,10 @@ package struct FHIRService: Sendable {
     package func read(_ type: String, _ id: String, access: RequestAccess) async throws -> ResourceVersion {
         try requireType(type)
         let limit = try access.limit(type, .read)
+        if type == "AuditEvent" {
+            guard let v = try await audit.event(id: id) else { throw FHIRError.notFound(type, id) }
+            return v
+        }
         let limited = access.condition(limit, type: type) != nil
         guard let v = try await store.read(type, id) else { throw limited ? RequestAccess.outside(type, id) : FHIRError.notFound(type, id) }
         if v.deleted { throw limited ? RequestAccess.outside(type, id) : FHIRError.gone(type, id) }
@@ -96,6 +117,10 @@ package struct FHIRService: Sendable {
     package func vread(_ type: String, _ id: String, version: String, access: RequestAccess) async throws -> ResourceVersion {
         try requireType(type)
         let limit = try access.limit(type, .read)
+        if type == "AuditEvent" {
+            guard version == "1", let v = try await audit.event(id: id) else { throw FHIRError.notFound(type, "\(id)/_history/\(version.prefix(20))") }
+            return v
+        }
         if access.condition(limit, type: type) != nil {
             // Versions of a resource are visible when its current version is.
             try await database.read { db in try await access.require(limit, type, id, on: db) }
@@ -106,6 +131,7 @@ package struct FHIRService: Sendable {
             throw FHIRError(.notFound, code: "not-found", "\(type)/\(id) has no version \(n)")
         }
         if v.deleted { throw FHIRError(.gone, code: "deleted", "Version \(n) of \(type)/\(id) is a deletion") }
+        try await requireVersions([v], limit: limit, access: access)
         return v
     }
 
@@ -135,7 +161,7 @@ package struct FHIRService: Sendable {
             var ids: [String] = []
             if let request {
                 try await tx.lock("create:\(type)?\(query)")
-                ids = try await search.matchingIDs(request, limit: 2, visible: access.visibility(type), on: tx.sql)
+                ids = try await search.matchingIDs(request, limit: 2, access: access, for: .create, on: tx.sql)
                 if ids.count > 1 { throw FHIRError.preconditionFailed("If-None-Exist matched more than one \(type)") }
             }
             let result: (ResourceVersion, Bool)
@@ -162,18 +188,22 @@ package struct FHIRService: Sendable {
             throw FHIRError(.badRequest, code: "invalid", "The resource id does not match the id in the URL", expression: ["\(type).id"])
         }
         guard ResourceID.isValid(id) else { throw FHIRError.invalid("Invalid resource id in the URL") }
-        try await checkWrite(resource, type: type, id: id, access: access, in: tx)
+        try await checkWrite(resource, type: type, id: id, serverAssignedID: false, access: access, in: tx)
         return try await store.update(resource, type: type, id: id, ifMatch: ifMatch, in: tx)
     }
 
     /// The access checks of an update: the resource as it is (if it exists) and as it will be
     /// must both be within the token's limit.
-    func checkWrite(_ resource: JSONObject, type: String, id: String, access: RequestAccess, in tx: DatabaseTransaction) async throws {
+    /// A token limited to some patients may not create with an id of its choosing: answering 201
+    /// for a free id and 403 for another patient's would tell it which ids exist, and reusing a
+    /// deleted id would expose that resource's history.
+    func checkWrite(_ resource: JSONObject, type: String, id: String, serverAssignedID: Bool, access: RequestAccess, in tx: DatabaseTransaction) async throws {
         try await tx.lock("resource:\(type)/\(id)")
         let current = try await store.read(type, id, on: tx.sql)
         let exists = current.map { !$0.deleted } ?? false
         let limit = try access.limit(type, exists ? .update : .create)
         guard access.condition(limit, type: type) != nil else { return }
+        if !exists && !serverAssignedID { throw RequestAccess.outside(type, id) }
         if exists { try await access.require(limit, type, id, on: tx.sql) }
         try await access.requireContent(limit, type, patients: compartment.patients(of: .object(resource), type: type, id: id), on: tx.sql)
     }
@@ -182,11 +212,11 @@ package struct FHIRService: Sendable {
     package func conditionalUpdate(_ resource: JSONObject, type: String, query: String, ifMatch: Int?, access: RequestAccess, in tx: DatabaseTransaction) async throws -> (ResourceVersion, created: Bool) {
         try requireWritable(type)
         try await tx.lock("create:\(type)?\(query)")
-        let ids = try await search.matchingIDs(try searchRequest(type: type, query: query), limit: 2, visible: access.visibility(type), on: tx.sql)
+        let ids = try await search.matchingIDs(try searchRequest(type: type, query: query), limit: 2, access: access, for: .update, on: tx.sql)
         switch ids.count {
         case 0:
             let id = resource["id"]?.stringValue ?? ResourceID.generate()
-            try await checkWrite(resource, type: type, id: id, access: access, in: tx)
+            try await checkWrite(resource, type: type, id: id, serverAssignedID: resource["id"] == nil, access: access, in: tx)
             return try await store.update(resource, type: type, id: id, ifMatch: nil, in: tx)
         case 1:
             if let bodyID = resource["id"]?.stringValue, bodyID != ids[0] {
@@ -194,7 +224,7 @@ package struct FHIRService: Sendable {
             }
             var body = resource
             body["id"] = .string(ids[0])
-            try await checkWrite(body, type: type, id: ids[0], access: access, in: tx)
+            try await checkWrite(body, type: type, id: ids[0], serverAssignedID: false, access: access, in: tx)
             return try await store.update(body, type: type, id: ids[0], ifMatch: ifMatch, in: tx)
         default:
             throw FHIRError.preconditionFailed("The condition matched more than one \(type)")
@@ -216,7 +246,7 @@ package struct FHIRService: Sendable {
     package func conditionalDelete(type: String, query: String, access: RequestAccess, in tx: DatabaseTransaction) async throws -> (ResourceVersion?, patients: [String]) {
         try requireWritable(type)
         _ = try access.limit(type, .delete)
-        let ids = try await search.matchingIDs(try searchRequest(type: type, query: query), limit: 2, visible: access.visibility(type), on: tx.sql)
+        let ids = try await search.matchingIDs(try searchRequest(type: type, query: query), limit: 2, access: access, for: .delete, on: tx.sql)
         if ids.count > 1 { throw FHIRError.preconditionFailed("The condition matched more than one \(type)") }
         guard let id = ids.first else { return (nil, []) }
         return try await delete(type, id, access: access, in: tx)

@@ -17,6 +17,15 @@ package struct ResourceVersion: Sendable {
 
     package var etag: String { "W/\"\(version)\"" }
     package var reference: String { "\(type)/\(id)" }
+
+    package init(type: String, id: String, version: Int, lastUpdated: Int64, deleted: Bool, content: Data?) {
+        self.type = type
+        self.id = id
+        self.version = version
+        self.lastUpdated = lastUpdated
+        self.deleted = deleted
+        self.content = content
+    }
 }
 
 /// Stores resources: current row, append-only history, and search index, all written in the
@@ -129,6 +138,18 @@ package struct ResourceStore: Sendable {
     }
 
     func prepare(_ resource: JSONObject, type: String, id: String, version: Int, lastUpdated now: Int64) throws -> PreparedWrite {
+        let (json, record) = try stampAndSeal(resource, type: type, id: id, version: version, lastUpdated: now)
+        return PreparedWrite(version: record.version, sealed: record.sealed, keyID: record.keyID, index: indexer.entries(for: json, type: type))
+    }
+
+    /// A resource stamped (id, meta) and sealed, without index entries.
+    package struct SealedRecord: Sendable {
+        package let version: ResourceVersion
+        package let sealed: Data
+        package let keyID: String
+    }
+
+    private func stampAndSeal(_ resource: JSONObject, type: String, id: String, version: Int, lastUpdated now: Int64) throws -> (JSON, SealedRecord) {
         var body = resource
         body.setFirst("resourceType", .string(type))
         body["id"] = .string(id)
@@ -139,9 +160,14 @@ package struct ResourceStore: Sendable {
         let json = JSON.object(body)
         let bytes = Data(json.serialized())
         let sealed = try keyring.seal(bytes, context: "\(type)/\(id)/\(version)")
-        return PreparedWrite(
-            version: ResourceVersion(type: type, id: id, version: version, lastUpdated: now, deleted: false, content: bytes),
-            sealed: sealed, keyID: keyring.currentKeyID, index: indexer.entries(for: json, type: type))
+        return (json, SealedRecord(version: ResourceVersion(type: type, id: id, version: version, lastUpdated: now, deleted: false, content: bytes),
+                                   sealed: sealed, keyID: keyring.currentKeyID))
+    }
+
+    /// Version 1 of a record that lives in its own table (the audit trail): stamped and sealed
+    /// like any resource, not indexed.
+    package func sealNew(_ resource: JSONObject, type: String, id: String, lastUpdated: Int64) throws -> SealedRecord {
+        try stampAndSeal(resource, type: type, id: id, version: 1, lastUpdated: lastUpdated).1
     }
 
     /// Prepares a new resource (version 1, stamped now) outside any transaction: index values
