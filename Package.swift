@@ -100,7 +100,7 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ], swiftSettings: strictSettings),
         .executableTarget(name: "healthhub", dependencies: [
-            "ServerApp", "Kernel", "Storage", "FHIR", "Audit", "Identity",
+            "ServerApp", "Kernel", "Storage", "FHIR", "Audit", "Identity", "Gateway",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strictSettings),

@@ -208,7 +208,7 @@ package enum AuditChain {
         hasher.update(data: Data(previous.utf8))
         hasher.update(data: Data([0x0A]))
         hasher.update(data: content)
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(hasher.finalize())
     }
 
     package static func head(on db: any SQLDatabase) async throws -> (seq: Int64, hash: String) {

@@ -10,26 +10,36 @@ import Logging
 /// Guards the FHIR API: a valid HealthHub access token, or 401 with `WWW-Authenticate`.
 /// `X-Break-Glass-Reason` turns on break-glass for practitioners and admins (audited and
 /// flagged on every event of the request); anyone else sending it gets a 403.
+/// It sits in the gateway chain for every route; only `/fhir` needs a token, except the
+/// CapabilityStatement and the SMART configuration.
 package struct BearerAuthenticator: RouterMiddleware {
     package typealias Context = AppRequestContext
     let tokens: TokenService
     let urls: ServerURLs
     let audit: SecurityAudit
+    let limiter: RateLimiter?
 
-    package init(tokens: TokenService, urls: ServerURLs, audit: SecurityAudit) {
+    package init(tokens: TokenService, urls: ServerURLs, audit: SecurityAudit, limiter: RateLimiter?) {
         self.tokens = tokens
         self.urls = urls
         self.audit = audit
+        self.limiter = limiter
+    }
+
+    static func isProtected(_ path: String) -> Bool {
+        guard path == "/fhir" || path.hasPrefix("/fhir/") else { return false }
+        return path != "/fhir/metadata" && !path.hasPrefix("/fhir/.well-known/")
     }
 
     package func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
+        guard Self.isProtected(request.uri.path) else { return try await next(request, context) }
         guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             await audit.denied(request, context, reason: "login", principal: nil)
             throw Self.unauthorized("This API needs an access token (Authorization: Bearer ...)", challenge: "Bearer realm=\"HealthHub\"")
         }
         var principal: Principal
         do {
-            principal = try await tokens.verify(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces),
+            principal = try await tokens.verify(Self.bearerToken(header),
                                                 audiences: [urls.fhirBase(request)], issuer: urls.issuer(request))
         } catch {
             await audit.denied(request, context, reason: "login", principal: nil)
@@ -49,7 +59,36 @@ package struct BearerAuthenticator: RouterMiddleware {
         }
         var context = context
         context.principal = principal
-        return try await next(request, context)
+        let tightest = try charge(principal, request, context.rateLimit)
+        context.rateLimit = tightest
+        var response = try await RateLimitError.responding(request, context, next)
+        if let tightest { RateLimitError.apply(tightest, to: &response.headers) }
+        return response
+    }
+
+    /// The client's bucket for every token and the user's for user tokens, now that the caller
+    /// is known; returns the tightest decision so far.
+    func charge(_ principal: Principal, _ request: Request, _ so: RateLimiter.Decision?) throws -> RateLimiter.Decision? {
+        guard let limiter, limiter.configuration.enabled else { return so }
+        let cost = limiter.cost(limiter.interaction(request.method, request.uri.path))
+        var tightest = so
+        var charges = [("client:\(principal.clientID ?? principal.subject)", limiter.configuration.client, "requests of this application")]
+        if principal.role != .system { charges.append(("user:\(principal.subject)", limiter.configuration.user, "requests of this account")) }
+        for (key, budget, scope) in charges {
+            let d = limiter.charge(key, cost: cost, budget: budget)
+            guard d.allowed else { throw RateLimitError(decision: d, scope: scope) }
+            if tightest.map({ d.remaining < $0.remaining }) ?? true { tightest = d }
+        }
+        return tightest
+    }
+
+    /// The token after `Bearer `, without surrounding spaces (no Foundation trimming: it is on
+    /// every request).
+    static func bearerToken(_ header: String) -> String {
+        var bytes = header.utf8.dropFirst(7)
+        while bytes.first == 0x20 { bytes = bytes.dropFirst() }
+        while bytes.last == 0x20 { bytes = bytes.dropLast() }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func unauthorized(_ message: String, challenge: String) -> FHIRError {

@@ -18,6 +18,7 @@ package struct SecurityAudit: Sendable {
         var r = AuditRecord(action: .execute, interaction: interaction, outcome: success ? .success : .minorFailure, outcomeCode: code,
                             agent: agent, agentRole: role, networkAddress: context.remoteAddress, requestID: context.requestID)
         r.client = client
+        r.purposeOfUse = role.flatMap(Role.init(rawValue:)).map(AuditRecord.purpose(of:))
         do { try await trail.appendSoon([r]) } catch {
             context.logger.error("could not write a security audit record", metadata: ["interaction": .string(interaction)])
         }

@@ -12,6 +12,8 @@ package struct AppRequestContext: RequestContext {
     package let remoteAddress: String?
     /// Who is calling, once the authentication middleware has verified a token.
     package var principal: Principal?
+    /// The tightest rate-limit bucket charged for this request so far (for the headers).
+    package var rateLimit: RateLimiter.Decision?
 
     package init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Kernel
 
 /// Random tokens and their stored form.
 package enum Secrets {
@@ -12,7 +13,7 @@ package enum Secrets {
 
     /// SHA-256 hex: how high-entropy tokens are stored (a database leak yields no usable token).
     package static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Data(token.utf8)))
     }
 
     package static func nowMillis(_ date: Date = Date()) -> Int64 { Int64(date.timeIntervalSince1970 * 1000) }

@@ -52,15 +52,28 @@ package struct AuditRecord: Sendable, Equatable {
         self.recorded = recorded
     }
 
-    /// Fills in the agent from the principal of the request (anonymous when there is none).
+    /// Fills in the agent and the purpose of use from the principal of the request (anonymous,
+    /// with no purpose, when there is none).
     package mutating func setAgent(_ principal: Principal?) {
         guard let principal else { return }
         agent = principal.reference
         agentRole = principal.role.rawValue
         client = principal.clientID
+        purposeOfUse = Self.purpose(of: principal.role)
         if let reason = principal.breakGlassReason {
             purposeOfUse = "BTG"
             purposeText = reason
+        }
+    }
+
+    /// The purpose of use (HL7 v3 ActReason) a role acts for: treatment for practitioners, the
+    /// patient's own request, administration, and operations (auditing, backend services).
+    package static func purpose(of role: Role) -> String {
+        switch role {
+        case .practitioner: "TREAT"
+        case .patient: "PATRQT"
+        case .admin: "HSYSADMIN"
+        case .auditor, .system: "HOPERAT"
         }
     }
 }

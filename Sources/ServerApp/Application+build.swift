@@ -29,16 +29,24 @@ package func buildApplication(services: HealthHubServices, configuration: Health
 /// The router on its own, for in-process tests.
 package func buildRouter(services: HealthHubServices, configuration: HealthHubConfiguration) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    let urls = ServerURLs(fhirBaseURL: configuration.publicBaseURL)
+    let securityAudit = SecurityAudit(trail: services.audit)
+    // The gateway, in one place, outermost first. Security headers come before authentication
+    // (rather than after it) so that refusals of the layers after them carry the headers too.
     router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: AccessLogMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware(hsts: configuration.publicBaseURL?.hasPrefix("https://") == true))
+    let limiter = RateLimiter(configuration: configuration.rateLimits)
+    router.add(middleware: RateLimitMiddleware(limiter: limiter))
+    router.add(middleware: BearerAuthenticator(tokens: services.identity.tokens, urls: urls, audit: securityAudit, limiter: limiter))
+
     router.get("health") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
     }
-    let urls = ServerURLs(fhirBaseURL: configuration.publicBaseURL)
-    let securityAudit = SecurityAudit(trail: services.audit)
+    router.get("ready") { _, _ in try await Readiness(services: services, configuration: configuration).response() }
     OAuthController(identity: services.identity, fhir: services.fhir, urls: urls, audit: securityAudit).register(on: router)
     LoginController(identity: services.identity, fhir: services.fhir, urls: urls, audit: securityAudit).register(on: router)
-    FHIRController(service: services.fhir, publicBaseURL: configuration.publicBaseURL)
-        .register(on: router, authentication: BearerAuthenticator(tokens: services.identity.tokens, urls: urls, audit: securityAudit))
+    FHIRController(service: services.fhir, publicBaseURL: configuration.publicBaseURL).register(on: router)
     return router
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import Logging
 import Storage
 
@@ -15,6 +16,9 @@ package struct HealthHubConfiguration: Sendable {
     /// Public base URL of the FHIR API when behind a proxy (`https://fhir.example.org/fhir`).
     package var publicBaseURL: String?
     package var logLevel: Logger.Level = .info
+    /// `json` (one object per line, for log collectors) or `text` (for people at a terminal).
+    package var logFormat: String = "json"
+    package var rateLimits = RateLimiter.Configuration()
     /// Append-only file of audit chain heads (keep it off the database volume in production);
     /// nil: one named after the database, so two databases never share a file.
     package var auditCheckpointFile: String?

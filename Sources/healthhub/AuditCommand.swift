@@ -16,7 +16,7 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() async throws {
             let config = try common.configuration(try common.settings())
-            let logger = Logs.bootstrap(config.logLevel)
+            let logger = Logs.bootstrap(config)
             let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.masterKeyFile, migrate: false, logger: logger)
             let result: AuditVerifier.Result
             do {

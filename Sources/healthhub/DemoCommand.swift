@@ -24,7 +24,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try common.configuration(try common.settings())
-        let logger = Logs.bootstrap(config.logLevel)
+        let logger = Logs.bootstrap(config)
         let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.masterKeyFile, migrate: true, logger: logger)
         do {
             let loaded = try await DemoLoader(fhir: services.fhir).load(patients: patients, seed: seed)

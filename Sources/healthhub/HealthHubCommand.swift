@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Gateway
 import Kernel
 import Logging
 import ServerApp
@@ -33,6 +34,9 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env HEALTHHUB_LOG_LEVEL; default info).")
     var logLevel: String?
 
+    @Option(help: "Log format: json (one object per line) or text (env HEALTHHUB_LOG_FORMAT; default json).")
+    var logFormat: String?
+
     func settings() throws -> Settings { try Settings(configPath: config) }
 
     /// Resolves the shared settings into a configuration, reporting every problem at once.
@@ -50,17 +54,29 @@ struct DatabaseOptions: ParsableArguments {
         if let level = settings.value(logLevel, "LOG_LEVEL") {
             if let l = Logger.Level(rawValue: level) { c.logLevel = l } else { problems.append("log level must be one of trace, debug, info, notice, warning, error, critical") }
         }
+        if let format = settings.value(logFormat, "LOG_FORMAT") {
+            if ["json", "text"].contains(format) { c.logFormat = format } else { problems.append("log format must be json or text") }
+        }
         if !problems.isEmpty { throw SettingsError(problems: problems) }
         return c
     }
 }
 
 enum Logs {
-    static func bootstrap(_ level: Logger.Level) -> Logger {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+    static func bootstrap(_ config: HealthHubConfiguration) -> Logger {
+        let level = config.logLevel
+        if config.logFormat == "text" {
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        } else {
+            LoggingSystem.bootstrap { label in
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
         return Logger(label: "healthhub")
     }

@@ -11,7 +11,7 @@ import Storage
 /// database can get its first admin before the first `serve`), runs `body`, and closes them.
 func withServices<T>(_ common: DatabaseOptions, _ body: (HealthHubServices) async throws -> T) async throws -> T {
     let config = try common.configuration(try common.settings())
-    let logger = Logs.bootstrap(config.logLevel)
+    let logger = Logs.bootstrap(config)
     let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.masterKeyFile, migrate: true, logger: logger)
     do {
         let result = try await body(services)

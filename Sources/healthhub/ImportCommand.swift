@@ -16,7 +16,7 @@ struct ImportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try common.configuration(try common.settings())
-        let logger = Logs.bootstrap(config.logLevel)
+        let logger = Logs.bootstrap(config)
         let files = try ResourceImporter.files(in: paths)
         guard !files.isEmpty else { throw ValidationError("No .json or .ndjson files found under \(paths.joined(separator: ", "))") }
         let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.masterKeyFile, migrate: true, logger: logger)

@@ -10,7 +10,7 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try common.configuration(try common.settings())
-        let logger = Logs.bootstrap(config.logLevel)
+        let logger = Logs.bootstrap(config)
         let database = try await DatabaseFactory.open(config.database, logger: logger)
         do {
             let applied = try await HealthHubServices.migrations.migrate(database)

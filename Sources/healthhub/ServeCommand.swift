@@ -22,6 +22,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Do not run pending migrations; refuse to start if any are pending.")
     var noMigrate = false
 
+    @Option(help: "Rate limits: on or off (env HEALTHHUB_RATE_LIMITS; default on). Budgets are CAPACITY/PER_SECOND token buckets: HEALTHHUB_RATE_LIMIT_IP (3000/1000), _USER (1500/500), _CLIENT (3000/1000), _SIGNIN (60/0.5); costs: HEALTHHUB_RATE_LIMIT_COSTS (read=1,search=10,create=10,write=10,history=50,export=50).")
+    var rateLimits: String?
+
     func run() async throws {
         let settings = try common.settings()
         var config = try common.configuration(settings)
@@ -33,9 +36,10 @@ struct ServeCommand: AsyncParsableCommand {
         config.publicBaseURL = settings.value(publicBaseURL, "PUBLIC_BASE_URL")
         if let base = config.publicBaseURL, URL(string: base)?.scheme == nil { problems.append("public base URL must be absolute (https://host/fhir)") }
         config.runMigrations = !(noMigrate || settings.value(nil, "NO_MIGRATE") == "1")
+        problems += RateLimitSettings.apply(settings, flag: rateLimits, to: &config.rateLimits)
         if !problems.isEmpty { throw SettingsError(problems: problems) }
 
-        let logger = Logs.bootstrap(config.logLevel)
+        let logger = Logs.bootstrap(config)
         logger.info("starting", metadata: ["database": .string(config.database.description)])
         let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.masterKeyFile, migrate: config.runMigrations, logger: logger)
         let ready: @Sendable (String) async -> Void = { url in

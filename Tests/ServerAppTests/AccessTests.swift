@@ -198,6 +198,9 @@ struct AccessWorld {
             #expect(btg.count == 1)
             #expect(btg.first?["purposeOfEvent"]?.arrayValue?.first?["text"]?.stringValue == "unconscious patient in the emergency department")
             #expect(btg.first?["agent"]?.arrayValue?.first?["who"]?["reference"]?.stringValue == "Practitioner/\(w.pry)")
+            // without break-glass a practitioner acts for treatment (the refused read above)
+            let purposes = flagged.entries.compactMap { $0["resource"]?["purposeOfEvent"]?.arrayValue?.first?["coding"]?.arrayValue?.first?["code"]?.stringValue }
+            #expect(purposes.contains("TREAT"))
             // patients cannot break the glass
             let me = try w.caller(w.patient, "patient/*.rs")
             #expect(try await s.get("/fhir/Patient/\(w.pb)", headers: reason, as: me).code == 403)

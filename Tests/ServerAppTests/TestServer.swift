@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import Identity
 import Kernel
+import Logging
 import NIOCore
 import ServerApp
 import Storage
@@ -28,11 +29,12 @@ struct TestServer {
         case bearer(String)
     }
 
-    static func run(_ kind: TestDatabaseKind, _ body: @Sendable (TestServer) async throws -> Void) async throws {
+    static func run(_ kind: TestDatabaseKind, logger: Logger = TestDatabases.logger, configuration: HealthHubConfiguration = HealthHubConfiguration(),
+                    _ body: @Sendable (TestServer) async throws -> Void) async throws {
         let url = try await TestDatabases.freshURL(kind, migrations: HealthHubServices.migrations)
         let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-        let services = try await HealthHubServices.open(database: url, masterKey: key, masterKeyFile: "/nonexistent", migrate: true, logger: TestDatabases.logger)
-        let app = buildApplication(services: services, configuration: HealthHubConfiguration())
+        let services = try await HealthHubServices.open(database: url, masterKey: key, masterKeyFile: "/nonexistent", migrate: true, logger: logger)
+        let app = buildApplication(services: services, configuration: configuration)
         do {
             let token = try await Self.systemToken(services)
             try await app.test(.router) { client in try await body(TestServer(client: client, services: services, systemToken: token)) }

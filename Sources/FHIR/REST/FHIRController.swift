@@ -25,12 +25,11 @@ package struct FHIRController: Sendable {
         self.publicBaseURL = publicBaseURL
     }
 
-    /// Registers the API. The CapabilityStatement is public; every other route passes
-    /// `authentication` first.
-    package func register(on router: Router<AppRequestContext>, authentication: any MiddlewareProtocol<Request, Response, AppRequestContext>) {
+    /// Registers the API (authentication is the gateway's: every route but the
+    /// CapabilityStatement needs a token).
+    package func register(on router: Router<AppRequestContext>) {
         let fhir = router.group("fhir").add(middleware: FHIRErrorMiddleware())
         fhir.get("metadata") { _, _ in self.fhirResponse(.ok, self.capabilityStatement) }
-        fhir.add(middleware: authentication)
         fhir.post("", use: transaction)
         fhir.get("_history", use: systemHistory)
         fhir.get(":type", use: searchType)

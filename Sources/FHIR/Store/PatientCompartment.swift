@@ -1,3 +1,4 @@
+import Foundation
 import Kernel
 
 /// Which patients a resource belongs to, by the R4 Patient CompartmentDefinition: the
@@ -7,6 +8,8 @@ package struct PatientCompartment: Sendable {
     private let expressions: [String: [FHIRPathExpression]]
     private let evaluator: FHIRPathEvaluator
     private let definitions: FHIRDefinitions
+
+    static let linkKey = Data("\"link\"".utf8)
 
     package init(definitions: FHIRDefinitions, registry: SearchParameterRegistry) {
         var expressions: [String: [FHIRPathExpression]] = [:]
@@ -33,6 +36,10 @@ package struct PatientCompartment: Sendable {
     }
 
     package func patients(of version: ResourceVersion) -> [String] {
+        // A Patient names other patients only through `link`: most reads need no parsing.
+        if version.type == "Patient", let content = version.content, content.range(of: Self.linkKey) == nil {
+            return ["Patient/\(version.id)"]
+        }
         guard let content = version.content, let json = try? JSON.parse(content) else {
             return version.type == "Patient" ? ["Patient/\(version.id)"] : []
         }

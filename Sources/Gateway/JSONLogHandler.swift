@@ -1,0 +1,102 @@
+import Foundation
+import Glibc
+import Logging
+
+/// One JSON object per line on standard error: `ts`, `level`, `label`, `msg` and the metadata
+/// (the request id among them). Messages and metadata are written by HealthHub's own code, which
+/// never puts resource content, names or identifiers in them.
+package struct JSONLogHandler: LogHandler {
+    package var metadata: Logger.Metadata = [:]
+    package var logLevel: Logger.Level = .info
+    let label: String
+    let write: @Sendable (String) -> Void
+
+    package init(label: String, write: @escaping @Sendable (String) -> Void = JSONLogHandler.standardError) {
+        self.label = label
+        self.write = write
+    }
+
+    package static let standardError: @Sendable (String) -> Void = { line in
+        let bytes = Array((line + "\n").utf8)
+        _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    package func log(event: LogEvent) {
+        // Built by hand: JSONSerialization and a date formatter per line cost more than the
+        // request being logged.
+        var line = "{\"ts\":\"" + Self.timestamp(Date()) + "\",\"level\":\"" + event.level.rawValue + "\",\"label\":"
+        Self.appendString(label, to: &line)
+        line += ",\"msg\":"
+        Self.appendString(event.message.description, to: &line)
+        let merged = event.metadata.map { metadata.merging($0, uniquingKeysWith: { $1 }) } ?? metadata
+        for key in merged.keys.sorted() where !["ts", "level", "label", "msg"].contains(key) {
+            line += ","
+            Self.appendString(key, to: &line)
+            line += ":"
+            Self.appendValue(merged[key]!, to: &line)
+        }
+        line += "}"
+        write(line)
+    }
+
+    static func appendValue(_ value: Logger.Metadata.Value, to line: inout String) {
+        switch value {
+        case .string(let s): appendString(s, to: &line)
+        case .stringConvertible(let c): appendString(c.description, to: &line)
+        case .array(let a):
+            line += "["
+            for (i, v) in a.enumerated() {
+                if i > 0 { line += "," }
+                appendValue(v, to: &line)
+            }
+            line += "]"
+        case .dictionary(let d):
+            line += "{"
+            for (i, k) in d.keys.sorted().enumerated() {
+                if i > 0 { line += "," }
+                appendString(k, to: &line)
+                line += ":"
+                appendValue(d[k]!, to: &line)
+            }
+            line += "}"
+        }
+    }
+
+    static func appendString(_ s: String, to line: inout String) {
+        line += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": line += "\\\""
+            case "\\": line += "\\\\"
+            case "\n": line += "\\n"
+            case "\r": line += "\\r"
+            case "\t": line += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    line += String(format: "\\u%04x", scalar.value)
+                } else {
+                    line.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        line += "\""
+    }
+
+    /// `2026-11-27T10:21:26.123Z`.
+    static func timestamp(_ date: Date) -> String {
+        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var seconds = time_t(ms / 1000)
+        var t = tm()
+        gmtime_r(&seconds, &t)
+        func pad(_ v: Int32, _ width: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        return "\(t.tm_year + 1900)-\(pad(t.tm_mon + 1, 2))-\(pad(t.tm_mday, 2))T\(pad(t.tm_hour, 2)):\(pad(t.tm_min, 2)):\(pad(t.tm_sec, 2)).\(pad(Int32(ms % 1000), 3))Z"
+    }
+}

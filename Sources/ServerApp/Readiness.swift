@@ -1,0 +1,60 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import SQLKit
+import Storage
+
+/// `GET /ready`: 200 when the database answers, every migration is applied and the data
+/// volume has room; 503 naming the failed check otherwise (for load balancers and orchestrators;
+/// `/health` only says the process is alive).
+struct Readiness: Sendable {
+    let services: HealthHubServices
+    let configuration: HealthHubConfiguration
+    /// Below this much free space on the data volume the instance stops taking traffic.
+    static let minimumFreeBytes: Int64 = 256 * 1024 * 1024
+
+    func checks() async -> [(String, Bool, String)] {
+        var out: [(String, Bool, String)] = []
+        do {
+            _ = try await services.database.read { db in try await db.raw("SELECT 1 AS one").first() }
+            out.append(("database", true, "reachable"))
+        } catch {
+            out.append(("database", false, "unreachable"))
+        }
+        do {
+            let pending = try await HealthHubServices.migrations.pending(services.database)
+            out.append(("migrations", pending.isEmpty, pending.isEmpty ? "all applied" : "\(pending.count) pending"))
+        } catch {
+            out.append(("migrations", false, "unknown"))
+        }
+        let free = Self.freeBytes(near: configuration.dataPath)
+        out.append(("disk", (free ?? 0) >= Self.minimumFreeBytes, free.map { "\($0 / 1_048_576) MB free" } ?? "unknown"))
+        return out
+    }
+
+    static func freeBytes(near path: String) -> Int64? {
+        var url = URL(fileURLWithPath: path)
+        while !FileManager.default.fileExists(atPath: url.path), url.pathComponents.count > 1 { url.deleteLastPathComponent() }
+        return (try? FileManager.default.attributesOfFileSystem(forPath: url.path)[.systemFreeSize] as? NSNumber)?.int64Value
+    }
+
+    func response() async throws -> Response {
+        let results = await checks()
+        let ready = results.allSatisfy(\.1)
+        var body: [String: Any] = ["status": ready ? "ready" : "not-ready"]
+        body["checks"] = Dictionary(uniqueKeysWithValues: results.map { ($0.0, ["ok": $0.1, "detail": $0.2] as [String: Any]) })
+        let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        return Response(status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+extension HealthHubConfiguration {
+    /// Where this instance keeps data on disk: the SQLite file, or the master key's folder.
+    var dataPath: String {
+        switch database {
+        case .sqlite(let path): path
+        case .postgres: masterKeyFile
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import FHIR
+import Foundation
+import Gateway
+import HTTPTypes
+import Logging
+import ServerApp
+import Synchronization
+import Testing
+import TestSupport
+
+/// Log lines written by the JSON handler, kept for inspection.
+final class CapturedLogs: Sendable {
+    let lines = Mutex<[String]>([])
+
+    var logger: Logger {
+        var logger = Logger(label: "healthhub-test") { label in
+            JSONLogHandler(label: label) { line in self.lines.withLock { $0.append(line) } }
+        }
+        logger.logLevel = .info
+        return logger
+    }
+
+    var all: [String] { lines.withLock { $0 } }
+}
+
+@Suite struct GatewayChainTests {
+    @Test(arguments: TestDatabaseKind.allCases)
+    func everyResponseCarriesTheSecurityHeaders(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            let replies = [
+                try await s.get("/fhir/Patient"),                       // API
+                try await s.get("/fhir/Patient", as: .anonymous),       // refused by authentication
+                try await s.get("/login", as: .anonymous),              // HTML page
+                try await s.get("/no/such/route", as: .anonymous),      // 404
+                try await s.get("/health", as: .anonymous),
+            ]
+            #expect(replies.map(\.code) == [200, 401, 200, 404, 200])
+            for r in replies {
+                #expect(r.headers[.xContentTypeOptions] == "nosniff")
+                #expect(r.headers[HTTPField.Name("X-Frame-Options")!] == "DENY")
+                #expect(r.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer")
+                #expect(r.headers[.contentSecurityPolicy]?.contains("frame-ancestors 'none'") == true)
+                #expect(r.headers[.strictTransportSecurity] == nil)  // plain http here
+            }
+            // the sign-in page keeps its own policy (inline style allowed, nothing else)
+            #expect(replies[2].headers[.contentSecurityPolicy]?.contains("style-src 'unsafe-inline'") == true)
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func readinessChecksDatabaseMigrationsAndDisk(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            let ready = try await s.get("/ready", as: .anonymous)
+            #expect(ready.code == 200)
+            #expect(ready["status"]?.stringValue == "ready")
+            for check in ["database", "migrations", "disk"] {
+                #expect(ready["checks"]?[check]?["ok"]?.boolValue == true, "\(check)")
+            }
+        }
+    }
+
+    /// The logs of a session with demo patients never contain their names, identifiers or
+    /// birth dates; every request is logged with its route template and request id.
+    @Test(arguments: TestDatabaseKind.allCases)
+    func logsCarryRequestIDsAndNoPatientData(_ kind: TestDatabaseKind) async throws {
+        let logs = CapturedLogs()
+        try await TestServer.run(kind, logger: logs.logger) { s in
+            _ = try await DemoLoader(fhir: s.services.fhir).load(patients: 3, seed: 7)
+            let patients = try await s.get("/fhir/Patient?_count=50").entries.compactMap { $0["resource"] }
+            #expect(patients.count == 3)
+            var secrets: Set<String> = []
+            for p in patients {
+                for name in p["name"]?.arrayValue ?? [] {
+                    if let family = name["family"]?.stringValue { secrets.insert(family) }
+                    for given in name["given"]?.arrayValue ?? [] { if let g = given.stringValue { secrets.insert(g) } }
+                }
+                for identifier in p["identifier"]?.arrayValue ?? [] { if let v = identifier["value"]?.stringValue { secrets.insert(v) } }
+                if let birth = p["birthDate"]?.stringValue { secrets.insert(birth) }
+            }
+            // searches and reads that put those values in URLs, and failures
+            for p in patients {
+                let family = p["name"]?.arrayValue?.first?["family"]?.stringValue ?? ""
+                _ = try await s.get("/fhir/Patient?family=\(family)")
+                _ = try await s.get("/fhir/Patient/\(p["id"]!.stringValue!)")
+                _ = try await s.get("/fhir/Patient?birthdate=\(p["birthDate"]?.stringValue ?? "")&name=\(family)", headers: [:], as: .anonymous)
+                _ = try await s.post("/fhir/Patient", j(#"{"resourceType":"Patient","name":[{"family":"\#(family)"}],"birthDate":"not-a-date"}"#))
+            }
+            let secretList = secrets.filter { $0.count >= 4 }
+            #expect(!secretList.isEmpty)
+            let lines = logs.all
+            #expect(lines.count > 10)
+            for line in lines {
+                for secret in secretList { #expect(!line.contains(secret), "a log line contains patient data") }
+            }
+            let requests = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.filter { $0["msg"] as? String == "request" }
+            #expect(requests.count >= 12)
+            #expect(requests.allSatisfy { ($0["request_id"] as? String)?.isEmpty == false })
+            let routes = Set(requests.compactMap { $0["route"] as? String })
+            #expect(requests.contains { $0["route"] as? String == "/fhir/{type}/{id}" && $0["status"] as? String == "200" }, "\(routes)")
+            #expect(requests.contains { $0["status"] as? String == "401" })
+        }
+    }
+}
