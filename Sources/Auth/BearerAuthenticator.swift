@@ -61,7 +61,7 @@ package struct BearerAuthenticator: RouterMiddleware {
         context.principal = principal
         let tightest = try charge(principal, request, context.rateLimit)
         context.rateLimit = tightest
-        var response = try await RateLimitError.responding(request, context, next)
+        var response = try await responding(request, context, next)
         if let tightest { RateLimitError.apply(tightest, to: &response.headers) }
         return response
     }

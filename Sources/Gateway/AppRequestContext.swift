@@ -8,8 +8,9 @@ package struct AppRequestContext: RequestContext {
     package var coreContext: CoreRequestContextStorage
     /// Accepted from `X-Request-ID` or generated; echoed back and logged with every line.
     package var requestID: String = ""
-    /// The peer's IP address (the direct peer; trusted-proxy handling comes with the gateway).
-    package let remoteAddress: String?
+    /// The client's IP address: the direct peer, or, when the peer is a trusted proxy, the
+    /// address it forwarded (set by the WAF middleware).
+    package var remoteAddress: String?
     /// Who is calling, once the authentication middleware has verified a token.
     package var principal: Principal?
     /// The tightest rate-limit bucket charged for this request so far (for the headers).

@@ -135,7 +135,7 @@ package struct RateLimitMiddleware: RouterMiddleware {
         guard decision.allowed else { throw RateLimitError(decision: decision, scope: "requests from this address") }
         var context = context
         context.rateLimit = decision
-        var response = try await RateLimitError.responding(request, context, next)
+        var response = try await responding(request, context, next)
         // Authentication may have set the headers from a tighter (user or client) bucket.
         if response.headers[.rateLimitLimit] == nil { RateLimitError.apply(decision, to: &response.headers) }
         return response
@@ -159,17 +159,6 @@ package struct RateLimitError: HTTPResponseError {
         Self.apply(decision, to: &headers)
         let body = "{\"error\":\"rate_limited\",\"error_description\":\"Too many \(scope); retry in \(decision.retryAfter) s\"}"
         return Response(status: .tooManyRequests, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
-    }
-
-    /// The response of the rest of the chain, errors included, so that refusals further in
-    /// carry the rate-limit headers too.
-    package static func responding(_ request: Request, _ context: AppRequestContext,
-                                   _ next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch let error as any HTTPResponseError {
-            return try error.response(from: request, context: context)
-        }
     }
 
     package static func apply(_ d: RateLimiter.Decision, to headers: inout HTTPFields) {

@@ -11,12 +11,7 @@ package struct SecurityHeadersMiddleware: RouterMiddleware {
     package init(hsts: Bool) { self.hsts = hsts }
 
     package func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
-        var response: Response
-        do {
-            response = try await next(request, context)
-        } catch let error as any HTTPResponseError {
-            response = try error.response(from: request, context: context)
-        }
+        var response = try await responding(request, context, next)
         apply(&response.headers)
         return response
     }

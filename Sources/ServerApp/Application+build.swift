@@ -36,6 +36,8 @@ package func buildRouter(services: HealthHubServices, configuration: HealthHubCo
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: AccessLogMiddleware())
     router.add(middleware: SecurityHeadersMiddleware(hsts: configuration.publicBaseURL?.hasPrefix("https://") == true))
+    router.add(middleware: CORSMiddleware(origins: configuration.corsOrigins))
+    router.add(middleware: WAFMiddleware(waf: WAF(configuration: configuration.waf), trustedProxies: configuration.trustedProxies))
     let limiter = RateLimiter(configuration: configuration.rateLimits)
     router.add(middleware: RateLimitMiddleware(limiter: limiter))
     router.add(middleware: BearerAuthenticator(tokens: services.identity.tokens, urls: urls, audit: securityAudit, limiter: limiter))

@@ -19,6 +19,11 @@ package struct HealthHubConfiguration: Sendable {
     /// `json` (one object per line, for log collectors) or `text` (for people at a terminal).
     package var logFormat: String = "json"
     package var rateLimits = RateLimiter.Configuration()
+    package var waf = WAF.Configuration()
+    /// Origins of browser apps allowed to call the API (CORS); none by default.
+    package var corsOrigins: [String] = []
+    /// Peers whose `X-Forwarded-For` is believed (load balancers, reverse proxies).
+    package var trustedProxies: [IPRange] = []
     /// Append-only file of audit chain heads (keep it off the database volume in production);
     /// nil: one named after the database, so two databases never share a file.
     package var auditCheckpointFile: String?

@@ -37,6 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let base = config.publicBaseURL, URL(string: base)?.scheme == nil { problems.append("public base URL must be absolute (https://host/fhir)") }
         config.runMigrations = !(noMigrate || settings.value(nil, "NO_MIGRATE") == "1")
         problems += RateLimitSettings.apply(settings, flag: rateLimits, to: &config.rateLimits)
+        problems += WAFSettings.apply(settings, to: &config)
         if !problems.isEmpty { throw SettingsError(problems: problems) }
 
         let logger = Logs.bootstrap(config)

@@ -101,3 +101,27 @@ final class CapturedLogs: Sendable {
         }
     }
 }
+
+@Suite struct CORSTests {
+    @Test func onlyListedOriginsGetCORSHeaders() async throws {
+        var config = HealthHubConfiguration()
+        config.corsOrigins = ["https://app.example.org"]
+        try await TestServer.run(.sqlite, configuration: config) { s in
+            let preflight = try await s.request(.options, "/fhir/Patient", headers: [.origin: "https://app.example.org", .accessControlRequestMethod: "GET"], as: .anonymous)
+            #expect(preflight.code == 204)
+            #expect(preflight.headers[.accessControlAllowOrigin] == "https://app.example.org")
+            #expect(preflight.headers[.accessControlAllowHeaders]?.contains("Authorization") == true)
+            let call = try await s.get("/fhir/Patient", headers: [.origin: "https://app.example.org"])
+            #expect(call.code == 200 && call.headers[.accessControlAllowOrigin] == "https://app.example.org")
+            #expect(call.headers[.accessControlExposeHeaders]?.contains("ETag") == true)
+            // refusals carry them too, so the app can read the error
+            let refused = try await s.get("/fhir/Patient", headers: [.origin: "https://app.example.org"], as: .anonymous)
+            #expect(refused.code == 401 && refused.headers[.accessControlAllowOrigin] == "https://app.example.org")
+            // other origins get nothing
+            let other = try await s.get("/fhir/Patient", headers: [.origin: "https://evil.example"])
+            #expect(other.headers[.accessControlAllowOrigin] == nil)
+            let otherPreflight = try await s.request(.options, "/fhir/Patient", headers: [.origin: "https://evil.example", .accessControlRequestMethod: "GET"], as: .anonymous)
+            #expect(otherPreflight.headers[.accessControlAllowOrigin] == nil)
+        }
+    }
+}

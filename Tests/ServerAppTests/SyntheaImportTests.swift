@@ -17,6 +17,11 @@ enum SyntheaData {
 
     /// Every file's Bundle, parsed independently of HealthHub's JSON code.
     static func bundles() throws -> [(name: String, bundle: [String: Any])] {
+        try files().map { ($0.name, try JSONSerialization.jsonObject(with: $0.data) as! [String: Any]) }
+    }
+
+    /// Every file, decompressed.
+    static func files() throws -> [(name: String, data: Data)] {
         guard let dir = directory else { return [] }
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".json.bz2") }.sorted()
         return try files.map { name in
@@ -28,7 +33,7 @@ enum SyntheaData {
             try process.run()
             let data = pipe.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
-            return (name, try JSONSerialization.jsonObject(with: data) as! [String: Any])
+            return (name, data)
         }
     }
 }
