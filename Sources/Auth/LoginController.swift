@@ -82,15 +82,15 @@ package struct LoginController: Sendable {
         }
         switch try await identity.accounts.checkPassword(email: form["email"] ?? "", password: form["password"] ?? "") {
         case .failed(let userID, let lockedNow):
-            await audit.record("login", request, context, agent: userID.map { "User/\($0)" } ?? "anonymous", success: false, code: "invalid-credentials")
-            if lockedNow, let userID { await audit.record("lockout", request, context, agent: "User/\(userID)", success: true) }
+            await audit.record("login", context, agent: userID.map { "User/\($0)" } ?? "anonymous", success: false, code: "invalid-credentials")
+            if lockedNow, let userID { await audit.record("lockout", context, agent: "User/\(userID)", success: true) }
             return retry(Self.failedSignIn, .unauthorized)
         case .locked(let userID, _):
             // The same answer as a wrong password, so a lockout does not confirm the account exists.
-            await audit.record("login", request, context, agent: "User/\(userID)", success: false, code: "locked")
+            await audit.record("login", context, agent: "User/\(userID)", success: false, code: "locked")
             return retry(Self.failedSignIn, .unauthorized)
         case .disabled(let userID):
-            await audit.record("login", request, context, agent: "User/\(userID)", success: false, code: "disabled")
+            await audit.record("login", context, agent: "User/\(userID)", success: false, code: "disabled")
             return retry(Self.failedSignIn, .unauthorized)
         case .passwordAccepted(let user):
             if user.mfaEnrolled || user.mfaRequired {
@@ -103,7 +103,7 @@ package struct LoginController: Sendable {
             }
             let (cookie, _) = try await identity.sessions.replace(s, userID: user.id, pendingUserID: nil)
             try await identity.accounts.recordSuccess(userID: user.id)
-            await audit.record("login", request, context, agent: user.reference, role: user.role.rawValue, success: true)
+            await audit.record("login", context, agent: user.reference, role: user.role.rawValue, success: true)
             return Self.redirect(next, cookie: Cookies.set(cookie, secure: secure))
         }
     }
@@ -130,14 +130,14 @@ package struct LoginController: Sendable {
         guard let (s, user) = try await pendingUser(request, form), user.mfaEnrolled else { return csrfFailure() }
         if user.lockedUntil > Secrets.nowMillis() {
             try await identity.sessions.destroy(hash: s.idHash)
-            await audit.record("mfa", request, context, agent: user.reference, success: false, code: "locked")
+            await audit.record("mfa", context, agent: user.reference, success: false, code: "locked")
             return Page.html("Sign in", "<p class=\"error\">Too many failed attempts. Try again later.</p>", status: .forbidden)
         }
         guard let factor = try await identity.accounts.verifySecondFactor(userID: user.id, code: form["code"] ?? "") else {
             let locked = try await identity.accounts.recordFailure(userID: user.id)
-            await audit.record("mfa", request, context, agent: user.reference, role: user.role.rawValue, success: false, code: "invalid-code")
+            await audit.record("mfa", context, agent: user.reference, role: user.role.rawValue, success: false, code: "invalid-code")
             if locked {
-                await audit.record("lockout", request, context, agent: user.reference, success: true)
+                await audit.record("lockout", context, agent: user.reference, success: true)
                 try await identity.sessions.destroy(hash: s.idHash)
                 return Page.html("Sign in", "<p class=\"error\">Too many failed attempts. Try again later.</p>", status: .forbidden)
             }
@@ -145,7 +145,7 @@ package struct LoginController: Sendable {
         }
         let (cookie, _) = try await identity.sessions.replace(s, userID: user.id, pendingUserID: nil)
         try await identity.accounts.recordSuccess(userID: user.id)
-        await audit.record("login", request, context, agent: user.reference, role: user.role.rawValue, success: true,
+        await audit.record("login", context, agent: user.reference, role: user.role.rawValue, success: true,
                            code: factor == .recoveryCode ? "recovery-code" : nil)
         return Self.redirect(next, cookie: Cookies.set(cookie, secure: urls.isHTTPS(request)))
     }
@@ -155,13 +155,13 @@ package struct LoginController: Sendable {
         let next = Self.safeNext(form["next"])
         guard let (s, user) = try await pendingUser(request, form), !user.mfaEnrolled else { return csrfFailure() }
         guard let codes = try await identity.accounts.confirmEnrolment(userID: user.id, code: form["code"] ?? "") else {
-            await audit.record("mfa-enrol", request, context, agent: user.reference, role: user.role.rawValue, success: false, code: "invalid-code")
+            await audit.record("mfa-enrol", context, agent: user.reference, role: user.role.rawValue, success: false, code: "invalid-code")
             return try await enrolmentPage(user, csrf: s.csrf, next: next, message: "That code is not valid; check the clock of your device.")
         }
         let (cookie, _) = try await identity.sessions.replace(s, userID: user.id, pendingUserID: nil)
         try await identity.accounts.recordSuccess(userID: user.id)
-        await audit.record("mfa-enrol", request, context, agent: user.reference, role: user.role.rawValue, success: true)
-        await audit.record("login", request, context, agent: user.reference, role: user.role.rawValue, success: true)
+        await audit.record("mfa-enrol", context, agent: user.reference, role: user.role.rawValue, success: true)
+        await audit.record("login", context, agent: user.reference, role: user.role.rawValue, success: true)
         return Page.html("Recovery codes", Page.recoveryCodes(codes, next: next), cookie: Cookies.set(cookie, secure: urls.isHTTPS(request)))
     }
 
@@ -171,7 +171,7 @@ package struct LoginController: Sendable {
         guard let s = try await session(request), let csrf = form["csrf"], constantTimeEquals(csrf, s.csrf) else { return csrfFailure() }
         try await identity.sessions.destroy(hash: s.idHash)
         if let id = s.userID, let user = try await identity.accounts.find(id: id) {
-            await audit.record("logout", request, context, agent: user.reference, role: user.role.rawValue, success: true)
+            await audit.record("logout", context, agent: user.reference, role: user.role.rawValue, success: true)
         }
         return Page.html("Signed out", "<p>You are signed out.</p>", cookie: Cookies.clear(secure: secure))
     }
@@ -285,7 +285,7 @@ package struct LoginController: Sendable {
             return Page.html("Invalid request", "<p class=\"error\">The authorization request is not valid.</p>", status: .badRequest)
         }
         guard form["decision"] == "allow" else {
-            await audit.record("authorize", request, context, agent: user.reference, role: user.role.rawValue, client: a.client.id, success: false, code: "access_denied")
+            await audit.record("authorize", context, agent: user.reference, role: user.role.rawValue, client: a.client.id, success: false, code: "access_denied")
             return Self.errorRedirect(a.redirectURI, "access_denied", "The user denied access", state: a.state)
         }
         var patient: String?
@@ -301,7 +301,7 @@ package struct LoginController: Sendable {
         }
         let code = try await identity.grants.createCode(.init(clientID: a.client.id, userID: user.id, redirectURI: a.redirectURI, scope: a.scope,
                                                               patientID: patient, codeChallenge: a.challenge, nonce: a.nonce))
-        await audit.record("authorize", request, context, agent: user.reference, role: user.role.rawValue, client: a.client.id, success: true)
+        await audit.record("authorize", context, agent: user.reference, role: user.role.rawValue, client: a.client.id, success: true)
         var pairs = [("code", code)]
         if let state = a.state { pairs.append(("state", state)) }
         return Self.redirect(a.redirectURI + (a.redirectURI.contains("?") ? "&" : "?") + Form.encode(pairs))

@@ -93,8 +93,7 @@ package struct OAuthController: Sendable {
 
     func credentials(_ request: Request, _ form: Form) throws(IdentityError) -> ClientStore.Credentials {
         var c = ClientStore.Credentials(clientID: form["client_id"], secret: form["client_secret"],
-                                        assertionType: form["client_assertion_type"], assertion: form["client_assertion"],
-                                        method: form["client_secret"] != nil ? "client_secret_post" : nil)
+                                        assertionType: form["client_assertion_type"], assertion: form["client_assertion"])
         if let header = request.headers[.authorization], header.prefix(6).lowercased() == "basic " {
             guard c.secret == nil, c.assertion == nil else { throw .invalidRequest("Use one client authentication method") }
             guard let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
@@ -106,7 +105,6 @@ package struct OAuthController: Sendable {
             if let formID = c.clientID, formID != id { throw .invalidClient("client_id does not match the Basic credentials") }
             c.clientID = id
             c.secret = secret
-            c.method = "client_secret_basic"
         }
         for key in ["client_id", "grant_type", "code", "refresh_token", "code_verifier", "redirect_uri", "scope"] where form.duplicated.contains(key) {
             throw .invalidRequest("Parameter \(key) is repeated")
@@ -133,7 +131,7 @@ package struct OAuthController: Sendable {
             }
             return jsonResponse(.ok, body, headers: [.pragma: "no-cache"])
         } catch let e as IdentityError {
-            await audit.record("token", request, context, agent: clientID.map { "Client/\($0.prefix(64))" } ?? "anonymous", client: clientID, success: false, code: e.code)
+            await audit.record("token", context, agent: clientID.map { "Client/\($0.prefix(64))" } ?? "anonymous", client: clientID, success: false, code: e.code)
             return Self.error(e, basic: basic)
         }
     }
@@ -183,7 +181,7 @@ package struct OAuthController: Sendable {
             body["id_token"] = try identity.tokens.idToken(subject: user.id, fhirUser: scope.contains("fhirUser") ? fhirUser : nil, clientID: client.id,
                                                            nonce: nonce, issuer: urls.issuer(request), fhirBase: urls.fhirBase(request))
         }
-        await audit.record("token", request, context, agent: user.reference, role: user.role.rawValue, client: client.id, success: true)
+        await audit.record("token", context, agent: user.reference, role: user.role.rawValue, client: client.id, success: true)
         return body
     }
 
@@ -198,7 +196,7 @@ package struct OAuthController: Sendable {
         }
         let grant = TokenService.Grant(subject: client.id, role: .system, scope: scope, clientID: client.id, patient: nil, fhirUser: nil, family: nil)
         let (access, expiresIn) = try identity.tokens.issue(grant, issuer: urls.issuer(request), fhirBase: urls.fhirBase(request))
-        await audit.record("token", request, context, agent: "Client/\(client.id)", role: Role.system.rawValue, client: client.id, success: true)
+        await audit.record("token", context, agent: "Client/\(client.id)", role: Role.system.rawValue, client: client.id, success: true)
         return ["access_token": access, "token_type": "Bearer", "expires_in": expiresIn, "scope": scope.text]
     }
 
@@ -211,7 +209,7 @@ package struct OAuthController: Sendable {
             let client = try await identity.clients.authenticate(try credentials(request, form), audience: ["\(urls.issuer(request))/oauth/token", "\(urls.issuer(request))/oauth/revoke"])
             guard let token = form["token"] else { throw IdentityError.invalidRequest("token is required") }
             try await identity.grants.revoke(token, clientID: client.id)
-            await audit.record("token-revoke", request, context, agent: "Client/\(client.id)", client: client.id, success: true)
+            await audit.record("token-revoke", context, agent: "Client/\(client.id)", client: client.id, success: true)
             return Response(status: .ok, headers: [.cacheControl: "no-store"])
         } catch let e as IdentityError {
             return Self.error(e, basic: basic)

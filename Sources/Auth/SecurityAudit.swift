@@ -13,7 +13,7 @@ package struct SecurityAudit: Sendable {
     package init(trail: AuditTrail) { self.trail = trail }
 
     /// `agent`: `User/<id>`, `Patient/<id>`, `Client/<id>` or `anonymous`.
-    func record(_ interaction: String, _ request: Request, _ context: AppRequestContext, agent: String, role: String? = nil,
+    func record(_ interaction: String, _ context: AppRequestContext, agent: String, role: String? = nil,
                 client: String? = nil, success: Bool, code: String? = nil) async {
         var r = AuditRecord(action: .execute, interaction: interaction, outcome: success ? .success : .minorFailure, outcomeCode: code,
                             agent: agent, agentRole: role, networkAddress: context.remoteAddress, requestID: context.requestID)

@@ -1,7 +1,7 @@
 import Hummingbird
 
 /// The public URLs of this server: the OAuth issuer (its root) and the FHIR base (the audience
-/// of its tokens). Configured with `--public-url`; otherwise derived from the request's Host,
+/// of its tokens). Configured with `--public-base-url`; otherwise derived from the request's Host,
 /// which suits a laptop but means a token is only good for the host name it was issued under.
 package struct ServerURLs: Sendable {
     /// The configured FHIR base (`https://example.org/fhir`), if any.

@@ -60,7 +60,7 @@ package final class RateLimiter: Sendable {
     }
 
     package let configuration: Configuration
-    private let buckets = Mutex<[String: Bucket]>([:])
+    private let buckets = Mutex<(all: [String: Bucket], swept: Double)>(([:], 0))
     private let now: @Sendable () -> Double
     static let maxKeys = 100_000
 
@@ -72,14 +72,18 @@ package final class RateLimiter: Sendable {
     /// Takes `cost` tokens from the bucket `key` of `budget`, if it has them.
     package func charge(_ key: String, cost: Double, budget: Budget) -> Decision {
         let t = now()
-        return buckets.withLock { buckets in
-            if buckets.count > Self.maxKeys { buckets = buckets.filter { t - $0.value.updated < 600 } }
-            var b = buckets[key] ?? Bucket(tokens: budget.capacity, updated: t)
+        return buckets.withLock { state in
+            // Forget idle buckets (they would be full again) at most every 10 s, not per request.
+            if state.all.count > Self.maxKeys, t - state.swept > 10 {
+                state.all = state.all.filter { t - $0.value.updated < 60 }
+                state.swept = t
+            }
+            var b = state.all[key] ?? Bucket(tokens: budget.capacity, updated: t)
             b.tokens = min(budget.capacity, b.tokens + (t - b.updated) * budget.perSecond)
             b.updated = t
             let allowed = b.tokens >= cost
             if allowed { b.tokens -= cost }
-            buckets[key] = b
+            state.all[key] = b
             let missing = budget.capacity - b.tokens
             return Decision(allowed: allowed, limit: Int(budget.capacity), remaining: max(0, Int(b.tokens)),
                             reset: budget.perSecond > 0 ? Int((missing / budget.perSecond).rounded(.up)) : 0,

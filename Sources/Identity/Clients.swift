@@ -23,7 +23,6 @@ package struct OAuthClient: Sendable, Equatable {
     package var jwks: String?
     package var revoked: Bool
     package var createdAt: Int64
-    package var hasSecret: Bool
 }
 
 /// Registration, listing, revocation and authentication of OAuth clients.
@@ -62,7 +61,7 @@ package struct ClientStore: Sendable {
         if let jwks { _ = try JWK.set(Data(jwks.utf8)) }
         let secret: String? = kind == .public || jwks != nil ? nil : Secrets.token(bytes: 32)
         let client = OAuthClient(id: Secrets.token(bytes: 12), name: name, kind: kind, scopes: scopeSet, redirectURIs: redirectURIs,
-                                 jwks: jwks, revoked: false, createdAt: Secrets.nowMillis(), hasSecret: secret != nil)
+                                 jwks: jwks, revoked: false, createdAt: Secrets.nowMillis())
         try await database.transaction { tx in
             try await tx.sql.raw("""
                 INSERT INTO hh_oauth_client (id, name, kind, secret_hash, scopes, redirect_uris, jwks, created_at)
@@ -81,8 +80,7 @@ package struct ClientStore: Sendable {
                            redirectURIs: uris.isEmpty ? [] : uris.split(separator: "\n").map(String.init),
                            jwks: try row.decode(column: "jwks", as: String?.self),
                            revoked: try row.decode(column: "revoked", as: Int.self) != 0,
-                           createdAt: try row.decode(column: "created_at", as: Int64.self),
-                           hasSecret: try row.decode(column: "secret_hash", as: String?.self) != nil)
+                           createdAt: try row.decode(column: "created_at", as: Int64.self))
     }
 
     static let columns = "id, name, kind, scopes, redirect_uris, jwks, revoked, created_at, secret_hash"
@@ -112,15 +110,12 @@ package struct ClientStore: Sendable {
         package var secret: String?
         package var assertionType: String?
         package var assertion: String?
-        /// How the secret came: `client_secret_basic` or `client_secret_post`.
-        package var method: String?
 
-        package init(clientID: String? = nil, secret: String? = nil, assertionType: String? = nil, assertion: String? = nil, method: String? = nil) {
+        package init(clientID: String? = nil, secret: String? = nil, assertionType: String? = nil, assertion: String? = nil) {
             self.clientID = clientID
             self.secret = secret
             self.assertionType = assertionType
             self.assertion = assertion
-            self.method = method
         }
     }
 

@@ -7,7 +7,6 @@ package enum IdentityError: Error, Equatable, CustomStringConvertible {
     case unauthorizedClient(String)
     case unsupportedGrantType(String)
     case invalidScope(String)
-    case accessDenied(String)
     /// Bad input to an account operation (a weak password, an unknown role...).
     case rejected(String)
     case notFound(String)
@@ -22,7 +21,6 @@ package enum IdentityError: Error, Equatable, CustomStringConvertible {
         case .unauthorizedClient: "unauthorized_client"
         case .unsupportedGrantType: "unsupported_grant_type"
         case .invalidScope: "invalid_scope"
-        case .accessDenied: "access_denied"
         case .rejected: "invalid_request"
         case .notFound: "not_found"
         case .internalError: "server_error"
@@ -32,7 +30,7 @@ package enum IdentityError: Error, Equatable, CustomStringConvertible {
     package var message: String {
         switch self {
         case .invalidRequest(let m), .invalidClient(let m), .invalidGrant(let m), .unauthorizedClient(let m),
-             .unsupportedGrantType(let m), .invalidScope(let m), .accessDenied(let m), .rejected(let m),
+             .unsupportedGrantType(let m), .invalidScope(let m), .rejected(let m),
              .notFound(let m), .internalError(let m): m
         }
     }

@@ -12,7 +12,7 @@ package final class TokenService: Sendable {
     let database: any Database
     /// Seconds an access token lives.
     package let accessTokenLifetime: Int64
-    private let revoked: Mutex<(ids: Set<String>, loadedAt: Date)>
+    private let revoked: Mutex<(ids: Set<String>, loadedAt: Date, local: [String: Date])>
     private let cache: Mutex<[String: Verified]>
 
     struct Verified: Sendable {
@@ -30,7 +30,7 @@ package final class TokenService: Sendable {
         self.keys = keys
         self.database = database
         self.accessTokenLifetime = accessTokenLifetime
-        self.revoked = Mutex(([], .distantPast))
+        self.revoked = Mutex(([], .distantPast, [:]))
         self.cache = Mutex([:])
     }
 
@@ -86,6 +86,7 @@ package final class TokenService: Sendable {
     package func verify(_ token: String, audiences: [String], issuer: String, now: Date = Date()) async throws(IdentityError) -> Principal {
         let nowSeconds = Int64(now.timeIntervalSince1970)
         await refreshRevocations()
+        await keys.refreshIfStale()  // a key rotated by the CLI or another instance, within a minute
         if let hit = cache.withLock({ $0[token] }), hit.exp > nowSeconds, hit.issuer == issuer, hit.audiences.contains(where: audiences.contains) {
             if isRevoked(jti: hit.jti, family: hit.family) { throw .invalidGrant("The token has been revoked") }
             return hit.principal
@@ -135,7 +136,10 @@ package final class TokenService: Sendable {
             try await tx.sql.raw("DELETE FROM hh_revoked_token WHERE jti = \(bind: id)").run()
             try await tx.sql.raw("INSERT INTO hh_revoked_token (jti, family, expires_at) VALUES (\(bind: id), \(bind: family ? id : nil), \(bind: expires))").run()
         }
-        revoked.withLock { $0.ids.insert(id) }
+        revoked.withLock {
+            $0.ids.insert(id)
+            $0.local[id] = Date()
+        }
     }
 
     /// Reads the revocation list when it is older than two seconds (other instances revoke too).
@@ -147,11 +151,15 @@ package final class TokenService: Sendable {
         }
         guard stale else { return }
         let now = Int64(Date().timeIntervalSince1970)
+        let started = Date()
         if let ids = try? await database.read({ db in
             try await db.raw("SELECT jti FROM hh_revoked_token WHERE expires_at >= \(bind: now)").all().map { try $0.decode(column: "jti", as: String.self) }
         }) {
-            // A union: a revocation made here while the list was being read must not be lost.
-            revoked.withLock { $0.ids.formUnion(ids) }
+            // The fresh list, plus what was revoked here while it was being read (expired ids drop out).
+            revoked.withLock { state in
+                state.ids = Set(ids).union(state.local.filter { $0.value >= started.addingTimeInterval(-1) }.keys)
+                state.local = state.local.filter { $0.value >= started.addingTimeInterval(-10) }
+            }
         }
     }
 

@@ -22,10 +22,8 @@ package enum Permission: Character, Sendable, CaseIterable {
 
 /// A SMART clinical scope: `patient/Observation.rs`, `user/*.cruds`, `system/*.read` (v1).
 package struct ResourceScope: Sendable, Hashable {
-    package enum Context: String, Sendable, Comparable {
+    package enum Context: String, Sendable {
         case patient, user, system
-        package static func < (a: Context, b: Context) -> Bool { a.rank < b.rank }
-        var rank: Int { switch self { case .patient: 0; case .user: 1; case .system: 2 } }
     }
 
     package let context: Context

@@ -25,7 +25,7 @@ package final class SQLiteStore: Database {
         let storage = SQLiteConnection.Storage.file(path: url.path)
         func connect(readOnly: Bool) async throws -> SQLiteConnection {
             let connection = try await SQLiteConnection.open(storage: storage, logger: logger)
-            let db = connection.sql()
+            let db = connection.sql(queryLogLevel: nil)
             try await db.raw("PRAGMA busy_timeout = 10000").run()
             // Statement journals of multi-row inserts stay in memory.
             try await db.raw("PRAGMA temp_store = MEMORY").run()
@@ -48,13 +48,13 @@ package final class SQLiteStore: Database {
     package func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let connection = await readers.lease()
         defer { readers.release(connection) }
-        return try await body(connection.sql())
+        return try await body(connection.sql(queryLogLevel: nil))
     }
 
     package func transaction<T: Sendable>(_ body: @Sendable (DatabaseTransaction) async throws -> T) async throws -> T {
         let connection = await writer.lease()
         defer { writer.release(connection) }
-        let db = connection.sql()
+        let db = connection.sql(queryLogLevel: nil)
         try await db.raw("BEGIN IMMEDIATE").run()
         do {
             let result = try await body(DatabaseTransaction(sql: db, dialect: .sqlite))

@@ -184,7 +184,8 @@ struct ClientsCommand: AsyncParsableCommand {
         func run() async throws {
             try await withServices(common) { services in
                 for c in try await services.identity.clients.list() {
-                    print([c.id, c.name, c.kind.rawValue, c.revoked ? "revoked" : "active", c.scopes.text, c.redirectURIs.joined(separator: ",")].joined(separator: "\t"))
+                    let created = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(c.createdAt) / 1000))
+                    print([c.id, c.name, c.kind.rawValue, c.revoked ? "revoked" : "active", created, c.scopes.text, c.redirectURIs.joined(separator: ",")].joined(separator: "\t"))
                 }
             }
         }
@@ -211,7 +212,7 @@ struct KeysCommand: AsyncParsableCommand {
 
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make a new ES256 signing key current. The previous key stays in the JWKS so its tokens verify until they expire; older keys retire. Running servers pick the new key up within a minute.")
+            abstract: "Make a new ES256 signing key current. The previous key stays in the JWKS so its tokens verify until they expire; older keys retire. Running servers pick the new key up within a minute (as they verify tokens).")
         @OptionGroup var common: DatabaseOptions
         func run() async throws {
             try await withServices(common) { services in

@@ -39,6 +39,6 @@ import Testing
 
     @Test func defaultCostsAreTheDocumentedOnes() {
         let limiter = RateLimiter(configuration: .init())
-        #expect([.read, .search, .create, .history, .export].map(limiter.cost) == [1, 10, 10, 50, 50])
+        #expect([.read, .search, .create, .write, .history, .export, .other].map(limiter.cost) == [1, 10, 10, 10, 50, 50, 1])
     }
 }

@@ -16,7 +16,7 @@ import TestSupport
             #expect(blocked.headers[.xContentTypeOptions] == "nosniff")
             let body = j(#"{"resourceType":"Patient","name":[{"family":"<script>alert(1)</script>"}]}"#)
             #expect(try await s.post("/fhir/Patient", body).code == 403)
-            #expect(try await s.get("/fhir/Patient?name=smith&_total=accurate").total == 0)  // nothing was stored
+            #expect(try await s.get("/fhir/Patient?_total=accurate").total == 0)  // nothing was stored
             // clinical text with quotes and SQL words goes through
             let note = j(#"{"resourceType":"Patient","name":[{"family":"O'Drop-Select","given":["D'Arcy"]}]}"#)
             #expect(try await s.post("/fhir/Patient", note).code == 201)

@@ -86,12 +86,12 @@ package struct FHIRService: Sendable {
     }
 
     /// A search of one type under the request's access (AuditEvents come from the audit trail).
-    package func search(_ request: SearchRequest, access: RequestAccess, on db: (any SQLDatabase)? = nil) async throws -> SearchEngine.Result {
+    package func search(_ request: SearchRequest, access: RequestAccess) async throws -> SearchEngine.Result {
         if request.type == "AuditEvent" {
             _ = try access.limit(request.type, .search)
             return try await audit.events(request)
         }
-        return try await search.search(request, access: access, on: db)
+        return try await search.search(request, access: access)
     }
 
     package func searchRequest(type: String, query: String, strict: Bool = true) throws(FHIRError) -> SearchRequest {

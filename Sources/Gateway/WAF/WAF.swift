@@ -111,7 +111,7 @@ package final class WAF: Sendable {
         for (target, texts) in [(Target.path, path2 == path ? [path] : [path, path2]), (.query, query2 == query ? [query] : [query, query2]),
                                 (.userAgent, [r.userAgent]), (.headers, r.headerValues)] {
             for text in texts where !text.isEmpty {
-                if let v = check(target, Array(text.utf8)) {
+                if let v = check(target, text.utf8) {
                     if v.action == .count { counted = counted ?? v } else { return v }
                 }
             }
@@ -122,7 +122,7 @@ package final class WAF: Sendable {
         return counted ?? Verdict(action: .allow, rule: nil)
     }
 
-    func check(_ target: Target, _ bytes: [UInt8]) -> Verdict? {
+    func check(_ target: Target, _ bytes: some Sequence<UInt8>) -> Verdict? {
         guard let (set, owners) = sets[target], let hit = set.firstMatch(in: bytes) else { return nil }
         let rule = rules[owners[hit].rule]
         return matched(rule.id, rule.action)

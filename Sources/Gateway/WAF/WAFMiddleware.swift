@@ -39,7 +39,8 @@ package struct WAFMiddleware: RouterMiddleware {
         let verdict = waf.inspect(.init(client: context.remoteAddress, path: request.uri.path, query: request.uri.query ?? "",
                                         userAgent: request.headers[.userAgent] ?? "", headerBytes: headerBytes, headerValues: values, body: body))
         if let rule = verdict.rule, verdict.action != .allow {
-            context.logger.warning("waf match", metadata: ["rule": .string(rule), "action": .string(verdict.action.rawValue)])
+            let group = waf.rules.first { $0.id == rule }?.group ?? "address-or-protocol"
+            context.logger.warning("waf match", metadata: ["rule": .string(rule), "group": .string(group), "action": .string(verdict.action.rawValue)])
         }
         if verdict.action == .block {
             let text = "{\"error\":\"blocked\",\"request_id\":\"\(context.requestID)\"}"
