@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers (dependencies point down only):
-//   healthhub (CLI) -> ServerApp (composition root) -> Auth -> FHIR, Audit, Identity -> Gateway, Storage, Security -> Kernel
+//   healthhub (CLI) -> ServerApp (composition root) -> Auth, Alarms -> FHIR, Audit, Identity -> Gateway, Storage, Security -> Kernel, Telemetry
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -29,13 +29,21 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
     ],
     targets: [
         // Foundation-only vocabulary shared by every module: ids, clock, errors.
         .target(name: "Kernel", swiftSettings: strictSettings),
+        // Metrics: the Prometheus registry behind /metrics and the signals the alarms read.
+        .target(name: "Telemetry", dependencies: [
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ], swiftSettings: strictSettings),
         // SQLKit database handle for SQLite and PostgreSQL, migrations, transactions.
         .target(name: "Storage", dependencies: [
-            "Kernel",
+            "Kernel", "Telemetry",
+            .product(name: "Tracing", package: "swift-distributed-tracing"),
             .product(name: "SQLKit", package: "sql-kit"),
             .product(name: "SQLiteKit", package: "sqlite-kit"),
             .product(name: "SQLiteNIO", package: "sqlite-nio"),
@@ -51,7 +59,9 @@ let package = Package(
         ], swiftSettings: strictSettings),
         // Request context, request ids, error mapping.
         .target(name: "Gateway", dependencies: [
-            "Kernel",
+            "Kernel", "Telemetry",
+            .product(name: "Tracing", package: "swift-distributed-tracing"),
+            .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -81,9 +91,31 @@ let package = Package(
             .product(name: "SQLKit", package: "sql-kit"),
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Resources/common-passwords.txt")], swiftSettings: strictSettings),
+        // The 22 alarms: rules over the telemetry signals, states, history, silences, uptime
+        // tallies, and the webhook, email and log channels.
+        .target(name: "Alarms", dependencies: [
+            "Kernel", "Storage", "Telemetry",
+            .product(name: "SQLKit", package: "sql-kit"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ], swiftSettings: strictSettings),
+        // Tracing: a swift-distributed-tracing tracer exporting spans over OTLP/HTTP (JSON).
+        .target(name: "Traces", dependencies: [
+            .product(name: "Tracing", package: "swift-distributed-tracing"),
+            .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: strictSettings),
         // HTTP side of identity: bearer authentication, OAuth2/SMART endpoints, login pages.
         .target(name: "Auth", dependencies: [
-            "Kernel", "Storage", "Identity", "Gateway", "FHIR", "Audit",
+            "Kernel", "Storage", "Identity", "Gateway", "FHIR", "Audit", "Telemetry",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -91,8 +123,10 @@ let package = Package(
         ], swiftSettings: strictSettings),
         // Composition root: configuration, buildApplication, demo data, import.
         .target(name: "ServerApp", dependencies: [
-            "Kernel", "Storage", "Security", "Gateway", "FHIR", "Audit", "Identity", "Auth",
+            "Kernel", "Storage", "Security", "Gateway", "FHIR", "Audit", "Identity", "Auth", "Telemetry", "Alarms", "Traces",
+            .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -100,7 +134,7 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ], swiftSettings: strictSettings),
         .executableTarget(name: "healthhub", dependencies: [
-            "ServerApp", "Kernel", "Storage", "FHIR", "Audit", "Identity", "Gateway",
+            "ServerApp", "Kernel", "Storage", "FHIR", "Audit", "Identity", "Gateway", "Alarms",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strictSettings),
@@ -120,7 +154,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strictSettings),
         .testTarget(name: "GatewayTests", dependencies: [
-            "Gateway",
+            "Gateway", "TestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -132,6 +166,14 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: strictSettings),
+        .testTarget(name: "AlarmsTests", dependencies: [
+            "Alarms", "Telemetry", "Storage", "TestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strictSettings),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "FHIR", "Kernel"], swiftSettings: strictSettings),
         .testTarget(name: "IdentityTests", dependencies: [
             "Identity", "Kernel", "Storage", "Security", "TestSupport",
@@ -140,7 +182,7 @@ let package = Package(
             .product(name: "_CryptoExtras", package: "swift-crypto"),
         ], swiftSettings: strictSettings),
         .testTarget(name: "ServerAppTests", dependencies: [
-            "ServerApp", "FHIR", "Storage", "TestSupport", "Audit", "Kernel", "Identity",
+            "ServerApp", "FHIR", "Storage", "TestSupport", "Audit", "Kernel", "Identity", "Gateway", "Alarms", "Telemetry", "Traces",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),

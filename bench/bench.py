@@ -136,14 +136,16 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, binary: str, db: Database, workdir: Path, master_key: str, port: int = 0):
+    def __init__(self, binary: str, db: Database, workdir: Path, master_key: str, port: int = 0, extra_env: dict | None = None):
         self.stderr_path = workdir / f"serve-{time.monotonic_ns()}.stderr.log"
         self.binary, self.db, self.key = binary, db, master_key
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.cmd = [binary, "serve", "--host", "127.0.0.1", "--port", str(port), "--database", db.url]
+        env = child_env(master_key)
+        env.update(extra_env or {})
         with open(self.stderr_path, "wb") as err:
             self.t0 = time.perf_counter()
-            self.proc = subprocess.Popen(self.cmd, cwd=workdir, env=child_env(master_key),
+            self.proc = subprocess.Popen(self.cmd, cwd=workdir, env=env,
                                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
         threading.Thread(target=self._pump, daemon=True).start()
         self.root = ""
@@ -518,6 +520,23 @@ def measure(args) -> None:
             finally:
                 base_srv.stop()
 
+        # (e2b) gateway overhead: reads through the full chain, then the same server build with no
+        # gateway at all (HEALTHHUB_BENCHMARK_NO_GATEWAY, every request acting as a backend client),
+        # back to back on the same data
+        full_srv = Server(args.bin, db, workdir, key).wait_ready()
+        try:
+            full = load_suite(full_srv, workdir, ["read"])["read"]
+        finally:
+            full_srv.stop()
+        BackendToken.current = None
+        bare_srv = Server(args.bin, db, workdir, key, extra_env={"HEALTHHUB_BENCHMARK_NO_GATEWAY": "1"}).wait_ready()
+        try:
+            bare = load_suite(bare_srv, workdir, ["read"], with_token=False)["read"]
+        finally:
+            bare_srv.stop()
+        result["gateway"] = {"full": full, "bare": bare}
+        log(f"gateway overhead on reads: {full['rps']} req/s with the chain, {bare['rps']} without")
+
         # (e3) audit verify over everything the load left in the trail
         t0 = time.perf_counter()
         res = subprocess.run([args.bin, "audit", "verify", "--database", db.url], cwd=workdir, env=child_env(key),
@@ -676,6 +695,16 @@ def table(r: dict) -> str:
                 loss = 1 - c["rps"] / b["rps"]
                 out += (f"| {name} | {fmt_int(b['rps'])} req/s, p99 {b['p99_ms']:.2f} ms | {fmt_int(c['rps'])} req/s, p99 {c['p99_ms']:.2f} ms "
                         f"| {loss * 100:.0f}% | ≤ 15% {verdict(loss <= 0.15)} |\n")
+    gw = r.get("gateway")
+    if gw and gw["bare"]["rps"]:
+        f, b = gw["full"], gw["bare"]
+        loss = 1 - f["rps"] / b["rps"]
+        out += (f"\n\nGateway overhead on reads (Patient by id), the same build and data back to back: the full chain (request id, "
+                f"access log and metrics, security headers, CORS, WAF, rate limits, token verification) against no gateway "
+                f"(`HEALTHHUB_BENCHMARK_NO_GATEWAY=1`, every request acting as a backend client):\n\n"
+                f"| Scenario | without gateway | full chain | overhead | target |\n|---|---|---|---|---|\n"
+                f"| Read Patient by id | {fmt_int(b['rps'])} req/s, p99 {b['p99_ms']:.2f} ms | {fmt_int(f['rps'])} req/s, p99 {f['p99_ms']:.2f} ms "
+                f"| {loss * 100:.1f}% | ≤ 10% {verdict(loss <= 0.10)} |\n")
     for note in r.get("notes", []):
         out += f"\n\nNote: {note}"
     return out

@@ -10,8 +10,9 @@ import Logging
 /// Guards the FHIR API: a valid HealthHub access token, or 401 with `WWW-Authenticate`.
 /// `X-Break-Glass-Reason` turns on break-glass for practitioners and admins (audited and
 /// flagged on every event of the request); anyone else sending it gets a 403.
-/// It sits in the gateway chain for every route; only `/fhir` needs a token, except the
-/// CapabilityStatement and the SMART configuration.
+/// It sits in the gateway chain for every route; `/fhir` needs a token, except the
+/// CapabilityStatement and the SMART configuration, and so does the operations API under
+/// `/api/` except the public `/api/status`.
 package struct BearerAuthenticator: RouterMiddleware {
     package typealias Context = AppRequestContext
     let tokens: TokenService
@@ -27,6 +28,7 @@ package struct BearerAuthenticator: RouterMiddleware {
     }
 
     static func isProtected(_ path: String) -> Bool {
+        if path.hasPrefix("/api/") { return path != "/api/status" }
         guard path == "/fhir" || path.hasPrefix("/fhir/") else { return false }
         return path != "/fhir/metadata" && !path.hasPrefix("/fhir/.well-known/")
     }

@@ -3,10 +3,10 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// The server-rendered pages of sign-in and consent: plain HTML forms, no script, every value
-/// escaped.
-enum Page {
-    static func escape(_ text: String) -> String {
+/// The server-rendered pages (sign-in, consent, status): plain HTML forms, no script, every
+/// value escaped.
+package enum Page {
+    package static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.count)
         for ch in text {
@@ -29,7 +29,7 @@ enum Page {
         ul.codes{font-family:monospace;font-size:1.1rem}
         """
 
-    static func html(_ title: String, _ body: String, status: HTTPResponse.Status = .ok, cookie: String? = nil) -> Response {
+    package static func html(_ title: String, _ body: String, status: HTTPResponse.Status = .ok, cookie: String? = nil) -> Response {
         let doc = """
             <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
             <title>\(escape(title)) · HealthHub</title><style>\(style)</style></head><body><h1>\(escape(title))</h1>\(body)</body></html>

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Synchronization
+import Telemetry
 
 /// Token buckets keyed by client IP, by user and by OAuth client. Each request costs tokens by
 /// its interaction; a bucket refills continuously up to its capacity. State is per instance: with
@@ -62,15 +63,28 @@ package final class RateLimiter: Sendable {
     package let configuration: Configuration
     private let buckets = Mutex<(all: [String: Bucket], swept: Double)>(([:], 0))
     private let now: @Sendable () -> Double
+    private let telemetry: Telemetry?
     static let maxKeys = 100_000
 
-    package init(configuration: Configuration, now: @escaping @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }) {
+    package init(configuration: Configuration, telemetry: Telemetry? = nil,
+                 now: @escaping @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }) {
         self.configuration = configuration
+        self.telemetry = telemetry
         self.now = now
     }
 
-    /// Takes `cost` tokens from the bucket `key` of `budget`, if it has them.
+    /// Takes `cost` tokens from the bucket `key` (`ip:`, `auth:`, `user:` or `client:` and the
+    /// caller) of `budget`, if it has them. Refusals are counted by bucket kind.
     package func charge(_ key: String, cost: Double, budget: Budget) -> Decision {
+        let decision = take(key, cost: cost, budget: budget)
+        if !decision.allowed, let telemetry {
+            let kind = key.prefix { $0 != ":" }
+            telemetry.rateLimited(bucket: kind == "auth" ? "signin" : String(kind))
+        }
+        return decision
+    }
+
+    private func take(_ key: String, cost: Double, budget: Budget) -> Decision {
         let t = now()
         return buckets.withLock { state in
             // Forget idle buckets (they would be full again) at most every 10 s, not per request.

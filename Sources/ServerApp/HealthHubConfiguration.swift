@@ -20,10 +20,25 @@ package struct HealthHubConfiguration: Sendable {
     package var logFormat: String = "json"
     package var rateLimits = RateLimiter.Configuration()
     package var waf = WAF.Configuration()
+    /// JSON file refining the WAF settings, re-read on SIGHUP (`HEALTHHUB_WAF_FILE`).
+    package var wafFile: String?
     /// Origins of browser apps allowed to call the API (CORS); none by default.
     package var corsOrigins: [String] = []
     /// Peers whose `X-Forwarded-For` is believed (load balancers, reverse proxies).
     package var trustedProxies: [IPRange] = []
+    /// Alarm notification channels (the log is always one).
+    package var alarms = AlarmChannels()
+    /// How often the alarm rules are evaluated (`HEALTHHUB_ALARM_INTERVAL` seconds, default 15).
+    package var alarmInterval: Duration = .seconds(15)
+    /// Name of this instance in alarm states (default host:port).
+    package var instance: String?
+    /// Benchmarks only (`bench/run`, loopback only): serve the routes with no gateway at all and
+    /// every request acting as a backend client with every scope, to measure the gateway's cost.
+    package var benchmarkWithoutGateway = false
+    /// OTLP/HTTP collector for traces (`http://collector:4318`); no tracing when nil.
+    package var otlpEndpoint: String?
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
+    package var metricsToken: String?
     /// Append-only file of audit chain heads (keep it off the database volume in production);
     /// nil: one named after the database, so two databases never share a file.
     package var auditCheckpointFile: String?

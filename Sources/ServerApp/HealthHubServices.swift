@@ -1,3 +1,4 @@
+import Alarms
 import Audit
 import FHIR
 import Foundation
@@ -6,6 +7,7 @@ import Kernel
 import Logging
 import Security
 import Storage
+import Telemetry
 
 /// The opened parts of HealthHub that every command shares: the database, the keyring and the
 /// FHIR service. `serve`, `import` and `demo` all start here.
@@ -16,15 +18,18 @@ package struct HealthHubServices: Sendable {
     package let identity: IdentityServices
     package let keyring: Keyring
     package let logger: Logger
+    /// Metrics of this process (`/metrics` and the alarms); the database reports into it.
+    package let telemetry: Telemetry
 
     /// Every migration of every module, in the order they apply.
     package static let migrations = MigrationRunner(Keyring.migrations + FHIRMigrations.all + AuditTrail.migrations
-                                                    + AccessPolicy.careMigrations + IdentityMigrations.all)
+                                                    + AccessPolicy.careMigrations + IdentityMigrations.all + AlarmStore.migrations)
 
-    package static func open(database url: DatabaseURL, masterKey: String?, masterKeyFile: String, migrate: Bool, logger: Logger) async throws -> HealthHubServices {
+    package static func open(database url: DatabaseURL, masterKey: String?, masterKeyFile: String, migrate: Bool, logger: Logger,
+                            telemetry: Telemetry = Telemetry()) async throws -> HealthHubServices {
         let key = try MasterKey.load(environmentValue: masterKey, keyFile: masterKeyFile)
         let definitions = try FHIRDefinitions.loadBundled()
-        let database = try await DatabaseFactory.open(url, logger: logger)
+        let database = InstrumentedDatabase(try await DatabaseFactory.open(url, logger: logger), telemetry: telemetry)
         do {
             if migrate {
                 let applied = try await migrations.migrate(database)
@@ -44,7 +49,7 @@ package struct HealthHubServices: Sendable {
             let audit = AuditTrail(store: store)
             let fhir = FHIRService(definitions: definitions, store: store, search: search, audit: audit)
             let identity = try await IdentityServices.open(database: database, keyring: keyring)
-            return HealthHubServices(database: database, fhir: fhir, audit: audit, identity: identity, keyring: keyring, logger: logger)
+            return HealthHubServices(database: database, fhir: fhir, audit: audit, identity: identity, keyring: keyring, logger: logger, telemetry: telemetry)
         } catch {
             await database.shutdown()
             throw error

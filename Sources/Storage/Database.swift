@@ -16,6 +16,8 @@ package enum DatabaseDialect: String, Sendable {
 /// A database the product can read from and write to in transactions.
 package protocol Database: Sendable {
     var dialect: DatabaseDialect { get }
+    /// Connections the store can hand out at once (SQLite: readers + the writer).
+    var poolSize: Int { get }
     /// Runs `body` on a connection for reading (SQLite: one of the reader connections).
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.

@@ -10,10 +10,12 @@ package final class PostgresStore: Database {
     package let dialect = DatabaseDialect.postgres
     private let client: PostgresClient
     private let runTask: Task<Void, Never>
+    package let poolSize: Int
 
-    private init(client: PostgresClient, runTask: Task<Void, Never>) {
+    private init(client: PostgresClient, runTask: Task<Void, Never>, poolSize: Int) {
         self.client = client
         self.runTask = runTask
+        self.poolSize = poolSize
     }
 
     package static func open(_ target: DatabaseURL.PostgresTarget, logger: Logger) async throws -> PostgresStore {
@@ -29,7 +31,7 @@ package final class PostgresStore: Database {
         configuration.options.minimumConnections = 1
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let runTask = Task { await client.run() }
-        let store = PostgresStore(client: client, runTask: runTask)
+        let store = PostgresStore(client: client, runTask: runTask, poolSize: target.maxConnections)
         do {
             // Fail fast with a clear error when the server is unreachable.
             try await store.read { try await $0.raw("SELECT 1").run() }

@@ -12,10 +12,12 @@ package final class SQLiteStore: Database {
     package let dialect = DatabaseDialect.sqlite
     private let writer: ConnectionPool<SQLiteConnection>
     private let readers: ConnectionPool<SQLiteConnection>
+    package let poolSize: Int
 
-    private init(writer: ConnectionPool<SQLiteConnection>, readers: ConnectionPool<SQLiteConnection>) {
+    private init(writer: ConnectionPool<SQLiteConnection>, readers: ConnectionPool<SQLiteConnection>, poolSize: Int) {
         self.writer = writer
         self.readers = readers
+        self.poolSize = poolSize
     }
 
     package static func open(path: String, readerCount: Int = 4, logger: Logger) async throws -> SQLiteStore {
@@ -42,7 +44,7 @@ package final class SQLiteStore: Database {
         let writerConnection = try await connect(readOnly: false)
         var readerConnections: [SQLiteConnection] = []
         for _ in 0..<max(1, readerCount) { readerConnections.append(try await connect(readOnly: true)) }
-        return SQLiteStore(writer: ConnectionPool([writerConnection]), readers: ConnectionPool(readerConnections))
+        return SQLiteStore(writer: ConnectionPool([writerConnection]), readers: ConnectionPool(readerConnections), poolSize: readerConnections.count + 1)
     }
 
     package func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {

@@ -14,7 +14,7 @@ struct HealthHubCommand: AsyncParsableCommand {
         discussion: "Every option can also be set with the environment variable HEALTHHUB_<OPTION> (e.g. HEALTHHUB_DATABASE) or in a config file of HEALTHHUB_<OPTION>=value lines (--config or HEALTHHUB_CONFIG).",
         version: HealthHubVersion.current,
         subcommands: [ServeCommand.self, MigrateCommand.self, ImportCommand.self, DemoCommand.self, UsersCommand.self, ClientsCommand.self,
-                      KeysCommand.self, CareCommand.self, AuditCommand.self, FHIRPathCommand.self])
+                      KeysCommand.self, CareCommand.self, AuditCommand.self, AlarmsCommand.self, FHIRPathCommand.self])
 }
 
 /// Options every command that opens the database takes.

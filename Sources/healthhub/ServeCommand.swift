@@ -38,10 +38,20 @@ struct ServeCommand: AsyncParsableCommand {
         config.runMigrations = !(noMigrate || settings.value(nil, "NO_MIGRATE") == "1")
         problems += RateLimitSettings.apply(settings, flag: rateLimits, to: &config.rateLimits)
         problems += WAFSettings.apply(settings, to: &config)
+        problems += ObservabilitySettings.apply(settings, to: &config)
+        if settings.value(nil, "BENCHMARK_NO_GATEWAY") == "1" {
+            // Turns authentication off: only ever for bench/run on this machine.
+            if ["127.0.0.1", "::1", "localhost"].contains(config.host) { config.benchmarkWithoutGateway = true } else {
+                problems.append("HEALTHHUB_BENCHMARK_NO_GATEWAY is for benchmarks on loopback only (--host 127.0.0.1)")
+            }
+        }
         if !problems.isEmpty { throw SettingsError(problems: problems) }
 
         let logger = Logs.bootstrap(config)
         logger.info("starting", metadata: ["database": .string(config.database.description)])
+        if config.benchmarkWithoutGateway {
+            logger.critical("BENCHMARK MODE: no gateway, no authentication; every request acts as a backend client with every scope")
+        }
         let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.masterKeyFile, migrate: config.runMigrations, logger: logger)
         let ready: @Sendable (String) async -> Void = { url in
             // Unbuffered, so scripts waiting for this line see it at once.

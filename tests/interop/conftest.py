@@ -109,6 +109,7 @@ class HealthHubServer:
         self.session = requests.Session()
         self.session.trust_env = False
         self.session.headers.update({"Accept": FHIR_JSON})
+        self.env_extra: dict[str, str] = {}
 
     # -- lifecycle --------------------------------------------------------------------------
     def prepare_database(self) -> None:
@@ -131,6 +132,7 @@ class HealthHubServer:
             pytest.fail(f"HEALTHHUB_BIN={HEALTHHUB_BIN!r} is not an executable file")
         env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHHUB_")}
         env["HEALTHHUB_MASTER_KEY"] = self.master_key
+        env.update(self.env_extra)
         cmd = [HEALTHHUB_BIN, "serve", "--host", "127.0.0.1", "--port", "0",
                "--database", self.database_url]
         stderr = open(self.stderr_path, "wb")
@@ -265,14 +267,15 @@ def start_server(kind: str, tmp_path_factory) -> HealthHubServer:
 def server_factory(request, tmp_path_factory):
     """Start servers on one fresh database of the parametrized kind, one after another.
 
-    `start()` starts a server on that database with the same master key each time (restart);
-    servers still running at the end are stopped, and the database is dropped.
+    `start()` starts a server on that database with the same master key each time (restart),
+    with `env` added to its environment (HEALTHHUB_* settings); servers still running at the end
+    are stopped, and the database is dropped.
     """
     started: list[HealthHubServer] = []
     first = HealthHubServer(request.param, tmp_path_factory.mktemp(f"hhf-{request.param}"))
     first.prepare_database()
 
-    def start() -> HealthHubServer:
+    def start(env: dict[str, str] | None = None) -> HealthHubServer:
         if not started:
             server = first
         else:
@@ -280,6 +283,7 @@ def server_factory(request, tmp_path_factory):
             server.database_url = first.database_url
             server.stderr_path = first.workdir / f"server{len(started)}.stderr.log"
         started.append(server)
+        server.env_extra = dict(env or {})
         server.start()
         return server
 

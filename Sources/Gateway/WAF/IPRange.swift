@@ -31,6 +31,13 @@ package struct IPRange: Sendable, Equatable, CustomStringConvertible {
         return true
     }
 
+    /// Loopback, private (RFC 1918), link-local, CGNAT and IPv6 unique-local addresses: never
+    /// from another country as far as the geo allow-list is concerned.
+    static let internalRanges = ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
+                                 "::1/128", "fc00::/7", "fe80::/10"].compactMap(IPRange.init)
+
+    package static func isInternal(_ address: String) -> Bool { internalRanges.contains { $0.contains(address) } }
+
     /// 4 bytes for IPv4, 16 for IPv6 (IPv4-mapped IPv6 addresses are read as IPv4).
     static func parse(_ text: String) -> [UInt8]? {
         if text.contains(":") {

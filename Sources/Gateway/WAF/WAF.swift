@@ -8,7 +8,7 @@ import Synchronization
 package final class WAF: Sendable {
     package enum Action: String, Sendable, Codable { case block, count, allow }
 
-    package struct Rule: Sendable, Equatable {
+    package struct Rule: Sendable, Equatable, Codable {
         package let id: String
         package let group: String
         package let action: Action
@@ -16,6 +16,14 @@ package final class WAF: Sendable {
         package let patterns: [String]
         /// What the rule looks at.
         package let targets: Set<Target>
+
+        package init(id: String, group: String, action: Action, patterns: [String], targets: Set<Target>) {
+            self.id = id
+            self.group = group
+            self.action = action
+            self.patterns = patterns
+            self.targets = targets
+        }
     }
 
     package enum Target: String, Sendable, Codable, CaseIterable { case path, query, body, userAgent, headers }
@@ -28,6 +36,56 @@ package final class WAF: Sendable {
         package var overrides: [String: Action] = [:]
         package var maxQueryParameters = 100
         package var maxHeaderBytes = 16 * 1024
+        /// Size limits by path prefix (the longest matching prefix applies).
+        package var routeLimits: [RouteLimit] = RouteLimit.defaults
+        /// Site rules, after the built-in ones (from the WAF file or the admin API).
+        package var customRules: [Rule] = []
+        package var geo = GeoPolicy()
+        package init() {}
+
+        /// The limits for a path.
+        package func limits(for path: String) -> RouteLimit {
+            routeLimits.filter { path.hasPrefix($0.prefix) }.max { $0.prefix.count < $1.prefix.count }
+                ?? RouteLimit(prefix: "/", maxBodyBytes: 1 << 20, maxHeaderBytes: maxHeaderBytes)
+        }
+    }
+
+    /// Body and header size limits of the routes under a path prefix.
+    package struct RouteLimit: Sendable, Equatable, Codable {
+        package var prefix: String
+        package var maxBodyBytes: Int
+        package var maxHeaderBytes: Int
+
+        package init(prefix: String, maxBodyBytes: Int, maxHeaderBytes: Int = 16 * 1024) {
+            self.prefix = prefix
+            self.maxBodyBytes = maxBodyBytes
+            self.maxHeaderBytes = maxHeaderBytes
+        }
+
+        /// FHIR transaction bundles of a whole patient record are large; sign-in forms and the
+        /// token endpoint are small; everything else gets 1 MB.
+        package static let defaults: [RouteLimit] = [
+            RouteLimit(prefix: "/", maxBodyBytes: 1 << 20),
+            RouteLimit(prefix: "/fhir", maxBodyBytes: 64 << 20),
+            RouteLimit(prefix: "/login", maxBodyBytes: 16 << 10, maxHeaderBytes: 8 << 10),
+            RouteLimit(prefix: "/oauth", maxBodyBytes: 16 << 10, maxHeaderBytes: 8 << 10),
+            RouteLimit(prefix: "/api", maxBodyBytes: 1 << 20),
+        ]
+    }
+
+    /// The geo allow-list (the original system allowed the UK, Ireland and the US).
+    package struct GeoPolicy: Sendable, Equatable, Codable {
+        package var enabled = true
+        /// ISO 3166-1 alpha-2 codes.
+        package var allow: [String] = ["GB", "IE", "US"]
+        /// Clients whose country is not known (not in the database, no proxy header): `allow`
+        /// (as CloudFront's geo restriction does) or `block`. Private and loopback addresses are
+        /// never geo-checked.
+        package var unknown: Action = .allow
+        /// The header a trusted proxy sets with the viewer's country; believed only from one.
+        package var header = "CloudFront-Viewer-Country"
+        /// A MaxMind-format country database (GeoLite2-Country.mmdb or compatible).
+        package var database: String?
         package init() {}
     }
 
@@ -41,14 +99,16 @@ package final class WAF: Sendable {
         }
     }
 
-    let configuration: Configuration
+    package let configuration: Configuration
     let rules: [Rule]
+    private let allowedCountries: Set<String>
     private let sets: [Target: (PatternSet, [(rule: Int, pattern: Int)])]
     private let counters = Mutex<[String: Int]>([:])
 
     package init(configuration: Configuration, rules: [Rule] = WAFRules.builtIn) {
         self.configuration = configuration
-        self.rules = rules.map { r in
+        allowedCountries = Set(configuration.geo.allow.map { $0.uppercased() })
+        self.rules = (rules + configuration.customRules).map { r in
             Rule(id: r.id, group: r.group, action: configuration.overrides[r.id] ?? r.action, patterns: r.patterns, targets: r.targets)
         }
         var sets: [Target: (PatternSet, [(Int, Int)])] = [:]
@@ -80,9 +140,13 @@ package final class WAF: Sendable {
         package var headerBytes: Int
         package var headerValues: [String]
         package var body: [UInt8]
+        /// ISO code of the client's country, when known.
+        package var country: String?
 
-        package init(client: String?, path: String, query: String, userAgent: String = "", headerBytes: Int = 0, headerValues: [String] = [], body: [UInt8] = []) {
+        package init(client: String?, path: String, query: String, userAgent: String = "", headerBytes: Int = 0, headerValues: [String] = [],
+                     body: [UInt8] = [], country: String? = nil) {
             self.client = client
+            self.country = country
             self.path = path
             self.query = query
             self.userAgent = userAgent
@@ -97,9 +161,16 @@ package final class WAF: Sendable {
         if let client = r.client {
             if configuration.deny.contains(where: { $0.contains(client) }) { return matched("ip-deny", .block) }
             if configuration.allow.contains(where: { $0.contains(client) }) { return Verdict(action: .allow, rule: "ip-allow") }
+            if configuration.geo.enabled, !IPRange.isInternal(client) {
+                if let country = r.country {
+                    if !allowedCountries.contains(country) { return matched("geo-deny", .block) }
+                } else if configuration.geo.unknown == .block {
+                    return matched("geo-unknown", .block)
+                }
+            }
         }
         // Protocol rules.
-        if r.headerBytes > configuration.maxHeaderBytes { return matched("protocol-header-size", .block) }
+        if r.headerBytes > configuration.limits(for: r.path).maxHeaderBytes { return matched("protocol-header-size", .block) }
         let pairs = r.query.split(separator: "&")
         if pairs.count > configuration.maxQueryParameters { return matched("protocol-too-many-parameters", .block) }
         guard let path = Self.decode(r.path), let query = Self.decode(r.query) else { return matched("protocol-invalid-encoding", .block) }

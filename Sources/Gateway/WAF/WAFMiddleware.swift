@@ -3,32 +3,42 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Telemetry
 
 /// Third in the gateway: resolves the client address (`X-Forwarded-For` only from trusted
-/// proxies), then lets the WAF look at the request, body included. A block is a 403 with the
-/// request id and nothing about the rule; the rule goes to the log and the counters.
+/// proxies) and country (the proxy's country header only from trusted proxies, else the geo
+/// database), enforces the route's body size, then lets the WAF look at the request, body
+/// included. A block is a 403 with the request id and nothing about the rule; an oversized body
+/// a 413; the rule goes to the log and the counters.
 package struct WAFMiddleware: RouterMiddleware {
     package typealias Context = AppRequestContext
-    let waf: WAF
+    let runtime: WAFRuntime
     let trustedProxies: [IPRange]
-    let maxBody: Int
+    let telemetry: Telemetry?
 
-    package init(waf: WAF, trustedProxies: [IPRange], maxBody: Int = 64 * 1024 * 1024) {
-        self.waf = waf
+    package init(runtime: WAFRuntime, trustedProxies: [IPRange], telemetry: Telemetry? = nil) {
+        self.runtime = runtime
         self.trustedProxies = trustedProxies
-        self.maxBody = maxBody
+        self.telemetry = telemetry
     }
 
     static let skippedHeaders: Set<HTTPField.Name> = [.authorization, .cookie]
 
     package func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
+        let waf = runtime.waf
         var context = context
-        context.remoteAddress = Self.client(peer: context.remoteAddress, forwardedFor: request.headers[values: .xForwardedFor], trusted: trustedProxies)
+        let peer = context.remoteAddress
+        context.remoteAddress = Self.client(peer: peer, forwardedFor: request.headers[values: .xForwardedFor], trusted: trustedProxies)
         var request = request
         var body: [UInt8] = []
+        let limit = waf.configuration.limits(for: request.uri.path).maxBodyBytes
         if [.post, .put, .patch].contains(request.method) {
-            let buffer = try await request.collectBody(upTo: maxBody)
-            body = Array(buffer.readableBytesView)
+            if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit { return refuse(waf, "protocol-body-size", context, status: .contentTooLarge) }
+            do {
+                body = Array(try await request.collectBody(upTo: limit).readableBytesView)
+            } catch {
+                return refuse(waf, "protocol-body-size", context, status: .contentTooLarge)
+            }
         }
         var headerBytes = 0
         var values: [String] = []
@@ -36,17 +46,41 @@ package struct WAFMiddleware: RouterMiddleware {
             headerBytes += field.name.rawName.utf8.count + field.value.utf8.count + 4
             if !Self.skippedHeaders.contains(field.name) && field.name != .userAgent { values.append(field.value) }
         }
+        let country = waf.configuration.geo.enabled ? self.country(request, peer: peer, client: context.remoteAddress, waf: waf) : nil
         let verdict = waf.inspect(.init(client: context.remoteAddress, path: request.uri.path, query: request.uri.query ?? "",
-                                        userAgent: request.headers[.userAgent] ?? "", headerBytes: headerBytes, headerValues: values, body: body))
+                                        userAgent: request.headers[.userAgent] ?? "", headerBytes: headerBytes, headerValues: values, body: body,
+                                        country: country))
         if let rule = verdict.rule, verdict.action != .allow {
             let group = waf.rules.first { $0.id == rule }?.group ?? "address-or-protocol"
             context.logger.warning("waf match", metadata: ["rule": .string(rule), "group": .string(group), "action": .string(verdict.action.rawValue)])
         }
         if verdict.action == .block {
-            let text = "{\"error\":\"blocked\",\"request_id\":\"\(context.requestID)\"}"
-            return Response(status: .forbidden, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+            telemetry?.wafBlocked(rule: verdict.rule ?? "unknown")
+            return Self.blocked(context, status: .forbidden, error: "blocked")
         }
         return try await next(request, context)
+    }
+
+    /// The trusted proxy's country header, or the geo database's answer for the client.
+    func country(_ request: Request, peer: String?, client: String?, waf: WAF) -> String? {
+        if let peer, trustedProxies.contains(where: { $0.contains(peer) }), let name = HTTPField.Name(waf.configuration.geo.header),
+           let value = request.headers[name]?.trimmingCharacters(in: .whitespaces).uppercased(), value.count == 2 {
+            return value
+        }
+        guard let client else { return nil }
+        return runtime.geo?.country(client)
+    }
+
+    func refuse(_ waf: WAF, _ rule: String, _ context: AppRequestContext, status: HTTPResponse.Status) -> Response {
+        _ = waf.matched(rule, .block)
+        telemetry?.wafBlocked(rule: rule)
+        context.logger.warning("waf match", metadata: ["rule": .string(rule), "group": "protocol", "action": "block"])
+        return Self.blocked(context, status: status, error: status == .contentTooLarge ? "too_large" : "blocked")
+    }
+
+    static func blocked(_ context: AppRequestContext, status: HTTPResponse.Status, error: String) -> Response {
+        let text = "{\"error\":\"\(error)\",\"request_id\":\"\(context.requestID)\"}"
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     /// The peer, unless it is a trusted proxy: then the right-most forwarded address that is not

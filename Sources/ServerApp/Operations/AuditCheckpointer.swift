@@ -1,7 +1,9 @@
 import Audit
+import Foundation
 import Logging
 import ServiceLifecycle
 import Storage
+import Telemetry
 
 /// Copies the audit chain head to the checkpoint file every few seconds and at shutdown, so
 /// `healthhub audit verify` can tell a chain cut short from a complete one.
@@ -10,18 +12,21 @@ package struct AuditCheckpointer: Service {
     let file: AuditCheckpointFile
     let logger: Logger
     let interval: Duration
+    let telemetry: Telemetry?
 
-    package init(database: any Database, file: AuditCheckpointFile, logger: Logger, interval: Duration = .seconds(10)) {
+    package init(database: any Database, file: AuditCheckpointFile, logger: Logger, interval: Duration = .seconds(10), telemetry: Telemetry? = nil) {
         self.database = database
         self.file = file
         self.logger = logger
         self.interval = interval
+        self.telemetry = telemetry
     }
 
     package func checkpoint() async {
         do {
             let head = try await database.read { try await AuditChain.head(on: $0) }
             try file.record(head)
+            telemetry?.set(.auditCheckpoint, Date().timeIntervalSince1970)
         } catch {
             logger.error("audit checkpoint failed", metadata: ["error": .string(String(describing: error).prefix(200).description)])
         }

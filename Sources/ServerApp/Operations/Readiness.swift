@@ -27,15 +27,9 @@ struct Readiness: Sendable {
         } catch {
             out.append(("migrations", false, "unknown"))
         }
-        let free = Self.freeBytes(near: configuration.dataPath)
+        let free = SystemProbes.volume(near: configuration.dataPath).free
         out.append(("disk", (free ?? 0) >= Self.minimumFreeBytes, free.map { "\($0 / 1_048_576) MB free" } ?? "unknown"))
         return out
-    }
-
-    static func freeBytes(near path: String) -> Int64? {
-        var url = URL(fileURLWithPath: path)
-        while !FileManager.default.fileExists(atPath: url.path), url.pathComponents.count > 1 { url.deleteLastPathComponent() }
-        return (try? FileManager.default.attributesOfFileSystem(forPath: url.path)[.systemFreeSize] as? NSNumber)?.int64Value
     }
 
     func response() async throws -> Response {

@@ -1,0 +1,80 @@
+import Alarms
+import Foundation
+import Logging
+import ServiceLifecycle
+import Telemetry
+
+/// The alarm engine as a background service: every `interval` it samples telemetry and
+/// evaluates the 22 rules; every minute it runs the probes and adds them to the uptime
+/// tallies. Notifications are sent in their own tasks, so retries never delay an evaluation.
+package struct AlarmService: Service {
+    let coordinator: AlarmCoordinator
+    let uptime: UptimeStore
+    let probes: SystemProbes
+    let notifier: AlarmNotifier
+    let telemetry: Telemetry
+    let interval: Duration
+    let logger: Logger
+
+    package init(coordinator: AlarmCoordinator, uptime: UptimeStore, probes: SystemProbes, notifier: AlarmNotifier,
+                 telemetry: Telemetry, interval: Duration = .seconds(15), logger: Logger) {
+        self.coordinator = coordinator
+        self.uptime = uptime
+        self.probes = probes
+        self.notifier = notifier
+        self.telemetry = telemetry
+        self.interval = interval
+        self.logger = logger
+    }
+
+    package func run() async throws {
+        let started = Date().timeIntervalSince1970
+        do {
+            telemetry.set(.restartsLastHour, Double(try await coordinator.store.recordStart(at: started)))
+        } catch {
+            logger.error("could not record the process start", metadata: ["error": .string(String(describing: error).prefix(200).description)])
+        }
+        // At shutdown the loop ends and deliveries still retrying are cancelled with it.
+        try? await cancelWhenGracefulShutdown {
+            try await withThrowingDiscardingTaskGroup { deliveries in
+                var lastProbe = -Double.infinity
+                while !Task.isCancelled {
+                    let now = Date().timeIntervalSince1970
+                    if now - lastProbe >= 60 {
+                        lastProbe = now
+                        await probe(at: now)
+                    }
+                    for notification in await evaluate(at: now) {
+                        deliveries.addTask { await notifier.send(notification) }
+                    }
+                    try await Task.sleep(for: interval)
+                }
+            }
+        }
+    }
+
+    func probe(at now: Double) async {
+        let results = await probes.run(now: now)
+        do {
+            let missed = try await uptime.record(results, at: now)
+            if missed > 0 { logger.notice("uptime: minutes without probes counted as down", metadata: ["minutes": .stringConvertible(missed)]) }
+            telemetry.set(.restartsLastHour, Double(try await coordinator.store.starts(since: now - 3600)))
+        } catch {
+            logger.error("could not record probe results", metadata: ["error": .string(String(describing: error).prefix(200).description)])
+        }
+    }
+
+    func evaluate(at now: Double) async -> [AlarmNotification] {
+        do {
+            let outcome = try await coordinator.observe(SignalSample(at: now, values: telemetry.snapshot()))
+            for t in outcome.transitions {
+                logger.info("alarm state", metadata: ["alarm": .string(t.rule), "from": .string(t.from.rawValue), "to": .string(t.to.rawValue),
+                                                      "silenced": .stringConvertible(outcome.silenced.contains(t.rule))])
+            }
+            return outcome.notifications
+        } catch {
+            logger.error("alarm evaluation failed", metadata: ["error": .string(String(describing: error).prefix(200).description)])
+            return []
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import Alarms
+import Auth
+import Foundation
+import Gateway
+import HTTPTypes
+import Hummingbird
+import Kernel
+import NIOCore
+import Telemetry
+
+/// The operations API and the public status page:
+/// - `GET /api/alarms`: this instance's 22 alarms with state, value and since when, plus
+///   active silences (admin, auditor or backend client);
+/// - `GET /api/alarms/history?rule=&limit=`: transitions, newest first, with durations;
+/// - `POST /api/alarms/silences` `{"alarm": name or "*", "minutes": n, "reason": text}` and
+///   `DELETE /api/alarms/silences/{id}` (admin or backend client);
+/// - `GET /api/status` and `GET /status`: 30-day availability per component, public, no data
+///   about anyone.
+struct OperationsController: Sendable {
+    let operations: Operations
+    let telemetry: Telemetry
+
+    func register(on router: Router<AppRequestContext>) {
+        router.get("api/alarms") { _, context in
+            try Self.require(context, [.admin, .auditor, .system])
+            let now = Date().timeIntervalSince1970
+            let silences = try await operations.coordinator.store.silences(activeAfter: now)
+            return try Self.json(AlarmsBody(instance: operations.coordinator.store.instance, alarms: operations.coordinator.engine.statuses(), silences: silences))
+        }
+        router.get("api/alarms/history") { request, context in
+            try Self.require(context, [.admin, .auditor, .system])
+            let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 100
+            let rule = request.uri.queryParameters["rule"].map(String.init)
+            return try Self.json(["history": try await operations.coordinator.store.history(limit: limit, rule: rule)])
+        }
+        router.post("api/alarms/silences") { request, context in
+            var request = request
+            try Self.require(context, [.admin, .system])
+            let body = try await request.collectBody(upTo: 16 * 1024)
+            guard let input = try? JSONDecoder().decode(SilenceInput.self, from: Data(body.readableBytesView)) else {
+                throw Self.problem(.badRequest, "Expected {\"alarm\": name or \"*\", \"minutes\": 1-10080, \"reason\": text}")
+            }
+            guard input.alarm == "*" || AlarmRules.all.contains(where: { $0.name == input.alarm }) else {
+                throw Self.problem(.badRequest, "Unknown alarm \(input.alarm.prefix(80)); GET /api/alarms lists them")
+            }
+            guard (1...10080).contains(input.minutes) else { throw Self.problem(.badRequest, "minutes must be 1 to 10080 (one week)") }
+            let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard (3...500).contains(reason.count) else { throw Self.problem(.badRequest, "reason must be 3 to 500 characters") }
+            let now = Date().timeIntervalSince1970
+            let silence = try await operations.coordinator.store.addSilence(matcher: input.alarm, startsAt: now, endsAt: now + Double(input.minutes) * 60,
+                                                                           reason: reason, createdBy: context.principal?.reference ?? "unknown")
+            return try Self.json(silence, status: .created)
+        }
+        router.delete("api/alarms/silences/:id") { _, context in
+            try Self.require(context, [.admin, .system])
+            let id = context.parameters.get("id") ?? ""
+            guard try await operations.coordinator.store.expireSilence(id: id, at: Date().timeIntervalSince1970) else {
+                throw Self.problem(.notFound, "No such silence")
+            }
+            return Response(status: .noContent)
+        }
+        router.get("api/status") { _, _ in try Self.json(try await status()) }
+        router.get("status") { _, _ in Page.html("Service status", Self.render(try await status())) }
+    }
+
+    struct AlarmsBody: Encodable {
+        let instance: String
+        let alarms: [AlarmStatus]
+        let silences: [AlarmStore.Silence]
+    }
+
+    struct SilenceInput: Decodable {
+        let alarm: String
+        let minutes: Int
+        let reason: String
+    }
+
+    struct StatusBody: Encodable {
+        struct Component: Encodable {
+            let name: String
+            /// up, down or unknown (no probe yet on this instance).
+            let status: String
+            let availability30d: Double?
+            let probes: Int
+        }
+        let status: String
+        let components: [Component]
+        let generatedAt: String
+    }
+
+    func status() async throws -> StatusBody {
+        let now = Date().timeIntervalSince1970
+        let current = telemetry.snapshot()
+        let signals: [String: Signal] = ["database": .probeDatabase, "storage": .probeStorage, "audit": .probeAudit]
+        let components = try await operations.uptime.availability(days: 30, now: now).map { a in
+            let up: Bool? = a.component == "api" ? true : signals[a.component].flatMap { current[$0] }.map { $0 >= 1 }
+            return StatusBody.Component(name: a.component, status: up.map { $0 ? "up" : "down" } ?? "unknown",
+                                        availability30d: a.availability, probes: a.probes)
+        }
+        let overall = components.contains { $0.status == "down" } ? "degraded" : "operational"
+        return StatusBody(status: overall, components: components, generatedAt: ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: now)))
+    }
+
+    static func render(_ s: StatusBody) -> String {
+        let rows = s.components.map { c in
+            let availability = c.availability30d.map { String(format: "%.3f%%", $0 * 100) } ?? "no data"
+            return "<tr><td>\(Page.escape(c.name))</td><td class=\"\(c.status)\">\(Page.escape(c.status))</td><td>\(availability)</td><td>\(c.probes)</td></tr>"
+        }.joined()
+        return """
+            <p>Overall: <strong>\(Page.escape(s.status))</strong> (as of \(Page.escape(s.generatedAt)))</p>
+            <table><thead><tr><th>Component</th><th>Now</th><th>30-day availability</th><th>Probes</th></tr></thead><tbody>\(rows)</tbody></table>
+            <p class="note">Probes run every minute on each instance; minutes an instance was down count as failed. JSON: <a href="/api/status">/api/status</a>.</p>
+            """
+    }
+
+    static func require(_ context: AppRequestContext, _ roles: Set<Role>) throws {
+        guard let principal = context.principal else { throw problem(.unauthorized, "This API needs an access token") }
+        guard roles.contains(principal.role) else { throw problem(.forbidden, "This API needs one of the roles: \(roles.map(\.rawValue).sorted().joined(separator: ", "))") }
+    }
+
+    static func problem(_ status: HTTPResponse.Status, _ message: String) -> HTTPError {
+        HTTPError(status, message: message)
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+}
