@@ -44,6 +44,7 @@ let package = Package(
         .target(name: "Storage", dependencies: [
             "Kernel", "Telemetry",
             .product(name: "Tracing", package: "swift-distributed-tracing"),
+            .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             .product(name: "SQLKit", package: "sql-kit"),
             .product(name: "SQLiteKit", package: "sqlite-kit"),
             .product(name: "SQLiteNIO", package: "sqlite-nio"),
@@ -63,6 +64,9 @@ let package = Package(
             .product(name: "Tracing", package: "swift-distributed-tracing"),
             .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -168,6 +172,7 @@ let package = Package(
         ], swiftSettings: strictSettings),
         .testTarget(name: "AlarmsTests", dependencies: [
             "Alarms", "Telemetry", "Storage", "TestSupport",
+            .product(name: "SQLKit", package: "sql-kit"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),

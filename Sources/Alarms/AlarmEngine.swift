@@ -2,7 +2,10 @@ import Synchronization
 
 /// Where an alarm is in its life: OK → PENDING (breached, waiting out `for`) → FIRING →
 /// RESOLVED (cleared after firing; OK again at the next clear evaluation). A breach that clears
-/// while PENDING goes back to OK without notifying anyone.
+/// while PENDING goes back to OK without notifying anyone. "No data" changes nothing: a firing
+/// alarm whose signal goes away stays firing until the signal says it is clear. In the first
+/// `warmup` seconds of history (after a restart) a firing alarm is not resolved: its windows
+/// hold almost nothing yet, and a clear reading would be an artefact of the restart.
 package enum AlarmState: String, Sendable, Codable, CaseIterable { case ok, pending, firing, resolved }
 
 /// One alarm's current state, as `GET /api/alarms` and `healthhub alarms list` show it.
@@ -61,12 +64,14 @@ package struct AlarmTransition: Sendable, Codable, Equatable {
 /// it with synthetic signals.
 package final class AlarmEngine: Sendable {
     package let rules: [AlarmRule]
+    let warmup: Double
     private let states: Mutex<[String: AlarmStatus]>
 
     /// `restored`: states saved by a previous run, so a restart does not re-announce an alarm
     /// that was already firing.
-    package init(rules: [AlarmRule] = AlarmRules.all, restored: [AlarmStatus] = [], now: Double = 0) {
+    package init(rules: [AlarmRule] = AlarmRules.all, restored: [AlarmStatus] = [], now: Double = 0, warmup: Double = 300) {
         self.rules = rules
+        self.warmup = warmup
         var map: [String: AlarmStatus] = [:]
         let saved = Dictionary(restored.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for rule in rules {
@@ -106,6 +111,7 @@ package final class AlarmEngine: Sendable {
                     status.noData = true
                     status.value = nil
                 case .ok(let value):
+                    if status.state == .firing && history.span < warmup { continue }
                     status.noData = false
                     status.value = value
                     switch status.state {

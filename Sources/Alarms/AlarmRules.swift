@@ -40,7 +40,7 @@ package enum AlarmRules {
             AlarmRule.below(h.value(.diskFreeRatio), 0.10)
         },
         AlarmRule("MemoryGrowth", .ticket, for: 15 * minute, summary: "Resident memory grew more than 50% in 1 h (above 256 MiB)") { h in
-            guard let now = h.value(.residentMemory), let then = h.sample(secondsAgo: hour)?.values[.residentMemory], then > 0 else { return .noData }
+            guard h.span >= hour, let now = h.value(.residentMemory), let then = h.sample(secondsAgo: hour)?.values[.residentMemory], then > 0 else { return .noData }
             let growth = now / then
             return growth > 1.5 && now > 256 * 1_048_576 ? .breach(growth) : .ok(growth)
         },

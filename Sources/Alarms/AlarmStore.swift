@@ -171,11 +171,19 @@ package struct AlarmStore: Sendable {
     // MARK: Starts and uptime
 
     /// Records this process's start; returns how many starts this instance had in the last hour.
+    /// Also the moment to forget old facts: starts after 31 days, history after 90, silences 30
+    /// days after they ended, states of instances not heard of for 30 days.
     package func recordStart(at time: Double) async throws -> Int {
         let instance = instance
         return try await database.transaction { tx in
             try await tx.sql.raw("INSERT INTO hh_instance_start (instance, started_ms) VALUES (\(bind: instance), \(bind: Self.millis(time)))").run()
             try await tx.sql.raw("DELETE FROM hh_instance_start WHERE started_ms < \(bind: Self.millis(time - 31 * 86400))").run()
+            try await tx.sql.raw("DELETE FROM hh_alarm_history WHERE at_ms < \(bind: Self.millis(time - 90 * 86400))").run()
+            try await tx.sql.raw("DELETE FROM hh_alarm_silence WHERE ends_ms < \(bind: Self.millis(time - 30 * 86400))").run()
+            try await tx.sql.raw("""
+                DELETE FROM hh_alarm_state WHERE instance <> \(bind: instance) AND instance NOT IN
+                  (SELECT instance FROM hh_uptime_instance WHERE last_ms >= \(bind: Self.millis(time - 30 * 86400)))
+                """).run()
             return try await Self.starts(tx.sql, instance: instance, since: time - 3600)
         }
     }

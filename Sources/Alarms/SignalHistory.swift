@@ -45,6 +45,9 @@ package struct SignalHistory: Sendable {
         return samples[found ?? 0]
     }
 
+    /// How long the history reaches back.
+    package var span: Double { (samples.last?.at ?? 0) - (samples.first?.at ?? 0) }
+
     /// How much a counter grew over the window; a reset (restart) counts from zero.
     package func increase(_ signal: Signal, over window: Double) -> Double? {
         guard let latest = value(signal) else { return nil }

@@ -6,6 +6,7 @@ import Hummingbird
 import Identity
 import Kernel
 import Logging
+import Telemetry
 
 /// Guards the FHIR API: a valid HealthHub access token, or 401 with `WWW-Authenticate`.
 /// `X-Break-Glass-Reason` turns on break-glass for practitioners and admins (audited and
@@ -36,7 +37,7 @@ package struct BearerAuthenticator: RouterMiddleware {
     package func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
         guard Self.isProtected(request.uri.path) else { return try await next(request, context) }
         guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
-            await audit.denied(request, context, reason: "login", principal: nil)
+            await audit.denied(request, context, reason: "login", principal: nil, failure: .missing)
             throw Self.unauthorized("This API needs an access token (Authorization: Bearer ...)", challenge: "Bearer realm=\"HealthHub\"")
         }
         var principal: Principal
@@ -44,7 +45,7 @@ package struct BearerAuthenticator: RouterMiddleware {
             principal = try await tokens.verify(Self.bearerToken(header),
                                                 audiences: [urls.fhirBase(request)], issuer: urls.issuer(request))
         } catch {
-            await audit.denied(request, context, reason: "login", principal: nil)
+            await audit.denied(request, context, reason: "login", principal: nil, failure: .token)
             let text = error.message.replacingOccurrences(of: "\"", with: "'")
             throw Self.unauthorized(error.message, challenge: "Bearer realm=\"HealthHub\", error=\"invalid_token\", error_description=\"\(text)\"")
         }

@@ -30,16 +30,25 @@ package struct SecurityAudit: Sendable {
         }
     }
 
+    /// An operator's change through the operations API (WAF replaced or reloaded, alarm
+    /// silenced), by the signed-in principal.
+    package func operation(_ interaction: String, _ context: AppRequestContext, success: Bool, code: String? = nil) async {
+        let agent = context.principal?.reference ?? "anonymous"
+        await record(interaction, context, agent: agent, role: context.principal?.role.rawValue, client: context.principal?.clientID,
+                     success: success, code: code)
+    }
+
     /// Failed interactions that the auth-failure metrics count.
-    static let failureKinds: [String: Telemetry.AuthFailure] = ["login": .login, "mfa": .mfa, "mfa-enrol": .mfa, "token": .token]
+    static let failureKinds: [String: Telemetry.AuthFailure] = ["login": .login, "mfa": .mfa, "mfa-enrol": .mfa, "token": .client]
 
     /// A refused request before any FHIR interaction ran (no or bad token, forbidden break-glass).
-    func denied(_ request: Request, _ context: AppRequestContext, reason: String, principal: Principal?) async {
+    /// `failure`: what the auth-failure metrics count it as (a missing or a refused token).
+    func denied(_ request: Request, _ context: AppRequestContext, reason: String, principal: Principal?, failure: Telemetry.AuthFailure? = nil) async {
         var r = AuditRecord(action: .execute, interaction: "denied", outcome: .minorFailure, outcomeCode: reason,
                             networkAddress: context.remoteAddress, requestID: context.requestID)
         r.setAgent(principal)
         r.query = "\(request.method.rawValue) \(request.uri.path)"
-        if reason == "login" { telemetry?.authFailed(.token) }
+        if let failure { telemetry?.authFailed(failure) }
         do { try await trail.appendSoon([r]) } catch {
             context.logger.error("could not write a security audit record", metadata: ["interaction": "denied"])
         }

@@ -4,6 +4,8 @@ import FHIR
 import Foundation
 import Gateway
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Identity
 import Logging
 import NIOCore
@@ -15,15 +17,18 @@ import Instrumentation
 /// Builds the HTTP application: the gateway middleware and every feature's routes. Tests call
 /// this same function with their own services.
 package func buildApplication(services: HealthHubServices, operations: Operations, configuration: HealthHubConfiguration,
-                              onReady: (@Sendable (String) async -> Void)? = nil) -> some ApplicationProtocol {
+                              onReady: (@Sendable (String) async -> Void)? = nil) throws -> some ApplicationProtocol {
     let router = buildRouter(services: services, operations: operations, configuration: configuration)
+    let server: HTTPServerBuilder = try operations.certificates.map { try .tls(.http1(), tlsConfiguration: $0.serverConfiguration()) } ?? .http1()
+    let scheme = operations.certificates == nil ? "http" : "https"
     return Application(
         router: router,
+        server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "HealthHub"),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? configuration.port
             let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
-            await onReady?("http://\(host):\(port)/")
+            await onReady?("\(scheme)://\(host):\(port)/")
         },
         logger: services.logger)
 }
@@ -42,7 +47,8 @@ package func buildRouter(services: HealthHubServices, operations: Operations, co
         router.add(middleware: RequestIDMiddleware())
         if let tracer = operations.tracer { router.add(middleware: TracingMiddleware(tracer: tracer)) }
         router.add(middleware: AccessLogMiddleware(telemetry: telemetry))
-        router.add(middleware: SecurityHeadersMiddleware(hsts: configuration.publicBaseURL?.hasPrefix("https://") == true))
+        let https = configuration.publicBaseURL?.hasPrefix("https://") == true || operations.certificates != nil
+        router.add(middleware: SecurityHeadersMiddleware(hsts: https))
         router.add(middleware: CORSMiddleware(origins: configuration.corsOrigins))
         router.add(middleware: WAFMiddleware(runtime: operations.waf, trustedProxies: configuration.trustedProxies, telemetry: telemetry))
         let limiter = RateLimiter(configuration: configuration.rateLimits, telemetry: telemetry)
@@ -55,8 +61,8 @@ package func buildRouter(services: HealthHubServices, operations: Operations, co
     }
     router.get("ready") { _, _ in try await Readiness(services: services, configuration: configuration).response() }
     MetricsEndpoint(telemetry: telemetry, token: configuration.metricsToken).register(on: router)
-    OperationsController(operations: operations, telemetry: telemetry).register(on: router)
-    WAFAdminController(runtime: operations.waf).register(on: router)
+    OperationsController(operations: operations, telemetry: telemetry, audit: securityAudit).register(on: router)
+    WAFAdminController(runtime: operations.waf, audit: securityAudit).register(on: router)
     OAuthController(identity: services.identity, fhir: services.fhir, urls: urls, audit: securityAudit).register(on: router)
     LoginController(identity: services.identity, fhir: services.fhir, urls: urls, audit: securityAudit).register(on: router)
     FHIRController(service: services.fhir, publicBaseURL: configuration.publicBaseURL).register(on: router)
@@ -71,16 +77,18 @@ package func runServer(services: HealthHubServices, configuration: HealthHubConf
     let operations = try await Operations.open(services: services, configuration: configuration)
     // Once per process: library and database spans go to the same tracer as the request spans.
     if let tracer = operations.tracer { InstrumentationSystem.bootstrap(tracer) }
-    let app = buildApplication(services: services, operations: operations, configuration: configuration, onReady: onReady)
+    let app = try buildApplication(services: services, operations: operations, configuration: configuration, onReady: onReady)
     var background: [ServiceGroupConfiguration.ServiceConfiguration] = []
     if let exporter = operations.traceExporter { background.append(.init(service: exporter)) }
+    let watcher = operations.certificates.map { TLSCertificateWatcher(certificates: $0, interval: .seconds(60), logger: services.logger) }
+    if let watcher { background.append(.init(service: watcher)) }
     let group = ServiceGroup(configuration: .init(
         services: background + [
             .init(service: app),
             .init(service: DatabaseMaintenance(database: services.database, logger: services.logger)),
             .init(service: AuditCheckpointer(database: services.database, file: AuditCheckpointFile(path: configuration.resolvedAuditCheckpointFile),
                                              logger: services.logger, telemetry: services.telemetry)),
-            .init(service: WAFReloader(runtime: operations.waf, logger: services.logger)),
+            .init(service: HangupReloader(waf: operations.waf, certificates: watcher, logger: services.logger)),
             .init(service: AlarmService(coordinator: operations.coordinator, uptime: operations.uptime, probes: operations.probes,
                                         notifier: operations.notifier, telemetry: services.telemetry,
                                         interval: configuration.alarmInterval, logger: services.logger)),

@@ -35,6 +35,8 @@ package struct HealthHubConfiguration: Sendable {
     /// Benchmarks only (`bench/run`, loopback only): serve the routes with no gateway at all and
     /// every request acting as a backend client with every scope, to measure the gateway's cost.
     package var benchmarkWithoutGateway = false
+    /// PEM certificate (chain) and key to serve HTTPS with; plain HTTP when nil.
+    package var tls: (certificate: String, key: String)?
     /// OTLP/HTTP collector for traces (`http://collector:4318`); no tracing when nil.
     package var otlpEndpoint: String?
     /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.

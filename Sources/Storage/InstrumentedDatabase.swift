@@ -4,12 +4,14 @@ import PostgresNIO
 import SQLiteNIO
 import SQLKit
 import Telemetry
+import Instrumentation
 import Tracing
 
-/// A database that reports every read and transaction to telemetry: latency, connections in
-/// use (leased or waited for, against `poolSize`) and failures of the database itself. A
-/// conflict (another writer won) and errors thrown by the caller's own code are not database
-/// errors and are not counted as such.
+/// A database that reports every read and transaction to telemetry: latency (of the whole
+/// operation: waiting for a connection, the statements and the caller's work between them),
+/// connections in use (leased or waited for, against `poolSize`) and failures of the database
+/// itself. A conflict (another writer won) and errors thrown by the caller's own code are not
+/// database errors and are not counted as such.
 package struct InstrumentedDatabase: Database {
     let base: any Database
     let telemetry: Telemetry
@@ -42,10 +44,17 @@ package struct InstrumentedDatabase: Database {
         telemetry.databaseLeased(1)
         defer { telemetry.databaseLeased(-1) }
         do {
-            let system = dialect == .sqlite ? "sqlite" : "postgresql"
-            let result = try await withSpan(name, ofKind: .client) { span in
-                span.attributes["db.system"] = system
-                return try await operation()
+            let result: T
+            if ServiceContext.current != nil {
+                // Inside a traced request: a child span. Background work (checkpoints, alarms)
+                // would only make a root trace per query, so it gets none.
+                let system = dialect == .sqlite ? "sqlite" : "postgresql"
+                result = try await withSpan(name, ofKind: .client) { span in
+                    span.attributes["db.system"] = system
+                    return try await operation()
+                }
+            } else {
+                result = try await operation()
             }
             telemetry.databaseOperation(seconds: (ContinuousClock.now - start).seconds, failed: false)
             return result
@@ -55,9 +64,19 @@ package struct InstrumentedDatabase: Database {
         }
     }
 
-    /// Errors raised by the database engine or its connection, not by the caller's logic.
+    /// Errors of the database itself — connection lost, out of resources, I/O, corruption, or SQL
+    /// the database refuses (a bug) — not outcomes of the request's data: conflicts, constraint
+    /// and data errors, cancelled queries.
     package static func isDatabaseFault(_ error: any Error) -> Bool {
         if let storage = error as? StorageError { return storage != .conflict }
-        return error is SQLiteError || error is PSQLError
+        if let sqlite = error as? SQLiteError {
+            let reason = String(describing: sqlite.reason)
+            return !(reason.hasPrefix("constraint") || ["mismatch", "range", "tooBig", "interrupt"].contains(reason))
+        }
+        if let postgres = error as? PSQLError {
+            guard let state = postgres.serverInfo?[.sqlState] else { return true }  // no server answer: connection trouble
+            return ["08", "42", "53", "54", "55", "58", "F0", "XX"].contains(String(state.prefix(2))) || (state.hasPrefix("57") && state != "57014")
+        }
+        return false
     }
 }

@@ -4,7 +4,7 @@
 package enum Signal: String, Sendable, CaseIterable, Codable {
     // Counters (totals since start).
     case httpRequests, http5xx, httpSlow, dbOperations, dbErrors, dbSlow
-    case wafBlocks, rateLimited, loginFailures, mfaFailures, tokenFailures, engineFailures
+    case wafBlocks, rateLimited, loginFailures, tokenFailures, engineFailures
     // Gauges.
     case inFlight, dbInUse, dbPoolSize, diskFreeRatio, residentMemory, startTime, restartsLastHour
     case certificateExpiry, lastBackup, auditChainOK, auditCheckpoint, engineQueueDepth
@@ -13,7 +13,7 @@ package enum Signal: String, Sendable, CaseIterable, Codable {
     package var isCounter: Bool {
         switch self {
         case .httpRequests, .http5xx, .httpSlow, .dbOperations, .dbErrors, .dbSlow, .wafBlocks, .rateLimited,
-             .loginFailures, .mfaFailures, .tokenFailures, .engineFailures: true
+             .loginFailures, .tokenFailures, .engineFailures: true
         default: false
         }
     }

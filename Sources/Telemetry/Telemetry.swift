@@ -36,7 +36,7 @@ package final class Telemetry: Sendable {
         // Counters the alarms read start at zero, so a quiet server reads "0", not "no data".
         values.withLock { v in
             for s in [Signal.httpRequests, .http5xx, .httpSlow, .dbOperations, .dbErrors, .dbSlow, .wafBlocks, .rateLimited,
-                      .loginFailures, .mfaFailures, .tokenFailures, .inFlight, .dbInUse] { v[s] = 0 }
+                      .loginFailures, .tokenFailures, .inFlight, .dbInUse] { v[s] = 0 }
         }
     }
 
@@ -104,14 +104,18 @@ package final class Telemetry: Sendable {
         add(.rateLimited, 1)
     }
 
-    package enum AuthFailure: String, Sendable { case login, mfa, token }
+    /// `login`: wrong password or locked; `mfa`: wrong second factor; `token`: an access token
+    /// presented and refused (forged, expired, wrong audience); `missing`: an API call with no
+    /// token; `client`: an OAuth client failing authentication at the token endpoint.
+    package enum AuthFailure: String, Sendable { case login, mfa, token, missing, client }
 
     package func authFailed(_ kind: AuthFailure) {
-        counter("healthhub_auth_failures", help: "Failed sign-ins, MFA codes and refused tokens", label: ("kind", kind.rawValue)).increment()
+        counter("healthhub_auth_failures", help: "Failed sign-ins, MFA codes, refused and missing tokens, failed client authentication",
+                label: ("kind", kind.rawValue)).increment()
         switch kind {
         case .login: add(.loginFailures, 1)
-        case .mfa: add(.mfaFailures, 1)
         case .token: add(.tokenFailures, 1)
+        case .mfa, .missing, .client: break
         }
     }
 

@@ -23,7 +23,7 @@ struct SpanRecord: Sendable {
 
 /// Sends finished spans to an OTLP/HTTP collector (`POST <endpoint>/v1/traces`, JSON encoding)
 /// in batches: every `interval`, or sooner when 512 are waiting. At most `capacity` spans wait;
-/// beyond that the oldest are dropped and counted, so a dead collector never grows memory.
+/// beyond that new spans are dropped and counted, so a dead collector never grows memory.
 /// A failed batch is dropped (and logged) rather than retried: traces are best effort.
 package final class OTLPExporter: Service, Sendable {
     package let endpoint: String
@@ -56,9 +56,9 @@ package final class OTLPExporter: Service, Sendable {
 
     func add(_ span: SpanRecord) {
         let full = state.withLock { s in
-            if s.queue.count >= capacity {
-                s.queue.removeFirst()
+            guard s.queue.count < capacity else {
                 s.dropped += 1
+                return false
             }
             s.queue.append(span)
             return s.queue.count >= 512

@@ -39,10 +39,15 @@ struct ServeCommand: AsyncParsableCommand {
         problems += RateLimitSettings.apply(settings, flag: rateLimits, to: &config.rateLimits)
         problems += WAFSettings.apply(settings, to: &config)
         problems += ObservabilitySettings.apply(settings, to: &config)
+        switch (settings.value(nil, "TLS_CERT"), settings.value(nil, "TLS_KEY")) {
+        case (nil, nil): break
+        case (let cert?, let key?): config.tls = (cert, key)
+        default: problems.append("HEALTHHUB_TLS_CERT and HEALTHHUB_TLS_KEY go together (PEM certificate chain and private key)")
+        }
         if settings.value(nil, "BENCHMARK_NO_GATEWAY") == "1" {
             // Turns authentication off: only ever for bench/run on this machine.
-            if ["127.0.0.1", "::1", "localhost"].contains(config.host) { config.benchmarkWithoutGateway = true } else {
-                problems.append("HEALTHHUB_BENCHMARK_NO_GATEWAY is for benchmarks on loopback only (--host 127.0.0.1)")
+            if ["127.0.0.1", "::1"].contains(config.host) && config.trustedProxies.isEmpty { config.benchmarkWithoutGateway = true } else {
+                problems.append("HEALTHHUB_BENCHMARK_NO_GATEWAY is for benchmarks on loopback only (--host 127.0.0.1, no trusted proxies)")
             }
         }
         if !problems.isEmpty { throw SettingsError(problems: problems) }

@@ -14,7 +14,7 @@ struct Simulation {
     /// Healthy rates and values (per second for counters); timestamps are relative to now.
     static func healthy(_ t: Double) -> [Signal: Double] {
         [.httpRequests: 10, .http5xx: 0, .httpSlow: 0.01, .dbOperations: 20, .dbErrors: 0, .dbSlow: 0.02,
-         .wafBlocks: 0.05, .rateLimited: 0.1, .loginFailures: 0.01, .mfaFailures: 0.01, .tokenFailures: 0.05, .engineFailures: 0,
+         .wafBlocks: 0.05, .rateLimited: 0.1, .loginFailures: 0.01, .tokenFailures: 0.05, .engineFailures: 0,
          .dbInUse: 1, .dbPoolSize: 5, .diskFreeRatio: 0.5, .restartsLastHour: 1, .certificateExpiry: t + 90 * 86400,
          .lastBackup: t - 3600, .auditChainOK: 1, .auditCheckpoint: t - 10, .engineQueueDepth: 0, .inFlight: 3,
          .probeDatabase: 1, .probeStorage: 1, .probeAudit: 1]
@@ -169,6 +169,7 @@ let breaches: [String: @Sendable (Double) -> [Signal: Double]] = [
         #expect(h.samples.first?.at == 600)  // older than retention dropped
         #expect(h.increase(.httpRequests, over: 300) == 500)
         #expect(h.increase(.httpRequests, over: 3600) == 1000)  // shorter history: from the oldest kept
+        #expect(h.span == 600)
         h.append(SignalSample(at: 1260, values: [.httpRequests: 40]))  // restart: counter reset
         #expect(h.increase(.httpRequests, over: 60) == 40)
         #expect(h.ratio(.http5xx, of: .httpRequests, over: 60) == nil)

@@ -30,6 +30,34 @@ import TestSupport
         #expect(Self.waf { $0.geo.allow = ["fr"] }.inspect(.init(client: "2.16.0.1", path: "/", query: "", country: "FR")).action == .allow)
     }
 
+    @Test func theCountryHeaderIsBelievedFromTrustedProxiesOnly() throws {
+        var writer = MMDBWriter()
+        writer.insert(network: "2.16.0.0/16", country: "FR")
+        let db = try MMDBReader(bytes: writer.build())
+        let proxies = [IPRange("192.0.2.0/24")!]
+        // from a trusted proxy: the header decides
+        #expect(WAFMiddleware.country(header: "gb", peer: "192.0.2.10", client: "2.16.4.4", trusted: proxies, database: db) == "GB")
+        // from anyone else: ignored, the database answers
+        #expect(WAFMiddleware.country(header: "GB", peer: "198.51.100.9", client: "2.16.4.4", trusted: proxies, database: db) == "FR")
+        #expect(WAFMiddleware.country(header: "GB", peer: "198.51.100.9", client: "198.51.100.9", trusted: proxies, database: nil) == nil)
+        // a malformed header from a proxy falls back to the database
+        #expect(WAFMiddleware.country(header: "G1", peer: "192.0.2.10", client: "2.16.4.4", trusted: proxies, database: db) == "FR")
+    }
+
+    @Test func aCountedPatternDoesNotHideABlockingOneAndAllowRulesOnlyLookAtPaths() throws {
+        var c = WAF.Configuration()
+        c.overrides["sqli-union"] = .count
+        let waf = WAF(configuration: c)
+        // "union select" (counted) comes first in the text; the XSS after it still blocks
+        #expect(waf.inspect(.init(client: nil, path: "/fhir/Patient", query: "a=union select&b=<script>x")).action == .block)
+        #expect(throws: WAFConfigError.self) {
+            try WAFConfigDocument.parse(Data(#"{"rules": [{"id": "site-ok", "group": "site", "action": "allow", "patterns": ["trusted"], "targets": ["query"]}]}"#.utf8), over: .init())
+        }
+        #expect(throws: WAFConfigError.self) { try WAFConfigDocument.parse(Data(#"{"overrides": {"xss-script": "allow"}}"#.utf8), over: .init()) }
+        let site = try WAFConfigDocument.parse(Data(#"{"rules": [{"id": "site-ok", "group": "site", "action": "allow", "patterns": ["/fhir/binary/scan"], "targets": ["path"]}]}"#.utf8), over: .init())
+        #expect(WAF(configuration: site).inspect(.init(client: nil, path: "/fhir/Binary/scan-../etc", query: "")).action == .allow)
+    }
+
     @Test func routeLimitsUseTheLongestPrefix() {
         let c = WAF.Configuration()
         #expect(c.limits(for: "/fhir/Patient").maxBodyBytes == 64 << 20)

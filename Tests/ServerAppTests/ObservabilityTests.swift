@@ -28,7 +28,8 @@ func metric(_ text: String, _ series: String) -> Double? {
             let id = try await s.create(j(#"{"resourceType":"Patient","name":[{"family":"Metrics"}]}"#))
             for _ in 0..<3 { #expect(try await s.get("/fhir/Patient/\(id)").code == 200) }
             #expect(try await s.get("/fhir/Patient/nope").code == 404)
-            #expect(try await s.get("/fhir/Patient", as: .anonymous).code == 401)                        // refused token
+            #expect(try await s.get("/fhir/Patient", as: .anonymous).code == 401)                        // no token
+            #expect(try await s.get("/fhir/Patient", as: .bearer("forged.token.value")).code == 401)      // refused token
             #expect(try await s.get("/fhir/Patient?name=%27%20OR%20%271%27%3D%271").code == 403)           // WAF
             #expect(try await s.request(.post, "/login", body: "", as: .anonymous).code != 429)
             #expect(try await s.request(.post, "/login", body: "", as: .anonymous).code == 429)           // sign-in budget
@@ -44,6 +45,7 @@ func metric(_ text: String, _ series: String) -> Double? {
             #expect(metric(text, #"healthhub_waf_blocks_total{rule="sqli-tautology"}"#) == 1)
             #expect(metric(text, #"healthhub_rate_limit_rejections_total{bucket="signin"}"#) == 1)
             #expect(metric(text, #"healthhub_auth_failures_total{kind="token"}"#) == 1)
+            #expect(metric(text, #"healthhub_auth_failures_total{kind="missing"}"#) == 1)
             #expect((metric(text, "healthhub_db_query_duration_seconds_count") ?? 0) >= 5)
             #expect(metric(text, "healthhub_db_pool_size") == Double(s.services.database.poolSize))
             #expect(metric(text, "healthhub_db_pool_in_use") == 0)
@@ -81,9 +83,12 @@ func metric(_ text: String, _ series: String) -> Double? {
             let patient = try await accounts.create(email: "p@example.org", role: .patient, password: password, patientID: pid, practitionerID: nil)
             let adminToken = try s.token(for: admin, scope: "user/*.rs")
             // one round of probes and one evaluation, as the background service does
+            // the audit chain is verified in the background; the first round has no result for it yet
+            #expect(await s.operations.probes.run() == ["api": true, "database": true, "storage": true])
+            #expect(await s.operations.probes.auditVerified() == true)
             let results = await s.operations.probes.run()
             #expect(results == ["api": true, "database": true, "storage": true, "audit": true])
-            _ = try await s.operations.coordinator.observe(SignalSample(at: Date().timeIntervalSince1970, values: s.services.telemetry.snapshot()))
+            _ = await s.operations.coordinator.observe(SignalSample(at: Date().timeIntervalSince1970, values: s.services.telemetry.snapshot()))
 
             #expect(try await s.get("/api/alarms", as: .anonymous).code == 401)
             #expect(try await s.get("/api/alarms", as: .bearer(try s.token(for: patient, scope: "patient/*.rs"))).code == 403)
@@ -123,6 +128,8 @@ func metric(_ text: String, _ series: String) -> Double? {
             #expect(before.code == 200)
             #expect(before["components"]?.arrayValue?.first { $0["name"]?.stringValue == "database" }?["status"]?.stringValue == "unknown")
             let now = Date().timeIntervalSince1970
+            _ = await s.operations.probes.run(now: now)
+            _ = await s.operations.probes.auditVerified()
             try await s.operations.uptime.record(await s.operations.probes.run(now: now), at: now)
             let after = try await s.get("/api/status", as: .anonymous)
             #expect(after["status"]?.stringValue == "operational")

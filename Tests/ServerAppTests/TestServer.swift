@@ -30,17 +30,18 @@ struct TestServer {
         case bearer(String)
     }
 
-    /// `live`: over a real socket on loopback (the peer address is 127.0.0.1), instead of in-process.
+    /// `live`: over a real socket on loopback (the peer address is 127.0.0.1), instead of in-process;
+    /// with TLS configured always over HTTPS.
     static func run(_ kind: TestDatabaseKind, logger: Logger = TestDatabases.logger, configuration: HealthHubConfiguration = HealthHubConfiguration(),
                     live: Bool = false, _ body: @Sendable (TestServer) async throws -> Void) async throws {
         let url = try await TestDatabases.freshURL(kind, migrations: HealthHubServices.migrations)
         let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
         let services = try await HealthHubServices.open(database: url, masterKey: key, masterKeyFile: "/nonexistent", migrate: true, logger: logger)
         let operations = try await Operations.open(services: services, configuration: configuration)
-        let app = buildApplication(services: services, operations: operations, configuration: configuration)
+        let app = try buildApplication(services: services, operations: operations, configuration: configuration)
         do {
             let token = try await Self.systemToken(services)
-            try await app.test(live ? .live : .router) { client in try await body(TestServer(client: client, services: services, operations: operations, systemToken: token)) }
+            try await app.test(configuration.tls != nil ? .ahc(.https) : live ? .live : .router) { client in try await body(TestServer(client: client, services: services, operations: operations, systemToken: token)) }
         } catch {
             await services.shutdown()
             throw error

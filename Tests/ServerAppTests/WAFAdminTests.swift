@@ -45,18 +45,6 @@ import TestSupport
         }
     }
 
-    @Test func theCountryHeaderOfAnUntrustedPeerIsIgnored() async throws {
-        var config = HealthHubConfiguration()
-        config.port = 0
-        config.waf.geo.unknown = .block
-        config.trustedProxies = [IPRange("192.0.2.1")!]  // not the test's peer
-        try await TestServer.run(.sqlite, configuration: config, live: true) { s in
-            // the peer is loopback: internal, never geo-checked, whatever it claims
-            let reply = try await s.get("/fhir/metadata", headers: [HTTPField.Name("CloudFront-Viewer-Country")!: "FR", .xForwardedFor: "2.16.4.4"], as: .anonymous)
-            #expect(reply.code == 200)
-        }
-    }
-
     @Test(arguments: TestDatabaseKind.allCases)
     func bodiesOverTheRouteLimitAre413AndNothingIsStored(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in

@@ -1,7 +1,7 @@
 import Logging
 
 /// Sends notifications to every channel at once; each channel retries on its own with
-/// exponential backoff (1 s, 2 s, 4 s ... up to 5 min between attempts by default), so a slow
+/// exponential backoff (by default 6 attempts, 1 s, 2 s, 4 s, 8 s and 16 s apart), so a slow
 /// or dead webhook never holds up email or the log.
 package struct AlarmNotifier: Sendable {
     package let channels: [any AlarmChannel]

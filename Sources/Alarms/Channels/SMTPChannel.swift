@@ -81,6 +81,8 @@ package struct SMTPChannel: AlarmChannel {
             "Value: \(n.value.map(AlarmNotification.format) ?? "none")", "At: \(n.at)", "Instance: \(n.instance)",
         ]
         if let s = n.firingSeconds { body.append("Was firing for: \(Int(s)) s") }
+        // One line per field: no value may end the message early or start a command.
+        body = body.map { $0.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ") }
         let lines = [
             "From: HealthHub alarms <\(settings.from)>", "To: \(settings.to.map { "<\($0)>" }.joined(separator: ", "))",
             "Subject: \(subject)", "Date: \(date.string(from: Date()))",

@@ -41,14 +41,14 @@ struct PatternSet: Sendable {
         }
     }
 
-    /// The index of the first pattern found in `bytes` (compared lower-cased), or nil.
-    func firstMatch(in bytes: some Sequence<UInt8>) -> Int? {
+    /// Calls `visit` with the index of every pattern found in `bytes` (compared lower-cased), in
+    /// the order they end; `visit` returns false to stop.
+    func forEachMatch(in bytes: some Sequence<UInt8>, _ visit: (Int) -> Bool) {
         var state = 0
         for var byte in bytes {
             if byte >= 0x41 && byte <= 0x5A { byte |= 0x20 }
             state = Int(goto[state][Int(byte)])
-            if let hit = output[state].first { return hit }
+            for hit in output[state] where !visit(hit) { return }
         }
-        return nil
     }
 }

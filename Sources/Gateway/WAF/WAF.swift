@@ -193,10 +193,26 @@ package final class WAF: Sendable {
         return counted ?? Verdict(action: .allow, rule: nil)
     }
 
+    /// The strongest rule among every match in the text — allow (site exceptions, paths only),
+    /// then block, then count — so a counted pattern early in the text never hides a blocking
+    /// one after it.
     func check(_ target: Target, _ bytes: some Sequence<UInt8>) -> Verdict? {
-        guard let (set, owners) = sets[target], let hit = set.firstMatch(in: bytes) else { return nil }
-        let rule = rules[owners[hit].rule]
-        return matched(rule.id, rule.action)
+        guard let (set, owners) = sets[target] else { return nil }
+        var best: Rule?
+        set.forEachMatch(in: bytes) { hit in
+            let rule = rules[owners[hit].rule]
+            if Self.strength(rule.action) > best.map({ Self.strength($0.action) }) ?? -1 { best = rule }
+            return rule.action != .allow
+        }
+        return best.map { matched($0.id, $0.action) }
+    }
+
+    static func strength(_ action: Action) -> Int {
+        switch action {
+        case .count: 0
+        case .block: 1
+        case .allow: 2
+        }
     }
 
     func matched(_ rule: String, _ action: Action) -> Verdict {

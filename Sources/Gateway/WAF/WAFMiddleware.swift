@@ -25,18 +25,20 @@ package struct WAFMiddleware: RouterMiddleware {
     static let skippedHeaders: Set<HTTPField.Name> = [.authorization, .cookie]
 
     package func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
-        let waf = runtime.waf
+        let (waf, geo) = runtime.current
         var context = context
         let peer = context.remoteAddress
         context.remoteAddress = Self.client(peer: peer, forwardedFor: request.headers[values: .xForwardedFor], trusted: trustedProxies)
         var request = request
         var body: [UInt8] = []
         let limit = waf.configuration.limits(for: request.uri.path).maxBodyBytes
-        if [.post, .put, .patch].contains(request.method) {
-            if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit { return refuse(waf, "protocol-body-size", context, status: .contentTooLarge) }
+        // Any request that says it has a body (whatever the method) is limited and inspected.
+        let declared = request.headers[.contentLength].flatMap(Int.init)
+        if (declared ?? 0) > 0 || request.headers[.transferEncoding] != nil || [.post, .put, .patch].contains(request.method) {
+            if let declared, declared > limit { return refuse(waf, "protocol-body-size", context, status: .contentTooLarge) }
             do {
                 body = Array(try await request.collectBody(upTo: limit).readableBytesView)
-            } catch {
+            } catch let error where error is NIOTooManyBytesError || (error as? HTTPError)?.status == .contentTooLarge {
                 return refuse(waf, "protocol-body-size", context, status: .contentTooLarge)
             }
         }
@@ -46,7 +48,10 @@ package struct WAFMiddleware: RouterMiddleware {
             headerBytes += field.name.rawName.utf8.count + field.value.utf8.count + 4
             if !Self.skippedHeaders.contains(field.name) && field.name != .userAgent { values.append(field.value) }
         }
-        let country = waf.configuration.geo.enabled ? self.country(request, peer: peer, client: context.remoteAddress, waf: waf) : nil
+        let country = waf.configuration.geo.enabled
+            ? Self.country(header: HTTPField.Name(waf.configuration.geo.header).flatMap { request.headers[$0] }, peer: peer, client: context.remoteAddress,
+                           trusted: trustedProxies, database: geo)
+            : nil
         let verdict = waf.inspect(.init(client: context.remoteAddress, path: request.uri.path, query: request.uri.query ?? "",
                                         userAgent: request.headers[.userAgent] ?? "", headerBytes: headerBytes, headerValues: values, body: body,
                                         country: country))
@@ -61,14 +66,15 @@ package struct WAFMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// The trusted proxy's country header, or the geo database's answer for the client.
-    func country(_ request: Request, peer: String?, client: String?, waf: WAF) -> String? {
-        if let peer, trustedProxies.contains(where: { $0.contains(peer) }), let name = HTTPField.Name(waf.configuration.geo.header),
-           let value = request.headers[name]?.trimmingCharacters(in: .whitespaces).uppercased(), value.count == 2 {
+    /// The country header when the peer is a trusted proxy (from anyone else it is ignored), or
+    /// the geo database's answer for the client.
+    package static func country(header: String?, peer: String?, client: String?, trusted: [IPRange], database: MMDBReader?) -> String? {
+        if let peer, trusted.contains(where: { $0.contains(peer) }), let value = header?.trimmingCharacters(in: .whitespaces).uppercased(),
+           value.count == 2, value.allSatisfy({ $0.isASCII && $0.isLetter }) {
             return value
         }
         guard let client else { return nil }
-        return runtime.geo?.country(client)
+        return database?.country(client)
     }
 
     func refuse(_ waf: WAF, _ rule: String, _ context: AppRequestContext, status: HTTPResponse.Status) -> Response {

@@ -10,6 +10,8 @@ package final class WAFRuntime: Sendable {
     package let base: WAF.Configuration
     package let file: String?
     private let state: Mutex<(waf: WAF, geo: MMDBReader?)>
+    /// One reload or replacement at a time, so the file and the WAF in force never disagree.
+    private let changing = Mutex<Void>(())
 
     package init(base: WAF.Configuration, file: String?) throws(WAFConfigError) {
         self.base = base
@@ -20,35 +22,43 @@ package final class WAFRuntime: Sendable {
 
     package var waf: WAF { state.withLock { $0.waf } }
     package var geo: MMDBReader? { state.withLock { $0.geo } }
+    /// Both at once (a reload between two reads could pair a new WAF with the old database).
+    package var current: (waf: WAF, geo: MMDBReader?) { state.withLock { $0 } }
 
     /// Re-reads the file (and the geo database) and swaps them in; throws, keeping the current
     /// WAF, when anything is wrong.
     @discardableResult
     package func reload() throws(WAFConfigError) -> WAF.Configuration {
-        let configuration = try Self.read(file, over: base)
-        try install(configuration)
-        return configuration
-    }
-
-    /// Validates a WAF document, applies it and, when a WAF file is configured, writes it there
-    /// (atomically) so the next start and reload keep it. Returns whether it was written.
-    package func replace(with document: Data) throws(WAFConfigError) -> Bool {
-        let configuration = try WAFConfigDocument.parse(document, over: base)
-        if let file {
-            do {
-                try document.write(to: URL(fileURLWithPath: file), options: .atomic)
-            } catch {
-                throw .invalid(["cannot write \(file): \(error.localizedDescription)"])
-            }
+        try changing.withLock { _ throws(WAFConfigError) in
+            let configuration = try Self.read(file, over: base)
+            let built = (WAF(configuration: configuration), try Self.geoDatabase(configuration))
+            state.withLock { $0 = built }
+            return configuration
         }
-        try install(configuration)
-        return file != nil
     }
 
-    private func install(_ configuration: WAF.Configuration) throws(WAFConfigError) {
-        let geo = try Self.geoDatabase(configuration)
-        let waf = WAF(configuration: configuration)
-        state.withLock { $0 = (waf, geo) }
+    /// Validates a WAF document, builds it, writes it to the WAF file when one is configured
+    /// (atomically, so the next start and reload keep it) and only then applies it. The geo
+    /// database path cannot be changed this way (it names a file on the server: the WAF file
+    /// or the environment set it). Returns whether it was written.
+    package func replace(with document: Data) throws(WAFConfigError) -> Bool {
+        try changing.withLock { _ throws(WAFConfigError) in
+            let configuration = try WAFConfigDocument.parse(document, over: base)
+            let inForce = state.withLock { $0 }
+            guard configuration.geo.database == inForce.waf.configuration.geo.database else {
+                throw .invalid(["geo.database can only be changed in the WAF file or HEALTHHUB_GEO_DATABASE"])
+            }
+            let built = (WAF(configuration: configuration), try Self.geoDatabase(configuration))
+            if let file {
+                do {
+                    try document.write(to: URL(fileURLWithPath: file), options: .atomic)
+                } catch {
+                    throw .invalid(["cannot write \(file): \(error.localizedDescription)"])
+                }
+            }
+            state.withLock { $0 = built }
+            return file != nil
+        }
     }
 
     static func read(_ file: String?, over base: WAF.Configuration) throws(WAFConfigError) -> WAF.Configuration {
@@ -57,8 +67,16 @@ package final class WAFRuntime: Sendable {
         return try WAFConfigDocument.parse(data, over: base)
     }
 
+    /// Country databases are a few MB (GeoLite2-Country ~10 MB); anything far larger is refused.
+    static let maximumGeoDatabaseBytes = 256 << 20
+
     static func geoDatabase(_ configuration: WAF.Configuration) throws(WAFConfigError) -> MMDBReader? {
         guard configuration.geo.enabled, let path = configuration.geo.database else { return nil }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        guard attributes?[.type] as? FileAttributeType == .typeRegular else { throw .invalid(["geo database \(path): not a regular file"]) }
+        guard let size = (attributes?[.size] as? NSNumber)?.intValue, size <= maximumGeoDatabaseBytes else {
+            throw .invalid(["geo database \(path): larger than \(maximumGeoDatabaseBytes >> 20) MB"])
+        }
         do {
             return try MMDBReader(path: path)
         } catch {
@@ -138,10 +156,16 @@ package struct WAFConfigDocument: Codable, Sendable {
             if builtIn.contains(rule.id) || !custom.insert(rule.id).inserted { problems.append("rules: id '\(rule.id)' is used twice or by a built-in rule") }
             if rule.patterns.isEmpty || rule.patterns.contains(where: { $0.count < 3 }) { problems.append("rules: '\(rule.id)' needs patterns of 3 or more characters") }
             if rule.targets.isEmpty { problems.append("rules: '\(rule.id)' needs at least one target") }
+            if rule.action == .allow && rule.targets != [.path] {
+                problems.append("rules: '\(rule.id)' allows requests, so it may only look at the path (the rest is the client's to choose)")
+            }
         }
         c.customRules = doc.rules ?? c.customRules
+        let targets = Dictionary((WAFRules.builtIn + (doc.rules ?? [])).map { ($0.id, $0.targets) }, uniquingKeysWith: { a, _ in a })
         for (id, action) in doc.overrides ?? [:] {
-            if builtIn.contains(id) || custom.contains(id) { c.overrides[id] = action } else { problems.append("overrides: no rule '\(id)'") }
+            guard let ruleTargets = targets[id] else { problems.append("overrides: no rule '\(id)'"); continue }
+            if action == .allow && ruleTargets != [.path] { problems.append("overrides: '\(id)' looks beyond the path, so it can be block or count, not allow") }
+            c.overrides[id] = action
         }
         if let geo = doc.geo {
             c.geo.enabled = geo.enabled ?? c.geo.enabled

@@ -5,8 +5,9 @@ import ServiceLifecycle
 import Telemetry
 
 /// The alarm engine as a background service: every `interval` it samples telemetry and
-/// evaluates the 22 rules; every minute it runs the probes and adds them to the uptime
-/// tallies. Notifications are sent in their own tasks, so retries never delay an evaluation.
+/// evaluates the 22 rules; every minute it runs the probes (bounded by a timeout) and adds them
+/// to the uptime tallies. Notifications go through one queue, in order (a RESOLVED never
+/// overtakes its FIRING), sent by their own task so that retries never delay an evaluation.
 package struct AlarmService: Service {
     let coordinator: AlarmCoordinator
     let uptime: UptimeStore
@@ -34,9 +35,13 @@ package struct AlarmService: Service {
         } catch {
             logger.error("could not record the process start", metadata: ["error": .string(String(describing: error).prefix(200).description)])
         }
+        let (queue, enqueue) = AsyncStream.makeStream(of: AlarmNotification.self)
         // At shutdown the loop ends and deliveries still retrying are cancelled with it.
         try? await cancelWhenGracefulShutdown {
-            try await withThrowingDiscardingTaskGroup { deliveries in
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask {
+                    for await notification in queue { await notifier.send(notification) }
+                }
                 var lastProbe = -Double.infinity
                 while !Task.isCancelled {
                     let now = Date().timeIntervalSince1970
@@ -44,17 +49,16 @@ package struct AlarmService: Service {
                         lastProbe = now
                         await probe(at: now)
                     }
-                    for notification in await evaluate(at: now) {
-                        deliveries.addTask { await notifier.send(notification) }
-                    }
+                    for notification in await evaluate(at: now) { enqueue.yield(notification) }
                     try await Task.sleep(for: interval)
                 }
+                enqueue.finish()
             }
         }
     }
 
     func probe(at now: Double) async {
-        let results = await probes.run(now: now)
+        let results = await probes.run(now: now, timeout: .seconds(10))
         do {
             let missed = try await uptime.record(results, at: now)
             if missed > 0 { logger.notice("uptime: minutes without probes counted as down", metadata: ["minutes": .stringConvertible(missed)]) }
@@ -65,16 +69,12 @@ package struct AlarmService: Service {
     }
 
     func evaluate(at now: Double) async -> [AlarmNotification] {
-        do {
-            let outcome = try await coordinator.observe(SignalSample(at: now, values: telemetry.snapshot()))
-            for t in outcome.transitions {
-                logger.info("alarm state", metadata: ["alarm": .string(t.rule), "from": .string(t.from.rawValue), "to": .string(t.to.rawValue),
-                                                      "silenced": .stringConvertible(outcome.silenced.contains(t.rule))])
-            }
-            return outcome.notifications
-        } catch {
-            logger.error("alarm evaluation failed", metadata: ["error": .string(String(describing: error).prefix(200).description)])
-            return []
+        let outcome = await coordinator.observe(SignalSample(at: now, values: telemetry.snapshot()))
+        for t in outcome.transitions {
+            logger.info("alarm state", metadata: ["alarm": .string(t.rule), "from": .string(t.from.rawValue), "to": .string(t.to.rawValue),
+                                                  "silenced": .stringConvertible(outcome.silenced.contains(t.rule))])
         }
+        if let problem = outcome.storeError { logger.error("alarm store unavailable; notifications still go out", metadata: ["error": .string(problem)]) }
+        return outcome.notifications
     }
 }

@@ -17,10 +17,13 @@ package struct Operations: Sendable {
     /// Set when an OTLP endpoint is configured: the tracer of the request spans and its exporter.
     package let tracer: OTLPTracer?
     package let traceExporter: OTLPExporter?
+    /// Set when HealthHub terminates TLS itself.
+    package let certificates: TLSCertificates?
 
     package static func open(services: HealthHubServices, configuration: HealthHubConfiguration) async throws -> Operations {
         let instance = configuration.instanceName
         let waf = try WAFRuntime(base: configuration.waf, file: configuration.wafFile)
+        let certificates = try configuration.tls.map { try TLSCertificates(certificate: $0.certificate, key: $0.key, telemetry: services.telemetry) }
         let exporter = configuration.otlpEndpoint.map { OTLPExporter(endpoint: $0, instance: instance, logger: services.logger) }
         if waf.waf.configuration.geo.enabled && waf.geo == nil && configuration.trustedProxies.isEmpty
             && !["127.0.0.1", "::1", "localhost"].contains(configuration.host) {
@@ -36,7 +39,7 @@ package struct Operations: Sendable {
         return Operations(coordinator: coordinator, uptime: UptimeStore(database: services.database, instance: instance),
                           probes: SystemProbes(services: services, configuration: configuration),
                           notifier: AlarmNotifier(channels: channels, logger: services.logger), waf: waf,
-                          tracer: exporter.map(OTLPTracer.init(exporter:)), traceExporter: exporter)
+                          tracer: exporter.map(OTLPTracer.init(exporter:)), traceExporter: exporter, certificates: certificates)
     }
 }
 

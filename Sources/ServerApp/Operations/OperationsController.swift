@@ -13,29 +13,34 @@ import Telemetry
 ///   active silences (admin, auditor or backend client);
 /// - `GET /api/alarms/history?rule=&limit=`: transitions, newest first, with durations;
 /// - `POST /api/alarms/silences` `{"alarm": name or "*", "minutes": n, "reason": text}` and
-///   `DELETE /api/alarms/silences/{id}` (admin or backend client);
+///   `DELETE /api/alarms/silences/{id}` (signed-in admins only; recorded in the audit trail);
 /// - `GET /api/status` and `GET /status`: 30-day availability per component, public, no data
 ///   about anyone.
 struct OperationsController: Sendable {
     let operations: Operations
     let telemetry: Telemetry
+    let audit: SecurityAudit
+    /// Who may read operational state, and who may change it (people, not backend clients:
+    /// a client's FHIR scopes say nothing about switching off the WAF).
+    static let readers: Set<Role> = [.admin, .auditor, .system]
+    static let operators: Set<Role> = [.admin]
 
     func register(on router: Router<AppRequestContext>) {
         router.get("api/alarms") { _, context in
-            try Self.require(context, [.admin, .auditor, .system])
+            try Self.require(context, Self.readers)
             let now = Date().timeIntervalSince1970
             let silences = try await operations.coordinator.store.silences(activeAfter: now)
             return try Self.json(AlarmsBody(instance: operations.coordinator.store.instance, alarms: operations.coordinator.engine.statuses(), silences: silences))
         }
         router.get("api/alarms/history") { request, context in
-            try Self.require(context, [.admin, .auditor, .system])
+            try Self.require(context, Self.readers)
             let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 100
             let rule = request.uri.queryParameters["rule"].map(String.init)
             return try Self.json(["history": try await operations.coordinator.store.history(limit: limit, rule: rule)])
         }
         router.post("api/alarms/silences") { request, context in
             var request = request
-            try Self.require(context, [.admin, .system])
+            try Self.require(context, Self.operators)
             let body = try await request.collectBody(upTo: 16 * 1024)
             guard let input = try? JSONDecoder().decode(SilenceInput.self, from: Data(body.readableBytesView)) else {
                 throw Self.problem(.badRequest, "Expected {\"alarm\": name or \"*\", \"minutes\": 1-10080, \"reason\": text}")
@@ -49,14 +54,16 @@ struct OperationsController: Sendable {
             let now = Date().timeIntervalSince1970
             let silence = try await operations.coordinator.store.addSilence(matcher: input.alarm, startsAt: now, endsAt: now + Double(input.minutes) * 60,
                                                                            reason: reason, createdBy: context.principal?.reference ?? "unknown")
+            await audit.operation("alarm-silence", context, success: true, code: input.alarm)
             return try Self.json(silence, status: .created)
         }
         router.delete("api/alarms/silences/:id") { _, context in
-            try Self.require(context, [.admin, .system])
+            try Self.require(context, Self.operators)
             let id = context.parameters.get("id") ?? ""
             guard try await operations.coordinator.store.expireSilence(id: id, at: Date().timeIntervalSince1970) else {
                 throw Self.problem(.notFound, "No such silence")
             }
+            await audit.operation("alarm-unsilence", context, success: true)
             return Response(status: .noContent)
         }
         router.get("api/status") { _, _ in try Self.json(try await status()) }

@@ -6,14 +6,17 @@ import Storage
 import Synchronization
 import Telemetry
 
-/// The probes behind `/api/status` and the gauges the alarms read: database round trip, room
-/// on the data volume, audit chain verification (every `auditEvery`, it reads the whole chain),
-/// resident memory. Results go to telemetry; the component results go to the uptime tallies.
+/// The probes behind `/api/status` and the gauges the alarms read: database round trip (with a
+/// timeout: a hung pool counts as down), room on the data volume, resident memory, and the
+/// audit chain. Verifying the chain reads all of it, so it runs in its own task at most every
+/// `auditEvery` seconds and the probe reports its last result; a verification that could not
+/// run (database unreachable) is "no data", never "broken". Results go to telemetry; the
+/// component results go to the uptime tallies.
 package final class SystemProbes: Sendable {
     let services: HealthHubServices
     let configuration: HealthHubConfiguration
     let auditEvery: Double
-    private let lastAudit = Mutex<(at: Double, ok: Bool)?>(nil)
+    private let audit = Mutex<(started: Double, running: Bool, ok: Bool?)>((-Double.infinity, false, nil))
 
     package init(services: HealthHubServices, configuration: HealthHubConfiguration, auditEvery: Double = 900) {
         self.services = services
@@ -21,41 +24,74 @@ package final class SystemProbes: Sendable {
         self.auditEvery = auditEvery
     }
 
-    /// Runs every probe once; returns each component's result (api, database, storage, audit).
-    package func run(now: Double = Date().timeIntervalSince1970) async -> [String: Bool] {
+    /// Runs every probe once; returns each component's result (api, database, storage, and
+    /// audit once a verification has finished).
+    package func run(now: Double = Date().timeIntervalSince1970, timeout: Duration = .seconds(10)) async -> [String: Bool] {
         let telemetry = services.telemetry
-        var database = true
-        do {
-            _ = try await services.database.read { db in try await db.raw("SELECT 1 AS one").first() }
-        } catch {
-            database = false
-        }
+        let database = await databaseAnswers(within: timeout)
         let (free, size) = Self.volume(near: configuration.dataPath)
         let ratio = free.flatMap { f in size.map { $0 > 0 ? Double(f) / Double($0) : 0 } }
         let storage = (free ?? 0) >= Readiness.minimumFreeBytes
-        let audit = await auditChain(now: now)
+        startAuditVerification(now: now)
+        let audit = self.audit.withLock { $0.ok }
         telemetry.set(.probeDatabase, database ? 1 : 0)
         telemetry.set(.probeStorage, storage ? 1 : 0)
-        telemetry.set(.probeAudit, audit ? 1 : 0)
+        telemetry.set(.probeAudit, audit.map { $0 ? 1 : 0 })
         telemetry.set(.diskFreeRatio, ratio)
         telemetry.set(.residentMemory, Self.residentMemory())
-        return ["api": true, "database": database, "storage": storage, "audit": audit]
+        var results = ["api": true, "database": database, "storage": storage]
+        results["audit"] = audit
+        return results
     }
 
-    /// Verifies the chain at most every `auditEvery` seconds; a broken chain stays broken in
-    /// telemetry until a later verification passes.
-    func auditChain(now: Double) async -> Bool {
-        if let last = lastAudit.withLock({ $0 }), now - last.at < auditEvery { return last.ok }
-        let ok: Bool
-        do {
-            let file = AuditCheckpointFile(path: configuration.resolvedAuditCheckpointFile)
-            if case .ok = try await AuditVerifier(store: services.fhir.store).verify(checkpoints: file) { ok = true } else { ok = false }
-        } catch {
-            ok = false
+    func databaseAnswers(within timeout: Duration) async -> Bool {
+        let database = services.database
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask { (try? await database.read { db in try await db.raw("SELECT 1 AS one").first() }) != nil }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
         }
-        lastAudit.withLock { $0 = (now, ok) }
-        services.telemetry.set(.auditChainOK, ok ? 1 : 0)
-        return ok
+    }
+
+    /// Starts a verification of the whole chain in its own task when the last one is older than
+    /// `auditEvery` and none is running. Broken stays broken until a later verification passes.
+    func startAuditVerification(now: Double) {
+        let due = audit.withLock { a in
+            guard !a.running, now - a.started >= auditEvery else { return false }
+            a.running = true
+            a.started = now
+            return true
+        }
+        guard due else { return }
+        let (store, path, telemetry) = (services.fhir.store, configuration.resolvedAuditCheckpointFile, services.telemetry)
+        Task {
+            var ok: Bool?
+            do {
+                if case .ok = try await AuditVerifier(store: store).verify(checkpoints: AuditCheckpointFile(path: path)) { ok = true } else { ok = false }
+            } catch {
+                ok = nil  // could not verify: no data, not broken
+            }
+            let result = ok
+            audit.withLock { a in
+                a.running = false
+                if let result { a.ok = result }
+            }
+            if let result {
+                telemetry.set(.auditChainOK, result ? 1 : 0)
+                telemetry.set(.probeAudit, result ? 1 : 0)
+            }
+        }
+    }
+
+    /// Waits for a running audit verification to finish (tests and shutdown).
+    package func auditVerified() async -> Bool? {
+        while audit.withLock({ $0.running }) { try? await Task.sleep(for: .milliseconds(20)) }
+        return audit.withLock { $0.ok }
     }
 
     static func volume(near path: String) -> (free: Int64?, size: Int64?) {

@@ -1,6 +1,7 @@
 import Foundation
 import Gateway
 import HTTPTypes
+import Auth
 import Hummingbird
 import Kernel
 import Logging
@@ -10,36 +11,42 @@ import NIOCore
 /// - `GET /api/waf`: the configuration in force and match counts by rule (admin, auditor,
 ///   backend client);
 /// - `PUT /api/waf`: a new document, validated, applied at once and written to the WAF file when
-///   one is configured (admin, backend client); 422 with every problem otherwise;
-/// - `POST /api/waf/reload`: re-read the WAF file and geo database, as SIGHUP does.
+///   one is configured; 422 with every problem otherwise (signed-in admins only);
+/// - `POST /api/waf/reload`: re-read the WAF file and geo database, as SIGHUP does (admins).
+/// Changes are recorded in the audit trail.
 struct WAFAdminController: Sendable {
     let runtime: WAFRuntime
+    let audit: SecurityAudit
 
     func register(on router: Router<AppRequestContext>) {
         router.get("api/waf") { _, context in
-            try OperationsController.require(context, [.admin, .auditor, .system])
+            try OperationsController.require(context, OperationsController.readers)
             return try Self.current(runtime)
         }
         router.put("api/waf") { request, context in
-            try OperationsController.require(context, [.admin, .system])
+            try OperationsController.require(context, OperationsController.operators)
             var request = request
             let body = try await request.collectBody(upTo: 1 << 20)
             let persisted: Bool
             do throws(WAFConfigError) {
                 persisted = try runtime.replace(with: Data(body.readableBytesView))
             } catch {
+                await audit.operation("waf-replace", context, success: false, code: "invalid")
                 return try OperationsController.json(["problems": error.problems], status: .unprocessableContent)
             }
+            await audit.operation("waf-replace", context, success: true)
             context.logger.notice("waf replaced through the admin API", metadata: ["agent": .string(context.principal?.reference ?? "unknown"), "persisted": .stringConvertible(persisted)])
             return try Self.current(runtime, persisted: persisted)
         }
         router.post("api/waf/reload") { _, context in
-            try OperationsController.require(context, [.admin, .system])
+            try OperationsController.require(context, OperationsController.operators)
             do throws(WAFConfigError) {
                 try runtime.reload()
             } catch {
+                await audit.operation("waf-reload", context, success: false, code: "invalid")
                 return try OperationsController.json(["problems": error.problems], status: .unprocessableContent)
             }
+            await audit.operation("waf-reload", context, success: true)
             return try Self.current(runtime)
         }
     }

@@ -3,25 +3,27 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// Re-reads the WAF file and the geo database on SIGHUP. A file with problems is logged and
-/// leaves the running WAF as it was.
-struct WAFReloader: Service {
-    let runtime: WAFRuntime
+/// SIGHUP re-reads what can change under a running server: the WAF file with the geo database,
+/// and the TLS certificate. Anything with problems is logged and the running version stays.
+struct HangupReloader: Service {
+    let waf: WAFRuntime
+    let certificates: TLSCertificateWatcher?
     let logger: Logger
 
     func run() async throws {
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         try? await cancelWhenGracefulShutdown {
             for await _ in hangups {
-                reload()
+                reloadWAF()
+                certificates?.reload(force: true)
             }
         }
     }
 
-    func reload() {
+    func reloadWAF() {
         do throws(WAFConfigError) {
-            let c = try runtime.reload()
-            logger.notice("waf reloaded", metadata: ["file": .string(runtime.file ?? "none"), "custom_rules": .stringConvertible(c.customRules.count),
+            let c = try waf.reload()
+            logger.notice("waf reloaded", metadata: ["file": .string(waf.file ?? "none"), "custom_rules": .stringConvertible(c.customRules.count),
                                                      "geo": .string(c.geo.enabled ? c.geo.allow.joined(separator: ",") : "off")])
         } catch {
             logger.error("waf reload refused; the previous rules stay", metadata: ["problems": .string(error.problems.joined(separator: "; "))])
