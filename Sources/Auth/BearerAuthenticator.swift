@@ -62,7 +62,7 @@ package struct BearerAuthenticator: RouterMiddleware {
         }
         var context = context
         context.principal = principal
-        let tightest = try charge(principal, request, context.rateLimit)
+        let tightest = try charge(principal, request, context)
         context.rateLimit = tightest
         var response = try await responding(request, context, next)
         if let tightest { RateLimitError.apply(tightest, to: &response.headers) }
@@ -71,9 +71,10 @@ package struct BearerAuthenticator: RouterMiddleware {
 
     /// The client's bucket for every token and the user's for user tokens, now that the caller
     /// is known; returns the tightest decision so far.
-    func charge(_ principal: Principal, _ request: Request, _ so: RateLimiter.Decision?) throws -> RateLimiter.Decision? {
+    func charge(_ principal: Principal, _ request: Request, _ context: AppRequestContext) throws -> RateLimiter.Decision? {
+        let so = context.rateLimit
         guard let limiter, limiter.configuration.enabled else { return so }
-        let cost = limiter.cost(limiter.interaction(request.method, request.uri.path))
+        let cost = limiter.cost(context.interaction ?? limiter.interaction(request.method, request.uri.path))
         var tightest = so
         var charges = [("client:\(principal.clientID ?? principal.subject)", limiter.configuration.client, "requests of this application")]
         if principal.role != .system { charges.append(("user:\(principal.subject)", limiter.configuration.user, "requests of this account")) }

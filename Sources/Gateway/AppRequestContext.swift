@@ -15,6 +15,8 @@ package struct AppRequestContext: RequestContext {
     package var principal: Principal?
     /// The tightest rate-limit bucket charged for this request so far (for the headers).
     package var rateLimit: RateLimiter.Decision?
+    /// What the request costs, classified once by the rate limiter from method and path.
+    package var interaction: RateLimiter.Interaction?
 
     package init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

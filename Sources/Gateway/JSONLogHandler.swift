@@ -16,10 +16,8 @@ package struct JSONLogHandler: LogHandler {
         self.write = write
     }
 
-    package static let standardError: @Sendable (String) -> Void = { line in
-        let bytes = Array((line + "\n").utf8)
-        _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
-    }
+    /// Standard error through `LogBuffer` (batched; warnings and above written at once).
+    package static let standardError: @Sendable (String) -> Void = { line in LogBuffer.standardError.append(line) }
 
     package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -42,6 +40,7 @@ package struct JSONLogHandler: LogHandler {
         }
         line += "}"
         write(line)
+        if event.level >= .warning { LogBuffer.standardError.flush() }
     }
 
     static func appendValue(_ value: Logger.Metadata.Value, to line: inout String) {
@@ -69,6 +68,12 @@ package struct JSONLogHandler: LogHandler {
 
     static func appendString(_ s: String, to line: inout String) {
         line += "\""
+        // Most values need no escaping: append them whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            line += s
+            line += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": line += "\\\""

@@ -153,6 +153,7 @@ package struct RateLimitMiddleware: RouterMiddleware {
         guard decision.allowed else { throw RateLimitError(decision: decision, scope: "requests from this address") }
         var context = context
         context.rateLimit = decision
+        context.interaction = interaction
         var response = try await responding(request, context, next)
         // Authentication may have set the headers from a tighter (user or client) bucket.
         if response.headers[.rateLimitLimit] == nil { RateLimitError.apply(decision, to: &response.headers) }

@@ -93,9 +93,10 @@ let breaches: [String: @Sendable (Double) -> [Signal: Double]] = [
     }
 
     /// Every rule, driven by synthetic signals: OK → PENDING → FIRING (no earlier than its `for`)
-    /// → RESOLVED → OK, with the time spent in each state on the transitions.
+    /// → RESOLVED → OK, with the time spent in each state on the transitions; its FIRING and
+    /// RESOLVED notifications reach a local webhook receiver and a local SMTP stand-in.
     @Test(arguments: AlarmRules.all.map(\.name))
-    func ruleGoesThroughItsLifecycle(_ name: String) throws {
+    func ruleGoesThroughItsLifecycle(_ name: String) async throws {
         let rule = try #require(AlarmRules.all.first { $0.name == name })
         let breach = try #require(breaches[name])
         var sim = Simulation()
@@ -130,6 +131,24 @@ let breaches: [String: @Sendable (Double) -> [Signal: Double]] = [
         #expect(seen[1].at - seen[0].at == seen[1].duration)
         #expect(seen[2].duration >= 5 * 60, "firing lasted at least the 5 breached minutes")
         #expect(seen[1].value != nil)
+
+        let smtp = try await SMTPStandIn.start()
+        let transitions = seen
+        try await withWebhookReceiver(failures: 0) { url, receiver in
+            let channels: [any AlarmChannel] = [WebhookChannel(url: url),
+                                                try SMTPChannel(url: "smtp://127.0.0.1:\(smtp.port)", from: "alarms@h.example.org", to: ["ops@h.example.org"])]
+            let notifier = AlarmNotifier(channels: channels, maxAttempts: 2, backoff: .milliseconds(5), logger: quietLogger)
+            for t in transitions where t.notifies {
+                #expect(await notifier.send(AlarmNotification(t, instance: "node-a")) == ["webhook": true, "email": true])
+            }
+            let posted = try receiver.accepted.map { try #require(try JSONSerialization.jsonObject(with: $0) as? [String: Any]) }
+            #expect(posted.map { $0["alarm"] as? String } == [name, name])
+            #expect(posted.map { $0["status"] as? String } == ["firing", "resolved"])
+            #expect(posted.last?["firingSeconds"] as? Double == transitions[2].duration)
+            #expect(smtp.messages.map { $0.data.contains("Alarm: \(name)\r\n") } == [true, true])
+            #expect(smtp.messages.first?.data.contains("Subject: [FIRING \(rule.severity.rawValue)] \(name): ") == true)
+        }
+        try await smtp.stop()
     }
 
     @Test func aBreachShorterThanItsWaitReturnsToOKWithoutFiring() {

@@ -21,7 +21,13 @@ package struct IPRange: Sendable, Equatable, CustomStringConvertible {
     }
 
     package func contains(_ address: String) -> Bool {
-        guard let other = IPRange.parse(address), other.count == bytes.count else { return false }
+        guard let other = IPRange.parse(address) else { return false }
+        return contains(bytes: other)
+    }
+
+    /// For an address already parsed (4 or 16 bytes).
+    func contains(bytes other: [UInt8]) -> Bool {
+        guard other.count == bytes.count else { return false }
         var remaining = prefix
         for i in bytes.indices where remaining > 0 {
             let mask: UInt8 = remaining >= 8 ? 0xFF : ~(0xFF >> UInt8(remaining))
@@ -36,7 +42,10 @@ package struct IPRange: Sendable, Equatable, CustomStringConvertible {
     static let internalRanges = ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
                                  "::1/128", "fc00::/7", "fe80::/10"].compactMap(IPRange.init)
 
-    package static func isInternal(_ address: String) -> Bool { internalRanges.contains { $0.contains(address) } }
+    package static func isInternal(_ address: String) -> Bool {
+        guard let bytes = parse(address) else { return false }
+        return internalRanges.contains { $0.contains(bytes: bytes) }
+    }
 
     /// 4 bytes for IPv4, 16 for IPv6 (IPv4-mapped IPv6 addresses are read as IPv4).
     static func parse(_ text: String) -> [UInt8]? {
@@ -64,13 +73,26 @@ package struct IPRange: Sendable, Equatable, CustomStringConvertible {
             let all = head + [UInt16](repeating: 0, count: max(0, missing)) + tail
             return all.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] }
         }
-        let octets = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard octets.count == 4 else { return nil }
+        // Dotted quad, read byte by byte (this runs for every request).
         var out: [UInt8] = []
-        for o in octets {
-            guard !o.isEmpty, o.count <= 3, o.allSatisfy(\.isNumber), let v = UInt8(o) else { return nil }
-            out.append(v)
+        out.reserveCapacity(4)
+        var value = 0, digits = 0
+        for byte in text.utf8 {
+            if byte == 0x2E {
+                guard digits > 0, out.count < 3 else { return nil }
+                out.append(UInt8(value))
+                value = 0
+                digits = 0
+            } else if byte >= 0x30 && byte <= 0x39 {
+                value = value * 10 + Int(byte - 0x30)
+                digits += 1
+                guard digits <= 3, value <= 255 else { return nil }
+            } else {
+                return nil
+            }
         }
+        guard digits > 0, out.count == 3 else { return nil }
+        out.append(UInt8(value))
         return out
     }
 }

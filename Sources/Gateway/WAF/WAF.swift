@@ -222,7 +222,7 @@ package final class WAF: Sendable {
 
     /// Percent- and plus-decoding; nil for malformed escapes or invalid UTF-8.
     static func decode(_ text: String) -> String? {
-        guard text.contains("%") || text.contains("+") else { return text }
+        guard text.utf8.contains(where: { $0 == 0x25 || $0 == 0x2B }) else { return text }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count)
         var it = Array(text.utf8)[...]
