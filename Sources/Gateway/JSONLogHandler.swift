@@ -32,7 +32,8 @@ package struct JSONLogHandler: LogHandler {
         line += ",\"msg\":"
         Self.appendString(event.message.description, to: &line)
         let merged = event.metadata.map { metadata.merging($0, uniquingKeysWith: { $1 }) } ?? metadata
-        for key in merged.keys.sorted() where !["ts", "level", "label", "msg"].contains(key) {
+        // `hb.request.id` is Hummingbird's copy of what `request_id` already says.
+        for key in merged.keys.sorted() where !["ts", "level", "label", "msg", "hb.request.id"].contains(key) {
             line += ","
             Self.appendString(key, to: &line)
             line += ":"

@@ -11,7 +11,8 @@ package struct RequestIDMiddleware: RouterMiddleware {
 
     package func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
         var context = context
-        let id = request.headers[.requestID].flatMap { Self.isAcceptable($0) ? $0 : nil } ?? Self.generate()
+        // A new id is Hummingbird's own (random prefix and counter: unique, no UUID per request).
+        let id = request.headers[.requestID].flatMap { Self.isAcceptable($0) ? $0 : nil } ?? context.id
         context.requestID = id
         context.logger[metadataKey: "request_id"] = .string(id)
         do {
@@ -30,8 +31,6 @@ package struct RequestIDMiddleware: RouterMiddleware {
             (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x5F || b == 0x2E
         }
     }
-
-    static func generate() -> String { UUID().uuidString.lowercased() }
 }
 
 extension HTTPField.Name {
