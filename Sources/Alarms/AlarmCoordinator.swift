@@ -54,7 +54,7 @@ package final class AlarmCoordinator: Sendable {
         do {
             try await store.save(engine.statuses(), transitions: toSave, silenced: silenced)
         } catch {
-            unsaved.withLock { $0 = Array((toSave + $0).suffix(1000)) }
+            unsaved.withLock { $0 = Array(toSave.suffix(1000)) }  // kept for the next save
             storeError = "alarm states not saved: \(String(describing: error).prefix(200))"
         }
         let due = transitions.filter { $0.notifies && !silenced.contains($0.rule) }

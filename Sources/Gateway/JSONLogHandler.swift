@@ -9,15 +9,24 @@ package struct JSONLogHandler: LogHandler {
     package var metadata: Logger.Metadata = [:]
     package var logLevel: Logger.Level = .info
     let label: String
-    let write: @Sendable (String) -> Void
+    /// Takes a finished line and whether it is urgent (warning or worse: write it out now).
+    let write: @Sendable (String, Bool) -> Void
 
-    package init(label: String, write: @escaping @Sendable (String) -> Void = JSONLogHandler.standardError) {
+    package init(label: String, write: @escaping @Sendable (String, Bool) -> Void = JSONLogHandler.standardError) {
         self.label = label
         self.write = write
     }
 
-    /// Standard error through `LogBuffer` (batched; warnings and above written at once).
-    package static let standardError: @Sendable (String) -> Void = { line in LogBuffer.standardError.append(line) }
+    /// Lines to a collector of the caller's (tests), urgency ignored.
+    package init(label: String, lines: @escaping @Sendable (String) -> Void) {
+        self.init(label: label) { line, _ in lines(line) }
+    }
+
+    /// Standard error through `LogBuffer`: batched, urgent lines written at once.
+    package static let standardError: @Sendable (String, Bool) -> Void = { line, urgent in
+        LogBuffer.standardError.append(line)
+        if urgent { LogBuffer.standardError.flush() }
+    }
 
     package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -40,8 +49,7 @@ package struct JSONLogHandler: LogHandler {
             Self.appendValue(merged[key]!, to: &line)
         }
         line += "}"
-        write(line)
-        if event.level >= .warning { LogBuffer.standardError.flush() }
+        write(line, event.level >= .warning)
     }
 
     static func appendValue(_ value: Logger.Metadata.Value, to line: inout String) {

@@ -14,7 +14,7 @@ final class CapturedLogs: Sendable {
 
     var logger: Logger {
         var logger = Logger(label: "healthhub-test") { label in
-            JSONLogHandler(label: label) { line in self.lines.withLock { $0.append(line) } }
+            JSONLogHandler(label: label, lines: { line in self.lines.withLock { $0.append(line) } })
         }
         logger.logLevel = .info
         return logger

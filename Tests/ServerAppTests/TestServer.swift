@@ -35,6 +35,9 @@ struct TestServer {
     static func run(_ kind: TestDatabaseKind, logger: Logger = TestDatabases.logger, configuration: HealthHubConfiguration = HealthHubConfiguration(),
                     live: Bool = false, _ body: @Sendable (TestServer) async throws -> Void) async throws {
         let url = try await TestDatabases.freshURL(kind, migrations: HealthHubServices.migrations)
+        // The configuration names the same database (its checkpoint file and data volume follow it).
+        var configuration = configuration
+        configuration.database = url
         let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
         let services = try await HealthHubServices.open(database: url, masterKey: key, masterKeyFile: "/nonexistent", migrate: true, logger: logger)
         let operations = try await Operations.open(services: services, configuration: configuration)
