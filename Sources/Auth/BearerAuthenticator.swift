@@ -8,12 +8,11 @@ import Kernel
 import Logging
 import Telemetry
 
-/// Guards the FHIR API: a valid HealthHub access token, or 401 with `WWW-Authenticate`.
+/// Requires a valid HealthHub access token, or answers 401 with `WWW-Authenticate`. It is attached
+/// to the routes it protects (`RouteTable.identified`), so it never decides from the path whether
+/// to run: every route not registered as public passes through it.
 /// `X-Break-Glass-Reason` turns on break-glass for practitioners and admins (audited and
 /// flagged on every event of the request); anyone else sending it gets a 403.
-/// It sits in the gateway chain for every route; `/fhir` needs a token, except the
-/// CapabilityStatement and the SMART configuration, and so does the operations API under
-/// `/api/` except the public `/api/status`.
 package struct BearerAuthenticator: RouterMiddleware {
     package typealias Context = AppRequestContext
     let tokens: TokenService
@@ -28,14 +27,7 @@ package struct BearerAuthenticator: RouterMiddleware {
         self.limiter = limiter
     }
 
-    static func isProtected(_ path: String) -> Bool {
-        if path.hasPrefix("/api/") { return path != "/api/status" }
-        guard path == "/fhir" || path.hasPrefix("/fhir/") else { return false }
-        return path != "/fhir/metadata" && !path.hasPrefix("/fhir/.well-known/")
-    }
-
     package func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
-        guard Self.isProtected(request.uri.path) else { return try await next(request, context) }
         guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             await audit.denied(request, context, reason: "login", principal: nil, failure: .missing)
             throw Self.unauthorized("This API needs an access token (Authorization: Bearer ...)", challenge: "Bearer realm=\"HealthHub\"")

@@ -24,7 +24,9 @@ package struct LoginController: Sendable {
         self.audit = audit
     }
 
-    package func register(on router: Router<AppRequestContext>) {
+    /// Public routes: each establishes or checks a sign-in session itself.
+    package func register(on routes: RouteTable) {
+        let router = routes.publicRoutes
         router.get("login", use: loginPage)
         router.post("login", use: login)
         router.post("login/mfa", use: secondFactor)

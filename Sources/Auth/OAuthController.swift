@@ -28,7 +28,10 @@ package struct OAuthController: Sendable {
                                   "patient/*.cruds", "patient/*.rs", "user/*.cruds", "user/*.rs", "system/*.cruds", "system/*.rs",
                                   "patient/*.read", "patient/*.write", "user/*.read", "user/*.write", "system/*.read", "system/*.write"]
 
-    package func register(on router: Router<AppRequestContext>) {
+    package /// Discovery and the token endpoints are public: the token endpoints authenticate the client
+    /// themselves (secret or signed assertion).
+    func register(on routes: RouteTable) {
+        let router = routes.publicRoutes
         router.get(".well-known/smart-configuration", use: smartConfiguration)
         router.get("fhir/.well-known/smart-configuration", use: smartConfiguration)
         router.get(".well-known/openid-configuration", use: openIDConfiguration)

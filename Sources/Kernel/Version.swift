@@ -1,4 +1,4 @@
 /// The product version, printed by `healthhub --version` and in the CapabilityStatement.
 package enum HealthHubVersion {
-    package static let current = "0.1.0"
+    package static let current = "0.1.1"
 }

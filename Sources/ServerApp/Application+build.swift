@@ -18,7 +18,13 @@ import Instrumentation
 /// this same function with their own services.
 package func buildApplication(services: HealthHubServices, operations: Operations, configuration: HealthHubConfiguration,
                               onReady: (@Sendable (String) async -> Void)? = nil) throws -> some ApplicationProtocol {
-    let router = buildRouter(services: services, operations: operations, configuration: configuration)
+    try buildApplication(router: buildRouter(services: services, operations: operations, configuration: configuration).router,
+                         services: services, operations: operations, configuration: configuration, onReady: onReady)
+}
+
+/// The application around a router built by `buildRouter`.
+package func buildApplication(router: Router<AppRequestContext>, services: HealthHubServices, operations: Operations, configuration: HealthHubConfiguration,
+                              onReady: (@Sendable (String) async -> Void)? = nil) throws -> some ApplicationProtocol {
     let server: HTTPServerBuilder = try operations.certificates.map { try .tls(.http1(), tlsConfiguration: $0.serverConfiguration()) } ?? .http1()
     let scheme = operations.certificates == nil ? "http" : "https"
     return Application(
@@ -33,40 +39,49 @@ package func buildApplication(services: HealthHubServices, operations: Operation
         logger: services.logger)
 }
 
-/// The router on its own, for in-process tests.
-package func buildRouter(services: HealthHubServices, operations: Operations, configuration: HealthHubConfiguration) -> Router<AppRequestContext> {
+/// The router and the table of its routes (which are public, which need an identity), for the
+/// application and for the tests that walk every route.
+package func buildRouter(services: HealthHubServices, operations: Operations, configuration: HealthHubConfiguration)
+    -> (router: Router<AppRequestContext>, routes: RouteTable) {
     let router = Router(context: AppRequestContext.self)
     let urls = ServerURLs(fhirBaseURL: configuration.publicBaseURL)
     let telemetry = services.telemetry
     let securityAudit = SecurityAudit(trail: services.audit, telemetry: telemetry)
+    let authentication: any MiddlewareProtocol<Request, Response, AppRequestContext>
     if configuration.benchmarkWithoutGateway {
-        router.add(middleware: BenchmarkCallerMiddleware())
+        router.add(middleware: PathGuardMiddleware())
+        authentication = BenchmarkCallerMiddleware()
     } else {
-        // The gateway, in one place, outermost first. Security headers come before authentication
-        // (rather than after it) so that refusals of the layers after them carry the headers too.
+        // The gateway, in one place, outermost first. Security headers come before the path guard
+        // and authentication (rather than after them) so that refusals of the layers after them
+        // carry the headers too. The path guard refuses every path with more than one spelling
+        // before the WAF, the rate limiter or the router's handlers look at it.
         router.add(middleware: RequestIDMiddleware())
         if let tracer = operations.tracer { router.add(middleware: TracingMiddleware(tracer: tracer)) }
         router.add(middleware: AccessLogMiddleware(telemetry: telemetry))
         let https = configuration.publicBaseURL?.hasPrefix("https://") == true || operations.certificates != nil
         router.add(middleware: SecurityHeadersMiddleware(hsts: https))
+        router.add(middleware: PathGuardMiddleware())
         router.add(middleware: CORSMiddleware(origins: configuration.corsOrigins))
         router.add(middleware: WAFMiddleware(runtime: operations.waf, trustedProxies: configuration.trustedProxies, telemetry: telemetry))
         let limiter = RateLimiter(configuration: configuration.rateLimits, telemetry: telemetry)
         router.add(middleware: RateLimitMiddleware(limiter: limiter))
-        router.add(middleware: BearerAuthenticator(tokens: services.identity.tokens, urls: urls, audit: securityAudit, limiter: limiter))
+        authentication = BearerAuthenticator(tokens: services.identity.tokens, urls: urls, audit: securityAudit, limiter: limiter)
     }
-
-    router.get("health") { _, _ in
+    // Deny by default: a route is public only when registered through `routes.publicRoutes`;
+    // everything registered through `routes.identified` passes `authentication` first.
+    let routes = RouteTable(router: router, authentication: authentication)
+    routes.publicRoutes.get("health") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
     }
-    router.get("ready") { _, _ in try await Readiness(services: services, configuration: configuration).response() }
-    MetricsEndpoint(telemetry: telemetry, token: configuration.metricsToken).register(on: router)
-    OperationsController(operations: operations, telemetry: telemetry, audit: securityAudit).register(on: router)
-    WAFAdminController(runtime: operations.waf, audit: securityAudit).register(on: router)
-    OAuthController(identity: services.identity, fhir: services.fhir, urls: urls, audit: securityAudit).register(on: router)
-    LoginController(identity: services.identity, fhir: services.fhir, urls: urls, audit: securityAudit).register(on: router)
-    FHIRController(service: services.fhir, publicBaseURL: configuration.publicBaseURL).register(on: router)
-    return router
+    routes.publicRoutes.get("ready") { _, _ in try await Readiness(services: services, configuration: configuration).response() }
+    MetricsEndpoint(telemetry: telemetry, token: configuration.metricsToken).register(on: routes)
+    OperationsController(operations: operations, telemetry: telemetry, audit: securityAudit).register(on: routes)
+    WAFAdminController(runtime: operations.waf, audit: securityAudit).register(on: routes)
+    OAuthController(identity: services.identity, fhir: services.fhir, urls: urls, audit: securityAudit).register(on: routes)
+    LoginController(identity: services.identity, fhir: services.fhir, urls: urls, audit: securityAudit).register(on: routes)
+    FHIRController(service: services.fhir, publicBaseURL: configuration.publicBaseURL).register(on: routes)
+    return (router, routes)
 }
 
 /// Runs the server and its background services (database statistics, audit checkpoints,

@@ -1,5 +1,6 @@
 import FHIR
 import Foundation
+import Gateway
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -18,6 +19,8 @@ struct TestServer {
     let operations: Operations
     /// A backend-service token with `system/*.cruds`: what most tests act as.
     let systemToken: String
+    /// Every route of the application, as its router registered them.
+    let routes: [RouteTable.Entry]
 
     /// What the in-process client's requests derive as issuer and FHIR base (no Host header).
     static let issuer = "http://localhost"
@@ -41,10 +44,14 @@ struct TestServer {
         let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
         let services = try await HealthHubServices.open(database: url, masterKey: key, masterKeyFile: "/nonexistent", migrate: true, logger: logger)
         let operations = try await Operations.open(services: services, configuration: configuration)
-        let app = try buildApplication(services: services, operations: operations, configuration: configuration)
+        let (router, table) = buildRouter(services: services, operations: operations, configuration: configuration)
+        let routes = table.entries
+        let app = try buildApplication(router: router, services: services, operations: operations, configuration: configuration)
         do {
             let token = try await Self.systemToken(services)
-            try await app.test(configuration.tls != nil ? .ahc(.https) : live ? .live : .router) { client in try await body(TestServer(client: client, services: services, operations: operations, systemToken: token)) }
+            try await app.test(configuration.tls != nil ? .ahc(.https) : live ? .live : .router) { client in
+                try await body(TestServer(client: client, services: services, operations: operations, systemToken: token, routes: routes))
+            }
         } catch {
             await services.shutdown()
             throw error

@@ -25,11 +25,11 @@ package struct FHIRController: Sendable {
         self.publicBaseURL = publicBaseURL
     }
 
-    /// Registers the API (authentication is the gateway's: every route but the
-    /// CapabilityStatement needs a token).
-    package func register(on router: Router<AppRequestContext>) {
-        let fhir = router.group("fhir").add(middleware: FHIRErrorMiddleware())
-        fhir.get("metadata") { _, _ in self.fhirResponse(.ok, self.capabilityStatement) }
+    /// Registers the API: the CapabilityStatement is public, every other route needs an identity.
+    package func register(on routes: RouteTable) {
+        routes.publicRoutes.group("fhir").add(middleware: FHIRErrorMiddleware())
+            .get("metadata") { _, _ in self.fhirResponse(.ok, self.capabilityStatement) }
+        let fhir = routes.identified.group("fhir").add(middleware: FHIRErrorMiddleware())
         fhir.post("", use: transaction)
         fhir.get("_history", use: systemHistory)
         fhir.get(":type", use: searchType)

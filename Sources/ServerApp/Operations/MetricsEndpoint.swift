@@ -13,8 +13,9 @@ struct MetricsEndpoint: Sendable {
     let telemetry: Telemetry
     let token: String?
 
-    func register(on router: Router<AppRequestContext>) {
-        router.get("metrics") { request, _ in
+    /// Public as a route: the scrape token, when configured, is checked here.
+    func register(on routes: RouteTable) {
+        routes.publicRoutes.get("metrics") { request, _ in
             if let token, !Self.matches(request.headers[.authorization], token) {
                 return Response(status: .unauthorized, headers: [.wwwAuthenticate: "Bearer realm=\"metrics\""])
             }

@@ -25,7 +25,8 @@ struct OperationsController: Sendable {
     static let readers: Set<Role> = [.admin, .auditor, .system]
     static let operators: Set<Role> = [.admin]
 
-    func register(on router: Router<AppRequestContext>) {
+    func register(on routes: RouteTable) {
+        let router = routes.identified
         router.get("api/alarms") { _, context in
             try Self.require(context, Self.readers)
             let now = Date().timeIntervalSince1970
@@ -66,8 +67,8 @@ struct OperationsController: Sendable {
             await audit.operation("alarm-unsilence", context, success: true)
             return Response(status: .noContent)
         }
-        router.get("api/status") { _, _ in try Self.json(try await status()) }
-        router.get("status") { _, _ in Page.html("Service status", Self.render(try await status())) }
+        routes.publicRoutes.get("api/status") { _, _ in try Self.json(try await status()) }
+        routes.publicRoutes.get("status") { _, _ in Page.html("Service status", Self.render(try await status())) }
     }
 
     struct AlarmsBody: Encodable {

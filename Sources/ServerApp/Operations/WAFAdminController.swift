@@ -18,7 +18,8 @@ struct WAFAdminController: Sendable {
     let runtime: WAFRuntime
     let audit: SecurityAudit
 
-    func register(on router: Router<AppRequestContext>) {
+    func register(on routes: RouteTable) {
+        let router = routes.identified
         router.get("api/waf") { _, context in
             try OperationsController.require(context, OperationsController.readers)
             return try Self.current(runtime)

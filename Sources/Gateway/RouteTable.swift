@@ -1,0 +1,72 @@
+import HTTPTypes
+import Hummingbird
+import Synchronization
+
+/// Every route of HealthHub goes through one of two doors of this table, and the table remembers
+/// which: `publicRoutes` (no identity needed: metadata, discovery, sign-in, health, status) and
+/// `identified` (the authentication middleware runs before the handler, so a request without a
+/// valid identity never reaches it). Authentication is attached to the routes it protects, never
+/// decided by a string test on the path.
+///
+/// The recorded list is what the deny-by-default tests iterate, so a route added later is
+/// tested without anyone remembering to, and the public list in docs/security.md is checked
+/// against it.
+package final class RouteTable {
+    package enum Access: String, Sendable, Hashable {
+        case `public`, identified
+    }
+
+    package struct Entry: Sendable, Hashable, CustomStringConvertible {
+        package let method: HTTPRequest.Method
+        /// The route template, e.g. `/fhir/:type/:id`.
+        package let path: String
+        package let access: Access
+        package var description: String { "\(method.rawValue) \(path) (\(access.rawValue))" }
+    }
+
+    private let recorder: Recorder
+    /// Routes anyone may call.
+    package let publicRoutes: Door
+    /// Routes that need an identity: `authentication` runs before each of them.
+    package let identified: Door
+
+    package init(router: Router<AppRequestContext>, authentication: any MiddlewareProtocol<Request, Response, AppRequestContext>) {
+        let recorder = Recorder()
+        let protected: RouterGroup<AppRequestContext> = router.group().add(middleware: authentication)
+        self.recorder = recorder
+        publicRoutes = Door(access: .public, parent: router, recorder: recorder)
+        identified = Door(access: .identified, parent: protected, recorder: recorder)
+    }
+
+    /// Every route registered so far.
+    package var entries: [Entry] { recorder.entries }
+
+    /// Collects the entries of both doors (a class so the doors, which are values, share it).
+    final class Recorder: Sendable {
+        private let list = Mutex<[Entry]>([])
+        func add(_ entry: Entry) { list.withLock { $0.append(entry) } }
+        var entries: [Entry] { list.withLock { $0 } }
+    }
+
+    /// One door: registers routes on the router (through the authentication group for
+    /// `identified`) and records them.
+    package struct Door: RouterMethods {
+        package typealias Context = AppRequestContext
+        let access: Access
+        let parent: any RouterMethods<AppRequestContext>
+        let recorder: Recorder
+
+        @discardableResult
+        package func on<Responder: HTTPResponder>(_ path: RouterPath, method: HTTPRequest.Method, responder: Responder) -> Door
+        where Responder.Context == AppRequestContext {
+            recorder.add(Entry(method: method, path: path.description, access: access))
+            parent.on(path, method: method, responder: responder)
+            return self
+        }
+
+        /// A door whose routes also pass `middleware` (this door's own routes are unchanged).
+        package func add(middleware: any MiddlewareProtocol<Request, Response, AppRequestContext>) -> Door {
+            Door(access: access, parent: parent.group().add(middleware: middleware), recorder: recorder)
+        }
+    }
+}
