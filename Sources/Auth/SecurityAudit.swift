@@ -18,7 +18,7 @@ package struct SecurityAudit: Sendable {
     }
 
     /// `agent`: `User/<id>`, `Patient/<id>`, `Client/<id>` or `anonymous`.
-    func record(_ interaction: String, _ context: AppRequestContext, agent: String, role: String? = nil,
+    func record(_ interaction: String, _ context: some GatewayRequestContext, agent: String, role: String? = nil,
                 client: String? = nil, success: Bool, code: String? = nil) async {
         var r = AuditRecord(action: .execute, interaction: interaction, outcome: success ? .success : .minorFailure, outcomeCode: code,
                             agent: agent, agentRole: role, networkAddress: context.remoteAddress, requestID: context.requestID)
@@ -32,10 +32,9 @@ package struct SecurityAudit: Sendable {
 
     /// An operator's change through the operations API (WAF replaced or reloaded, alarm
     /// silenced), by the signed-in principal.
-    package func operation(_ interaction: String, _ context: AppRequestContext, success: Bool, code: String? = nil) async {
-        let agent = context.principal?.reference ?? "anonymous"
-        await record(interaction, context, agent: agent, role: context.principal?.role.rawValue, client: context.principal?.clientID,
-                     success: success, code: code)
+    package func operation(_ interaction: String, _ context: IdentifiedRequestContext, success: Bool, code: String? = nil) async {
+        await record(interaction, context, agent: context.principal.reference, role: context.principal.role.rawValue,
+                     client: context.principal.clientID, success: success, code: code)
     }
 
     /// Failed interactions that the auth-failure metrics count.

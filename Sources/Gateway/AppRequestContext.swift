@@ -2,16 +2,24 @@ import Hummingbird
 import Kernel
 import Logging
 
-/// The request context of every HealthHub route: Hummingbird's core storage plus what the
-/// gateway learns about the request before it reaches a feature.
-package struct AppRequestContext: RequestContext {
-    package var coreContext: CoreRequestContextStorage
+/// What every HealthHub request context carries, public route or identified: what the gateway
+/// learnt about the request before it reached a feature.
+package protocol GatewayRequestContext: RequestContext {
     /// Accepted from `X-Request-ID` or generated; echoed back and logged with every line.
-    package var requestID: String = ""
+    var requestID: String { get }
     /// The client's IP address: the direct peer, or, when the peer is a trusted proxy, the
     /// address it forwarded (set by the WAF middleware).
+    var remoteAddress: String? { get }
+}
+
+/// The request context of every route until authentication: Hummingbird's core storage plus
+/// what the gateway learns about the request.
+package struct AppRequestContext: GatewayRequestContext {
+    package var coreContext: CoreRequestContextStorage
+    package var requestID: String = ""
     package var remoteAddress: String?
-    /// Who is calling, once the authentication middleware has verified a token.
+    /// Set by the authentication middleware of identified routes, and read only to build their
+    /// `IdentifiedRequestContext`: handlers never see an optional principal.
     package var principal: Principal?
     /// The tightest rate-limit bucket charged for this request so far (for the headers).
     package var rateLimit: RateLimiter.Decision?
@@ -24,5 +32,30 @@ package struct AppRequestContext: RequestContext {
     }
 
     /// FHIR transaction bundles of a whole patient record are large; bodies are read with this cap.
+    package var maxUploadSize: Int { 64 * 1024 * 1024 }
+}
+
+/// The context of every route registered through `RouteTable.identified`: the same as
+/// `AppRequestContext`, with a principal that is not optional. It can only be made from a
+/// context whose principal the authentication middleware has set; HealthHub acting for itself
+/// (import, demo data, background jobs) never goes through a request context at all.
+package struct IdentifiedRequestContext: ChildRequestContext, GatewayRequestContext {
+    package typealias ParentContext = AppRequestContext
+    package var coreContext: CoreRequestContextStorage
+    package let requestID: String
+    package let remoteAddress: String?
+    package let principal: Principal
+
+    package init(context: AppRequestContext) throws {
+        // Unreachable behind the authentication middleware; refused rather than assumed.
+        guard let principal = context.principal else {
+            throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer realm=\"HealthHub\""])
+        }
+        coreContext = context.coreContext
+        requestID = context.requestID
+        remoteAddress = context.remoteAddress
+        self.principal = principal
+    }
+
     package var maxUploadSize: Int { 64 * 1024 * 1024 }
 }

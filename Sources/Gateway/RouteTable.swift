@@ -5,7 +5,8 @@ import Synchronization
 /// Every route of HealthHub goes through one of two doors of this table, and the table remembers
 /// which: `publicRoutes` (no identity needed: metadata, discovery, sign-in, health, status) and
 /// `identified` (the authentication middleware runs before the handler, so a request without a
-/// valid identity never reaches it). Authentication is attached to the routes it protects, never
+/// valid identity never reaches it, and the handler's `IdentifiedRequestContext` has a principal
+/// that is not optional). Authentication is attached to the routes it protects, never
 /// decided by a string test on the path.
 ///
 /// The recorded list is what the deny-by-default tests iterate, so a route added later is
@@ -26,16 +27,16 @@ package final class RouteTable {
 
     private let recorder: Recorder
     /// Routes anyone may call.
-    package let publicRoutes: Door
+    package let publicRoutes: Door<AppRequestContext>
     /// Routes that need an identity: `authentication` runs before each of them.
-    package let identified: Door
+    package let identified: Door<IdentifiedRequestContext>
 
     package init(router: Router<AppRequestContext>, authentication: any MiddlewareProtocol<Request, Response, AppRequestContext>) {
         let recorder = Recorder()
-        let protected: RouterGroup<AppRequestContext> = router.group().add(middleware: authentication)
+        let authenticated: RouterGroup<AppRequestContext> = router.group().add(middleware: authentication)
         self.recorder = recorder
         publicRoutes = Door(access: .public, parent: router, recorder: recorder)
-        identified = Door(access: .identified, parent: protected, recorder: recorder)
+        identified = Door(access: .identified, parent: authenticated.group(context: IdentifiedRequestContext.self), recorder: recorder)
     }
 
     /// Every route registered so far.
@@ -50,22 +51,21 @@ package final class RouteTable {
 
     /// One door: registers routes on the router (through the authentication group for
     /// `identified`) and records them.
-    package struct Door: RouterMethods {
-        package typealias Context = AppRequestContext
+    package struct Door<Context: RequestContext>: RouterMethods {
         let access: Access
-        let parent: any RouterMethods<AppRequestContext>
+        let parent: any RouterMethods<Context>
         let recorder: Recorder
 
         @discardableResult
         package func on<Responder: HTTPResponder>(_ path: RouterPath, method: HTTPRequest.Method, responder: Responder) -> Door
-        where Responder.Context == AppRequestContext {
+        where Responder.Context == Context {
             recorder.add(Entry(method: method, path: path.description, access: access))
             parent.on(path, method: method, responder: responder)
             return self
         }
 
         /// A door whose routes also pass `middleware` (this door's own routes are unchanged).
-        package func add(middleware: any MiddlewareProtocol<Request, Response, AppRequestContext>) -> Door {
+        package func add(middleware: any MiddlewareProtocol<Request, Response, Context>) -> Door {
             Door(access: access, parent: parent.group().add(middleware: middleware), recorder: recorder)
         }
     }

@@ -53,7 +53,7 @@ package struct AuditRecord: Sendable, Equatable {
     }
 
     /// Fills in the agent and the purpose of use from the principal of the request (anonymous,
-    /// with no purpose, when there is none).
+    /// with no purpose, when there is none: a refused request).
     package mutating func setAgent(_ principal: Principal?) {
         guard let principal else { return }
         agent = principal.reference

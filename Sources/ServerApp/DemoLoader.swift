@@ -15,9 +15,9 @@ package struct DemoLoader: Sendable {
         let processor = BundleProcessor(service: fhir)
         var written = 0
         let audit = AuditRecord(action: .create, interaction: "demo", agent: "healthhub demo")
-        written += try await count(processor.process(population.sharedResourcesBundle(), access: .server(fhir.policy), audit: audit))
+        written += try await count(processor.process(population.sharedResourcesBundle(), access: RequestAccess(healthHub: .demoData, policy: fhir.policy), audit: audit))
         for i in 0..<patients {
-            written += try await count(processor.process(population.patientBundle(index: i), access: .server(fhir.policy), audit: audit))
+            written += try await count(processor.process(population.patientBundle(index: i), access: RequestAccess(healthHub: .demoData, policy: fhir.policy), audit: audit))
         }
         try await fhir.database.optimize()
         return written

@@ -109,7 +109,7 @@ package struct ResourceImporter: Sendable {
     func importDocument(_ json: JSON) async throws -> [String: Int] {
         guard let type = json["resourceType"]?.stringValue else { throw ImportError.syntax("no resourceType") }
         if type == "Bundle", let kind = json["type"]?.stringValue, kind == "transaction" || kind == "batch" {
-            let response = try await BundleProcessor(service: fhir).process(json, access: .server(fhir.policy), audit: Self.audit)
+            let response = try await BundleProcessor(service: fhir).process(json, access: RequestAccess(healthHub: .importFiles, policy: fhir.policy), audit: Self.audit)
             var counts: [String: Int] = [:]
             var failures: [String] = []
             let requests = json["entry"]?.arrayValue ?? []

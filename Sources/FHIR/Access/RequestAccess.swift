@@ -2,23 +2,49 @@ import Kernel
 import SQLKit
 import Storage
 
-/// The access of one request: its principal under the policy. `server` (no principal) is
-/// HealthHub itself (import, demo data), which is not limited.
+/// Who acts: a principal established by authentication, or HealthHub itself for one of its own
+/// tasks. There is no third case: nothing is ever inferred from a missing principal.
+package enum Caller: Sendable, Equatable {
+    case principal(Principal)
+    case healthHub(HealthHubTask)
+}
+
+/// What HealthHub does on its own behalf, unlimited by any token: named, so each use is a
+/// deliberate choice of the code path that runs it (the CLI import, the demo loader), never
+/// reachable from a request.
+package enum HealthHubTask: String, Sendable {
+    case importFiles = "import"
+    case demoData = "demo"
+}
+
+/// The access of one interaction: its actor under the policy.
 package struct RequestAccess: Sendable {
-    package let principal: Principal?
+    package let caller: Caller
     let policy: AccessPolicy
 
-    package init(principal: Principal?, policy: AccessPolicy) {
-        self.principal = principal
+    /// A request's access: always with the principal its authentication established.
+    package init(principal: Principal, policy: AccessPolicy) {
+        self.caller = .principal(principal)
         self.policy = policy
     }
 
-    package static func server(_ policy: AccessPolicy) -> RequestAccess { RequestAccess(principal: nil, policy: policy) }
+    /// HealthHub itself, for `task`; not limited.
+    package init(healthHub task: HealthHubTask, policy: AccessPolicy) {
+        self.caller = .healthHub(task)
+        self.policy = policy
+    }
+
+    var principal: Principal? {
+        if case .principal(let p) = caller { return p }
+        return nil
+    }
 
     /// The limit of an interaction, or a 403 naming what the token lacks.
     package func limit(_ type: String, _ permission: Permission) throws(FHIRError) -> CompartmentLimit {
-        guard let principal else { return .unrestricted }
-        return try policy.limit(principal, type, permission)
+        switch caller {
+        case .principal(let principal): return try policy.limit(principal, type, permission)
+        case .healthHub: return .unrestricted
+        }
     }
 
     /// The SQL condition on `r` under `limit`, nil when every row of the type is visible.
@@ -30,7 +56,6 @@ package struct RequestAccess: Sendable {
     /// a condition, or `1 = 0` when the scopes do not allow it at all. Used for `_include`,
     /// `_revinclude`, chained parameters, conditional references and conditional writes.
     package func visibility(_ type: String, _ permission: Permission = .read, alias: String = "r") -> SQLQueryString? {
-        guard principal != nil else { return nil }
         guard let limit = try? limit(type, permission) else { return "1 = 0" }
         return policy.condition(limit, type: type, alias: alias)
     }
@@ -65,7 +90,7 @@ package struct RequestAccess: Sendable {
 
     /// Whether the request may read history across all types (unlimited for every type).
     package var seesEverything: Bool {
-        guard let principal else { return true }
+        guard let principal else { return true }  // HealthHub itself
         switch principal.role {
         case .system: return principal.scopes.resources.contains { $0.context == .system && $0.resourceType == "*" && $0.permissions.contains(.read) }
         case .admin, .practitioner:

@@ -27,9 +27,9 @@ package struct FHIRController: Sendable {
 
     /// Registers the API: the CapabilityStatement is public, every other route needs an identity.
     package func register(on routes: RouteTable) {
-        routes.publicRoutes.group("fhir").add(middleware: FHIRErrorMiddleware())
+        routes.publicRoutes.group("fhir").add(middleware: FHIRErrorMiddleware<AppRequestContext>())
             .get("metadata") { _, _ in self.fhirResponse(.ok, self.capabilityStatement) }
-        let fhir = routes.identified.group("fhir").add(middleware: FHIRErrorMiddleware())
+        let fhir = routes.identified.group("fhir").add(middleware: FHIRErrorMiddleware<IdentifiedRequestContext>())
         fhir.post("", use: transaction)
         fhir.get("_history", use: systemHistory)
         fhir.get(":type", use: searchType)
@@ -64,7 +64,7 @@ package struct FHIRController: Sendable {
 
     // MARK: Handlers
 
-    @Sendable func read(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func read(_ request: Request, context: IdentifiedRequestContext) async throws -> Response {
         try await audited("read", .read, request, context) { record in
             let (type, id) = try typeAndID(context)
             record.resources = ["\(type)/\(id)"]
@@ -74,7 +74,7 @@ package struct FHIRController: Sendable {
         }
     }
 
-    @Sendable func vread(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func vread(_ request: Request, context: IdentifiedRequestContext) async throws -> Response {
         try await audited("vread", .read, request, context) { record in
             let (type, id) = try typeAndID(context)
             record.resources = ["\(type)/\(id)"]
@@ -84,7 +84,7 @@ package struct FHIRController: Sendable {
         }
     }
 
-    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func create(_ request: Request, context: IdentifiedRequestContext) async throws -> Response {
         try await audited("create", .create, request, context, committed: true) { record in
             let type = try typeParameter(context)
             try service.requireWritable(type)
@@ -96,7 +96,7 @@ package struct FHIRController: Sendable {
         }
     }
 
-    @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func update(_ request: Request, context: IdentifiedRequestContext) async throws -> Response {
         try await audited("update", .update, request, context, committed: true) { record in
             let (type, id) = try typeAndID(context)
             record.resources = ["\(type)/\(id)"]
@@ -107,7 +107,7 @@ package struct FHIRController: Sendable {
         }
     }
 
-    @Sendable func conditionalUpdate(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func conditionalUpdate(_ request: Request, context: IdentifiedRequestContext) async throws -> Response {
         try await audited("update", .update, request, context, committed: true) { record in
             let type = try typeParameter(context)
             let query = try conditionQuery(request)
@@ -121,7 +121,7 @@ package struct FHIRController: Sendable {
 
     /// The body of both updates: decode and validate, write with `apply`, audit in the same
     /// transaction, answer 200 or 201.
-    private func writeUpdate(_ request: Request, _ context: AppRequestContext, type: String, record: AuditRecord,
+    private func writeUpdate(_ request: Request, _ context: IdentifiedRequestContext, type: String, record: AuditRecord,
                              apply: @escaping @Sendable (JSONObject, Int?, DatabaseTransaction) async throws -> (ResourceVersion, created: Bool)) async throws -> Response {
         try service.requireWritable(type)
         let body = try await jsonBody(request, context: context)
@@ -135,7 +135,7 @@ package struct FHIRController: Sendable {
         return resourceResponse(v, status: created ? .created : .ok, request: request, context: context, location: true)
     }
 
-    @Sendable func patch(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func patch(_ request: Request, context: IdentifiedRequestContext) async throws -> Response {
         try await audited("patch", .update, request, context, committed: true) { record in
             let (type, id) = try typeAndID(context)
             record.resources = ["\(type)/\(id)"]
@@ -161,7 +161,7 @@ package struct FHIRController: Sendable {
         }
     }
 
-    @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func delete(_ request: Request, context: IdentifiedRequestContext) async throws -> Response {
         try await audited("delete", .delete, request, context, committed: true) { record in
             let (type, id) = try typeAndID(context)
             record.resources = ["\(type)/\(id)"]
@@ -180,7 +180,7 @@ package struct FHIRController: Sendable {
         }
     }
 
-    @Sendable func conditionalDelete(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func conditionalDelete(_ request: Request, context: IdentifiedRequestContext) async throws -> Response {
         try await audited("delete", .delete, request, context, committed: true) { record in
             let type = try typeParameter(context)
             let query = try conditionQuery(request)
@@ -198,11 +198,11 @@ package struct FHIRController: Sendable {
         }
     }
 
-    @Sendable func searchType(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func searchType(_ request: Request, context: IdentifiedRequestContext) async throws -> Response {
         try await search(type: try typeParameter(context), query: request.uri.query ?? "", request: request, context: context)
     }
 
-    @Sendable func searchPost(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func searchPost(_ request: Request, context: IdentifiedRequestContext) async throws -> Response {
         let type = context.parameters.get("type") ?? ""
         let contentType = request.headers[.contentType] ?? ""
         guard contentType.hasPrefix("application/x-www-form-urlencoded") else {
@@ -216,7 +216,7 @@ package struct FHIRController: Sendable {
         return try await search(type: type, query: query, request: request, context: context)
     }
 
-    func search(type: String, query: String, request: Request, context: AppRequestContext) async throws -> Response {
+    func search(type: String, query: String, request: Request, context: IdentifiedRequestContext) async throws -> Response {
         try await audited("search-type", .execute, request, context) { record in
             record.query = "\(type)?\(query)"
             try service.requireType(type)
@@ -228,7 +228,7 @@ package struct FHIRController: Sendable {
         }
     }
 
-    @Sendable func transaction(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func transaction(_ request: Request, context: IdentifiedRequestContext) async throws -> Response {
         let bundle: JSON
         do {
             bundle = try JSON.parse(try await jsonBody(request, context: context))
@@ -247,7 +247,7 @@ package struct FHIRController: Sendable {
         return fhirResponse(.ok, response.serialized())
     }
 
-    @Sendable func systemHistory(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func systemHistory(_ request: Request, context: IdentifiedRequestContext) async throws -> Response {
         try await audited("history-system", .read, request, context) { record in
             guard access(context).seesEverything else {
                 throw AccessPolicy.forbidden("The history of the whole server needs a token that may read every resource (system/*.rs, or break-glass)")
@@ -256,7 +256,7 @@ package struct FHIRController: Sendable {
         }
     }
 
-    @Sendable func typeHistory(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func typeHistory(_ request: Request, context: IdentifiedRequestContext) async throws -> Response {
         try await audited("history-type", .read, request, context) { record in
             let type = try typeParameter(context)
             if type == "AuditEvent" { throw Self.noAuditHistory }
@@ -266,7 +266,7 @@ package struct FHIRController: Sendable {
         }
     }
 
-    @Sendable func instanceHistory(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func instanceHistory(_ request: Request, context: IdentifiedRequestContext) async throws -> Response {
         try await audited("history-instance", .read, request, context) { record in
             let (type, id) = try typeAndID(context)
             record.resources = ["\(type)/\(id)"]
@@ -309,21 +309,21 @@ package struct FHIRController: Sendable {
     // MARK: Audit
 
     /// The audit record of this request before the interaction fills in what it touched.
-    func auditRecord(_ interaction: String, _ action: AuditRecord.Action, _ request: Request, _ context: AppRequestContext) -> AuditRecord {
+    func auditRecord(_ interaction: String, _ action: AuditRecord.Action, _ request: Request, _ context: IdentifiedRequestContext) -> AuditRecord {
         var record = AuditRecord(action: action, interaction: interaction, agent: "anonymous",
                                  networkAddress: context.remoteAddress, requestID: context.requestID)
         record.setAgent(context.principal)
         return record
     }
 
-    func access(_ context: AppRequestContext) -> RequestAccess {
+    func access(_ context: IdentifiedRequestContext) -> RequestAccess {
         RequestAccess(principal: context.principal, policy: service.policy)
     }
 
     /// Runs an interaction and audits it. `committed`: the interaction audits its success in its
     /// own transaction; otherwise success is audited here before the response goes out. Every
     /// failure is audited here (its transaction, if any, rolled back), with the error's issue code.
-    func audited(_ interaction: String, _ action: AuditRecord.Action, _ request: Request, _ context: AppRequestContext,
+    func audited(_ interaction: String, _ action: AuditRecord.Action, _ request: Request, _ context: IdentifiedRequestContext,
                  committed: Bool = false, _ body: (inout AuditRecord) async throws -> Response) async throws -> Response {
         var record = auditRecord(interaction, action, request, context)
         do {
@@ -350,13 +350,13 @@ package struct FHIRController: Sendable {
 
     // MARK: Helpers
 
-    func typeParameter(_ context: AppRequestContext) throws(FHIRError) -> String {
+    func typeParameter(_ context: IdentifiedRequestContext) throws(FHIRError) -> String {
         let type = context.parameters.get("type") ?? ""
         try service.requireType(type)
         return type
     }
 
-    func typeAndID(_ context: AppRequestContext) throws(FHIRError) -> (String, String) {
+    func typeAndID(_ context: IdentifiedRequestContext) throws(FHIRError) -> (String, String) {
         let type = try typeParameter(context)
         let id = context.parameters.get("id") ?? ""
         guard ResourceID.isValid(id) else { throw FHIRError.invalid("'\(id.prefix(70))' is not a valid resource id") }
@@ -376,7 +376,7 @@ package struct FHIRController: Sendable {
         return v
     }
 
-    func jsonBody(_ request: Request, context: AppRequestContext) async throws -> ByteBufferView {
+    func jsonBody(_ request: Request, context: IdentifiedRequestContext) async throws -> ByteBufferView {
         let contentType = (request.headers[.contentType] ?? "").lowercased()
         if contentType.contains("xml") {
             throw FHIRError(.unsupportedMediaType, code: "not-supported", "XML is not supported; send application/fhir+json")
@@ -394,7 +394,7 @@ package struct FHIRController: Sendable {
         return "http://\(host)/fhir"
     }
 
-    func resourceResponse(_ v: ResourceVersion, status: HTTPResponse.Status, request: Request, context: AppRequestContext, location: Bool) -> Response {
+    func resourceResponse(_ v: ResourceVersion, status: HTTPResponse.Status, request: Request, context: IdentifiedRequestContext, location: Bool) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = FHIRMedia.fhirJSON
         headers[.eTag] = v.etag

@@ -8,12 +8,10 @@ import Storage
 /// Makes every answer under `/fhir` FHIR-shaped: XML requests get 415, framework errors and
 /// unexpected failures become OperationOutcomes, and a 500 says only the request id (the cause
 /// goes to the log, which carries no resource content).
-package struct FHIRErrorMiddleware: RouterMiddleware {
-    package typealias Context = AppRequestContext
-
+package struct FHIRErrorMiddleware<Context: GatewayRequestContext>: RouterMiddleware {
     package init() {}
 
-    package func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let format = request.uri.queryParameters["_format"], format.lowercased().contains("xml") {
             throw FHIRError(.unsupportedMediaType, code: "not-supported", "XML is not supported; use _format=json")
         }

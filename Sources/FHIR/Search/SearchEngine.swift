@@ -30,7 +30,7 @@ package struct SearchEngine: Sendable {
         }
     }
 
-    func sql(_ access: RequestAccess?) -> SearchSQL { SearchSQL(registry: registry, definitions: definitions, access: access) }
+    func sql(_ access: RequestAccess) -> SearchSQL { SearchSQL(registry: registry, definitions: definitions, access: access) }
 
     /// `access` limits the matches and the included resources to what the request may read,
     /// in the SQL itself (counts and pages never see other rows).

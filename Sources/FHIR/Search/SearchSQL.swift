@@ -10,7 +10,7 @@ struct SearchSQL {
     let registry: SearchParameterRegistry
     let definitions: FHIRDefinitions
     /// What the request may see of a chained-to type (aliased `t`): the same limits as a read.
-    let access: RequestAccess?
+    let access: RequestAccess
 
     /// The WHERE condition (without `WHERE`) for resources of `type` aliased as `r`.
     ///
@@ -123,7 +123,7 @@ struct SearchSQL {
                                              chain: Array(clause.chain.dropFirst()), values: clause.values)
             let innerSQL = try clauseSQL(inner, type: target, column: "t.res_id")
             var targetRows: SQLQueryString = "SELECT t.res_id FROM hh_resource t WHERE t.res_type = \(bind: target) AND t.deleted = 0 AND " + innerSQL
-            if let visible = access?.visibility(target, .search, alias: "t") { targetRows += " AND " + visible }
+            if let visible = access.visibility(target, .search, alias: "t") { targetRows += " AND " + visible }
             alternatives.append("(c.target_type = \(bind: target) AND c.target_id IN (" + targetRows + "))")
         }
         guard !alternatives.isEmpty else {

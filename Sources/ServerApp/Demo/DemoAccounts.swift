@@ -38,7 +38,7 @@ package struct DemoAccounts: Sendable {
         guard try await identity.accounts.find(email: "admin@demo.healthhub.test") == nil else { return nil }
         let mrn = population.medicalRecordNumber(index: 0)
         let request = try fhir.searchRequest(type: "Patient", query: "identifier=\(DemoJSON.mrnSystem)|\(mrn)")
-        let ids = try await fhir.database.read { db in try await fhir.search.matchingIDs(request, limit: 1, access: .server(fhir.policy), for: .search, on: db) }
+        let ids = try await fhir.database.read { db in try await fhir.search.matchingIDs(request, limit: 1, access: RequestAccess(healthHub: .demoData, policy: fhir.policy), for: .search, on: db) }
         guard let patientID = ids.first, let patient = try await fhir.store.read("Patient", patientID), let content = patient.content,
               let gp = try JSON.parse(content)["generalPractitioner"]?.arrayValue?.first?["reference"]?.stringValue,
               gp.hasPrefix("Practitioner/") else {

@@ -54,7 +54,7 @@ struct OperationsController: Sendable {
             guard (3...500).contains(reason.count) else { throw Self.problem(.badRequest, "reason must be 3 to 500 characters") }
             let now = Date().timeIntervalSince1970
             let silence = try await operations.coordinator.store.addSilence(matcher: input.alarm, startsAt: now, endsAt: now + Double(input.minutes) * 60,
-                                                                           reason: reason, createdBy: context.principal?.reference ?? "unknown")
+                                                                           reason: reason, createdBy: context.principal.reference)
             await audit.operation("alarm-silence", context, success: true, code: input.alarm)
             return try Self.json(silence, status: .created)
         }
@@ -121,9 +121,8 @@ struct OperationsController: Sendable {
             """
     }
 
-    static func require(_ context: AppRequestContext, _ roles: Set<Role>) throws {
-        guard let principal = context.principal else { throw problem(.unauthorized, "This API needs an access token") }
-        guard roles.contains(principal.role) else { throw problem(.forbidden, "This API needs one of the roles: \(roles.map(\.rawValue).sorted().joined(separator: ", "))") }
+    static func require(_ context: IdentifiedRequestContext, _ roles: Set<Role>) throws {
+        guard roles.contains(context.principal.role) else { throw problem(.forbidden, "This API needs one of the roles: \(roles.map(\.rawValue).sorted().joined(separator: ", "))") }
     }
 
     static func problem(_ status: HTTPResponse.Status, _ message: String) -> HTTPError {

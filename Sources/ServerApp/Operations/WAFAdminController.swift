@@ -36,7 +36,7 @@ struct WAFAdminController: Sendable {
                 return try OperationsController.json(["problems": error.problems], status: .unprocessableContent)
             }
             await audit.operation("waf-replace", context, success: true)
-            context.logger.notice("waf replaced through the admin API", metadata: ["agent": .string(context.principal?.reference ?? "unknown"), "persisted": .stringConvertible(persisted)])
+            context.logger.notice("waf replaced through the admin API", metadata: ["agent": .string(context.principal.reference), "persisted": .stringConvertible(persisted)])
             return try Self.current(runtime, persisted: persisted)
         }
         router.post("api/waf/reload") { _, context in
