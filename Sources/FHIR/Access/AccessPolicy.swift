@@ -97,14 +97,28 @@ package struct AccessPolicy: Sendable {
     /// The condition a row of `hh_resource` of `type` (aliased `alias`) must meet, or nil when
     /// every row is visible.
     package func condition(_ limit: CompartmentLimit, type: String, alias: String = "r") -> SQLQueryString? {
+        compartmentCondition(limit, type: type, alias: alias, versioned: false)
+    }
+
+    /// The same rule for a row of `hh_resource_history` (aliased `alias`): the version itself
+    /// must name a permitted patient, whatever the resource's current version names. A
+    /// resource that moved from one patient to another keeps each version with its own patient.
+    package func historyCondition(_ limit: CompartmentLimit, type: String, alias: String = "h") -> SQLQueryString? {
+        compartmentCondition(limit, type: type, alias: alias, versioned: true)
+    }
+
+    private func compartmentCondition(_ limit: CompartmentLimit, type: String, alias: String, versioned: Bool) -> SQLQueryString? {
         guard let params = compartmentParams[type] else { return nil }
         guard let set = patientSet(limit) else { return nil }
         if type == "Patient" { return "\(unsafeRaw: alias).res_id IN (" + set + ")" }
         if params.isEmpty { return "1 = 0" }
         var list: SQLQueryString = ""
         for (i, p) in params.enumerated() { list += i == 0 ? "\(bind: p)" : ", \(bind: p)" }
-        return "EXISTS (SELECT 1 FROM hh_idx_reference c WHERE c.res_type = \(unsafeRaw: alias).res_type AND c.res_id = \(unsafeRaw: alias).res_id AND c.param IN (" + list
-            + ") AND c.target_type = 'Patient' AND c.target_id IN (" + set + "))"
+        let same: SQLQueryString = "c.res_type = \(unsafeRaw: alias).res_type AND c.res_id = \(unsafeRaw: alias).res_id AND c.param IN (" + list + ")"
+        if versioned {
+            return "EXISTS (SELECT 1 FROM hh_history_patient c WHERE " + same + " AND c.version = \(unsafeRaw: alias).version AND c.patient_id IN (" + set + "))"
+        }
+        return "EXISTS (SELECT 1 FROM hh_idx_reference c WHERE " + same + " AND c.target_type = 'Patient' AND c.target_id IN (" + set + "))"
     }
 
     /// What goes inside `IN (...)` for the permitted patient ids (a list or a subquery), or nil

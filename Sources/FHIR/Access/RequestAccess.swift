@@ -52,6 +52,11 @@ package struct RequestAccess: Sendable {
         policy.condition(limit, type: type)
     }
 
+    /// The SQL condition on a history row `h` under `limit`: the version's own patients decide.
+    package func historyCondition(_ limit: CompartmentLimit, type: String) -> SQLQueryString? {
+        policy.historyCondition(limit, type: type)
+    }
+
     /// The rows of `type` (aliased `alias`) this request may see for `permission`: nil (all),
     /// a condition, or `1 = 0` when the scopes do not allow it at all. Used for `_include`,
     /// `_revinclude`, chained parameters, conditional references and conditional writes.

@@ -261,7 +261,7 @@ package struct FHIRController: Sendable {
             let type = try typeParameter(context)
             if type == "AuditEvent" { throw Self.noAuditHistory }
             let access = self.access(context)
-            let visible = access.condition(try access.limit(type, .read), type: type)
+            let visible = access.historyCondition(try access.limit(type, .read), type: type)
             return try await history(.type(type), path: "\(type)/_history", request: request, record: &record, visible: visible)
         }
     }

@@ -98,9 +98,7 @@ package enum SearchBundle {
             let method = v.deleted ? "DELETE" : (v.version == 1 ? "POST" : "PUT")
             let url = method == "POST" ? v.type : "\(v.type)/\(v.id)"
             let status = v.deleted ? "204 No Content" : (v.version == 1 ? "201 Created" : "200 OK")
-            var request = JSONObject([("method", .string(method)), ("url", .string(url))])
-            _ = request
-            request = JSONObject([("method", .string(method)), ("url", .string(url))])
+            let request = JSONObject([("method", .string(method)), ("url", .string(url))])
             let response = JSONObject([("status", .string(status)), ("etag", .string(v.etag)), ("lastModified", .string(Instant.format(millis: v.lastUpdated)))])
             out.append(contentsOf: Array(",\"request\":".utf8))
             out.append(contentsOf: JSON.object(request).serialized())

@@ -61,6 +61,22 @@ package enum FHIRMigrations {
             "DROP INDEX hh_idx_quantity_res", "CREATE INDEX hh_idx_quantity_res ON hh_idx_quantity (res_type, res_id, param, value, code, system)",
             "DROP INDEX hh_idx_uri_res", "CREATE INDEX hh_idx_uri_res ON hh_idx_uri (res_type, res_id, param, value)",
         ] },
+        // The patients each version named (its Patient references), so that every version a
+        // history returns passes the access rules of that version, in the SQL. Versions written
+        // before this table existed are attributed to their resource's patients at upgrade time.
+        Migration("fhir.006-history-patient") { _ in [
+            """
+            CREATE TABLE hh_history_patient (
+              res_type TEXT NOT NULL, res_id TEXT NOT NULL, version INTEGER NOT NULL, param TEXT NOT NULL, patient_id TEXT NOT NULL,
+              PRIMARY KEY (res_type, res_id, version, param, patient_id))
+            """,
+            """
+            INSERT INTO hh_history_patient (res_type, res_id, version, param, patient_id)
+            SELECT DISTINCT h.res_type, h.res_id, h.version, r.param, r.target_id FROM hh_resource_history h
+            JOIN hh_idx_reference r ON r.res_type = h.res_type AND r.res_id = h.res_id AND r.target_type = 'Patient'
+            WHERE h.res_type <> 'AuditEvent'
+            """,
+        ] },
     ]
 
     /// Index tables, each keyed by (res_type, res_id).

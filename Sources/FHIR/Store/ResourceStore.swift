@@ -119,6 +119,8 @@ package struct ResourceStore: Sendable {
         let now = nextTimestamp(after: current.lastUpdated)
         try await tx.sql.raw("UPDATE hh_resource SET version = \(bind: version), last_updated = \(bind: now), deleted = 1 WHERE res_type = \(bind: type) AND res_id = \(bind: id)").run()
         try await tx.sql.raw("INSERT INTO hh_resource_history (res_type, res_id, version, last_updated, method, key_id, content) VALUES (\(bind: type), \(bind: id), \(bind: version), \(bind: now), 'DELETE', NULL, NULL)").run()
+        // A deletion belongs to the patients of the version it deletes.
+        try await tx.sql.raw("INSERT INTO hh_history_patient (res_type, res_id, version, param, patient_id) SELECT res_type, res_id, \(bind: version), param, patient_id FROM hh_history_patient WHERE res_type = \(bind: type) AND res_id = \(bind: id) AND version = \(bind: current.version)").run()
         try await clearIndex(type, id, in: tx)
         return ResourceVersion(type: type, id: id, version: version, lastUpdated: now, deleted: true, content: nil)
     }
@@ -208,6 +210,17 @@ package struct ResourceStore: Sendable {
             "\(bind: p.version.type), \(bind: p.version.id), 1, \(bind: p.version.lastUpdated), 'POST', \(bind: p.keyID), \(bind: p.sealed)"
         }
         try await insertIndex(prepared.map { ($0.version.type, $0.version.id, $0.index) }, in: tx)
+        try await insertHistoryPatients(prepared, in: tx)
+    }
+
+    /// The Patient references of each version, kept with the version (`hh_history_patient`).
+    private func insertHistoryPatients(_ prepared: [PreparedWrite], in tx: DatabaseTransaction) async throws {
+        let rows = prepared.flatMap { p in
+            Set(p.index.references.filter { $0.targetType == "Patient" }.map { [$0.param, $0.targetID] }).map { (p.version, $0[0], $0[1]) }
+        }
+        try await insertRows(tx, "hh_history_patient", "res_type, res_id, version, param, patient_id", rows) { row in
+            "\(bind: row.0.type), \(bind: row.0.id), \(bind: row.0.version), \(bind: row.1), \(bind: row.2)"
+        }
     }
 
     private func write(_ resource: JSONObject, type: String, id: String, version: Int, previous: ResourceVersion?, in tx: DatabaseTransaction) async throws -> ResourceVersion {
@@ -222,6 +235,7 @@ package struct ResourceStore: Sendable {
         }
         try await tx.sql.raw("INSERT INTO hh_resource_history (res_type, res_id, version, last_updated, method, key_id, content) VALUES (\(bind: type), \(bind: id), \(bind: version), \(bind: now), \(bind: method), \(bind: p.keyID), \(bind: p.sealed))").run()
         try await insertIndex([(type, id, p.index)], in: tx)
+        try await insertHistoryPatients([p], in: tx)
         return p.version
     }
 
@@ -279,14 +293,14 @@ package struct ResourceStore: Sendable {
         case .system: filter = "res_type <> 'AuditEvent'"
         case .type(let t):
             filter = "res_type = \(bind: t)"
-            if let visible { filter += " AND res_id IN (SELECT r.res_id FROM hh_resource r WHERE r.res_type = \(bind: t) AND " + visible + ")" }
+            if let visible { filter += " AND " + visible }
         case .instance(let t, let i): filter = "res_type = \(bind: t) AND res_id = \(bind: i)"
         }
         if let since { filter += " AND last_updated >= \(bind: since)" }
         let where_ = filter
         return try await database.read { db in
-            let total = try await db.raw("SELECT COUNT(*) AS n FROM hh_resource_history WHERE " + where_).first()?.decode(column: "n", as: Int.self) ?? 0
-            let rows = try await db.raw("SELECT res_type, res_id, version, last_updated, method, key_id, content FROM hh_resource_history WHERE " + where_ + " ORDER BY last_updated DESC, res_type, res_id, version DESC LIMIT \(bind: count) OFFSET \(bind: offset)").all()
+            let total = try await db.raw("SELECT COUNT(*) AS n FROM hh_resource_history h WHERE " + where_).first()?.decode(column: "n", as: Int.self) ?? 0
+            let rows = try await db.raw("SELECT res_type, res_id, version, last_updated, method, key_id, content FROM hh_resource_history h WHERE " + where_ + " ORDER BY last_updated DESC, res_type, res_id, version DESC LIMIT \(bind: count) OFFSET \(bind: offset)").all()
             let entries = try rows.map { row in
                 try historyVersion(row, type: try row.decode(column: "res_type", as: String.self), id: try row.decode(column: "res_id", as: String.self))
             }
