@@ -25,6 +25,8 @@ package struct AppRequestContext: GatewayRequestContext {
     package var rateLimit: RateLimiter.Decision?
     /// What the request costs, classified once by the rate limiter from method and path.
     package var interaction: RateLimiter.Interaction?
+    /// A site `allow` rule matched the path: the body is not inspected either.
+    package var wafAllowed = false
 
     package init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

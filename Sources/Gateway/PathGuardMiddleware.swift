@@ -48,7 +48,7 @@ package struct PathGuardMiddleware: RouterMiddleware {
             case UInt8(ascii: "\\"):
                 return "backslashes are not allowed in paths"
             case UInt8(ascii: "%"):
-                guard i + 2 < bytes.count, let high = hex(bytes[i + 1]), let low = hex(bytes[i + 2]) else {
+                guard i + 2 < bytes.count, let high = WAF.hex(bytes[i + 1]), let low = WAF.hex(bytes[i + 2]) else {
                     return "a % in a path must start a percent-encoding (%XX)"
                 }
                 if !mayBeEncoded(high << 4 | low) { return "this percent-encoding in the path is refused (an encoded separator, dot, letter, digit, % or control character)" }
@@ -75,15 +75,6 @@ package struct PathGuardMiddleware: RouterMiddleware {
             return false
         default:
             return true
-        }
-    }
-
-    static func hex(_ b: UInt8) -> UInt8? {
-        switch b {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
-        default: nil
         }
     }
 

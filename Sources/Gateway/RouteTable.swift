@@ -31,11 +31,19 @@ package final class RouteTable {
     /// Routes that need an identity: `authentication` runs before each of them.
     package let identified: Door<IdentifiedRequestContext>
 
-    package init(router: Router<AppRequestContext>, authentication: any MiddlewareProtocol<Request, Response, AppRequestContext>) {
+    /// `bodyInspection` reads bodies for the handlers (the WAF's body rules): on identified
+    /// routes after `authentication`, so that no body is read for a request without an identity.
+    package init(router: Router<AppRequestContext>, authentication: any MiddlewareProtocol<Request, Response, AppRequestContext>,
+                 bodyInspection: (any MiddlewareProtocol<Request, Response, AppRequestContext>)?) {
         let recorder = Recorder()
-        let authenticated: RouterGroup<AppRequestContext> = router.group().add(middleware: authentication)
+        var open: RouterGroup<AppRequestContext> = router.group()
+        var authenticated: RouterGroup<AppRequestContext> = router.group().add(middleware: authentication)
+        if let bodyInspection {
+            open = open.add(middleware: bodyInspection)
+            authenticated = authenticated.add(middleware: bodyInspection)
+        }
         self.recorder = recorder
-        publicRoutes = Door(access: .public, parent: router, recorder: recorder)
+        publicRoutes = Door(access: .public, parent: open, recorder: recorder)
         identified = Door(access: .identified, parent: authenticated.group(context: IdentifiedRequestContext.self), recorder: recorder)
     }
 

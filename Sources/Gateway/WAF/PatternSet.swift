@@ -45,6 +45,12 @@ struct PatternSet: Sendable {
     /// the order they end; `visit` returns false to stop.
     func forEachMatch(in bytes: some Sequence<UInt8>, _ visit: (Int) -> Bool) {
         var state = 0
+        forEachMatch(in: bytes, from: &state, visit)
+    }
+
+    /// The same, resuming from `state` and leaving it where the bytes end, so that a text
+    /// arriving in chunks is matched as one (a pattern split across two chunks is found).
+    func forEachMatch(in bytes: some Sequence<UInt8>, from state: inout Int, _ visit: (Int) -> Bool) {
         for var byte in bytes {
             if byte >= 0x41 && byte <= 0x5A { byte |= 0x20 }
             state = Int(goto[state][Int(byte)])

@@ -102,7 +102,7 @@ package final class WAF: Sendable {
     package let configuration: Configuration
     let rules: [Rule]
     private let allowedCountries: Set<String>
-    private let sets: [Target: (PatternSet, [(rule: Int, pattern: Int)])]
+    let sets: [Target: (PatternSet, [(rule: Int, pattern: Int)])]
     private let counters = Mutex<[String: Int]>([:])
 
     package init(configuration: Configuration, rules: [Rule] = WAFRules.builtIn) {
@@ -179,7 +179,10 @@ package final class WAF: Sendable {
         let query2 = Self.decode(query) ?? query
         let path2 = Self.decode(path) ?? path
         var counted: Verdict?
-        for (target, texts) in [(Target.path, path2 == path ? [path] : [path, path2]), (.query, query2 == query ? [query] : [query, query2]),
+        // SQL comments and runs of whitespace (`'/**/OR/**/1=1--`, tabs) read as one space.
+        var queries = query2 == query ? [query] : [query, query2]
+        if let squeezed = Self.squeezingSQLSpace(query2) { queries.append(squeezed) }
+        for (target, texts) in [(Target.path, path2 == path ? [path] : [path, path2]), (.query, queries),
                                 (.userAgent, [r.userAgent]), (.headers, r.headerValues)] {
             for text in texts where !text.isEmpty {
                 if let v = check(target, text.utf8) {
@@ -187,8 +190,11 @@ package final class WAF: Sendable {
                 }
             }
         }
-        if !r.body.isEmpty, let v = check(.body, r.body) {
-            if v.action == .count { counted = counted ?? v } else { return v }
+        if !r.body.isEmpty {
+            // the same scanner the gateway runs over streamed bodies
+            var scanner = BodyScanner(waf: self)
+            if let v = scanner.feed(r.body) { return v }
+            counted = counted ?? scanner.countedMatch
         }
         return counted ?? Verdict(action: .allow, rule: nil)
     }
@@ -218,6 +224,34 @@ package final class WAF: Sendable {
     func matched(_ rule: String, _ action: Action) -> Verdict {
         record(rule)
         return Verdict(action: action, rule: rule)
+    }
+
+    /// The text with every `/*...*/` comment and every run of whitespace (tabs, line breaks)
+    /// replaced by one space, or nil when that changes nothing.
+    static func squeezingSQLSpace(_ text: String) -> String? {
+        let bytes = Array(text.utf8)
+        guard bytes.contains(where: { $0 == UInt8(ascii: "/") || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || $0 == 0x20 }) else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        func space() { if out.last != 0x20 { out.append(0x20) } }
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "/"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "*") {
+                var j = i + 2
+                while j + 1 < bytes.count, !(bytes[j] == UInt8(ascii: "*") && bytes[j + 1] == UInt8(ascii: "/")) { j += 1 }
+                i = min(j + 2, bytes.count)
+                space()
+            } else if b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D || b == 0x0B || b == 0x0C {
+                space()
+                i += 1
+            } else {
+                out.append(b)
+                i += 1
+            }
+        }
+        let squeezed = String(decoding: out, as: UTF8.self)
+        return squeezed == text ? nil : squeezed
     }
 
     /// Percent- and plus-decoding; nil for malformed escapes or invalid UTF-8.

@@ -5,11 +5,12 @@ import Logging
 import NIOCore
 import Telemetry
 
-/// Third in the gateway: resolves the client address (`X-Forwarded-For` only from trusted
-/// proxies) and country (the proxy's country header only from trusted proxies, else the geo
-/// database), enforces the route's body size, then lets the WAF look at the request, body
-/// included. A block is a 403 with the request id and nothing about the rule; an oversized body
-/// a 413; the rule goes to the log and the counters.
+/// In the gateway, before authentication: resolves the client address (`X-Forwarded-For` only
+/// from trusted proxies) and country (the proxy's country header only from trusted proxies, else
+/// the geo database), refuses a declared body size over the route's limit, then lets the WAF
+/// look at the request line and headers. A block is a 403 with the request id and nothing about
+/// the rule; an oversized body a 413; the rule goes to the log and the counters. The body is
+/// inspected after authentication, by `WAFBodyMiddleware`.
 package struct WAFMiddleware: RouterMiddleware {
     package typealias Context = AppRequestContext
     let runtime: WAFRuntime
@@ -29,18 +30,11 @@ package struct WAFMiddleware: RouterMiddleware {
         var context = context
         let peer = context.remoteAddress
         context.remoteAddress = Self.client(peer: peer, forwardedFor: request.headers[values: .xForwardedFor], trusted: trustedProxies)
-        var request = request
-        var body: [UInt8] = []
-        let limit = waf.configuration.limits(for: request.uri.path).maxBodyBytes
-        // Any request that says it has a body (whatever the method) is limited and inspected.
-        let declared = request.headers[.contentLength].flatMap(Int.init)
-        if (declared ?? 0) > 0 || request.headers[.transferEncoding] != nil || [.post, .put, .patch].contains(request.method) {
-            if let declared, declared > limit { return refuse(waf, "protocol-body-size", context, status: .contentTooLarge) }
-            do {
-                body = Array(try await request.collectBody(upTo: limit).readableBytesView)
-            } catch let error where error is NIOTooManyBytesError || (error as? HTTPError)?.status == .contentTooLarge {
-                return refuse(waf, "protocol-body-size", context, status: .contentTooLarge)
-            }
+        // A body is never read here, before authentication: a declared size over the route's
+        // limit is refused at once, and the body itself is inspected by `WAFBodyMiddleware` as
+        // the route's handler reads it.
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > waf.configuration.limits(for: request.uri.path).maxBodyBytes {
+            return refuse(waf, "protocol-body-size", context, status: .contentTooLarge)
         }
         var headerBytes = 0
         var values: [String] = []
@@ -53,7 +47,7 @@ package struct WAFMiddleware: RouterMiddleware {
                            trusted: trustedProxies, database: geo)
             : nil
         let verdict = waf.inspect(.init(client: context.remoteAddress, path: request.uri.path, query: request.uri.query ?? "",
-                                        userAgent: request.headers[.userAgent] ?? "", headerBytes: headerBytes, headerValues: values, body: body,
+                                        userAgent: request.headers[.userAgent] ?? "", headerBytes: headerBytes, headerValues: values,
                                         country: country))
         if let rule = verdict.rule, verdict.action != .allow {
             let group = waf.rules.first { $0.id == rule }?.group ?? "address-or-protocol"
@@ -63,6 +57,7 @@ package struct WAFMiddleware: RouterMiddleware {
             telemetry?.wafBlocked(rule: verdict.rule ?? "unknown")
             return Self.blocked(context, status: .forbidden, error: "blocked")
         }
+        context.wafAllowed = verdict.action == .allow && verdict.rule != nil
         return try await next(request, context)
     }
 

@@ -11,19 +11,19 @@ package enum WAFRules {
         .init(id: "sqli-tautology", group: "sqli", action: .block, patterns: [
             "' or '1'='1", "' or 1=1", "\" or \"1\"=\"1", " or 1=1", "' or 'a'='a", "' or ''='", "') or ('1'='1", "' and 1=1",
             "' and '1'='1", "' and 1=2", "1' or '1'='1", "admin'--", "' or true--", "or 1=1--", "or 1=1#", "' or 1 --",
-        ], targets: urls.union([.headers])),
+        ], targets: urls.union([.headers, .userAgent])),
         .init(id: "sqli-union", group: "sqli", action: .block, patterns: [
             "union select", "union all select", "union distinct select", "union(select", "union/**/select",
-        ], targets: urls.union([.headers])),
+        ], targets: urls.union([.headers, .userAgent])),
         .init(id: "sqli-stacked", group: "sqli", action: .block, patterns: [
             "'; drop ", "; drop table", "';drop ", "; delete from", "'; delete ", "'; insert into", "; shutdown", "'; exec ",
-            "'--", "' --", "';--", "'#", "' #", "/*!", "');", "'||'", "';select", "'; select",
+            "'--", "' --", "';--", "'#", "' #", "/*!", "');", "'||", "||'", "';select", "'; select",
         ], targets: urls),
         .init(id: "sqli-functions", group: "sqli", action: .block, patterns: [
             "sleep(", "pg_sleep(", "benchmark(", "waitfor delay", "information_schema", "xp_cmdshell", "load_file(", "into outfile",
             "into dumpfile", "@@version", "extractvalue(", "updatexml(", "sysobjects", "pg_catalog", "sqlite_master", "dbms_pipe",
-            "utl_inaddr", "char(0x", "0x3a", "concat(0x",
-        ], targets: urls.union([.headers])),
+            "utl_inaddr", "char(0x", "0x3a", "concat(0x", "randomblob(", "zeroblob(", "sqlite_version(",
+        ], targets: urls.union([.headers, .userAgent])),
         // In bodies only what no clinical note says ("sleep(8 h)" and "Union Select Hospital" can).
         .init(id: "sqli-body", group: "sqli", action: .block, patterns: [
             "' or '1'='1", "' or 1=1--", "union all select null", "pg_sleep(", "waitfor delay '", "information_schema.", "xp_cmdshell",
@@ -33,7 +33,7 @@ package enum WAFRules {
         .init(id: "xss-tags", group: "xss", action: .block, patterns: [
             "<script", "</script", "<iframe", "<svg", "<object", "<embed", "<marquee", "<details", "<body", "<img src=", "<img/src",
             "<input", "<form", "<math", "<video", "<audio", "<link", "<meta", "<style", "<base",
-        ], targets: urls.union([.headers])),
+        ], targets: urls.union([.headers, .userAgent])),
         .init(id: "xss-script", group: "xss", action: .block, patterns: [
             "<script", "javascript:", "vbscript:", "onerror=", "onload=", "onmouseover=", "onfocus=", "ontoggle=",
             "document.cookie", "srcdoc=", "fromcharcode", "<iframe", "<svg",
@@ -43,7 +43,7 @@ package enum WAFRules {
         .init(id: "xss-functions", group: "xss", action: .block, patterns: [
             "alert(", "prompt(", "confirm(", "eval(", "expression(", "onclick=", "onstart=", "onbegin=", "document.domain",
             "settimeout(", "window.location",
-        ], targets: urls.union([.headers])),
+        ], targets: urls.union([.headers, .userAgent])),
         // Path traversal and local file inclusion
         .init(id: "traversal", group: "traversal", action: .block, patterns: [
             "../", "..\\", "..;/", "/..", "\\..",
