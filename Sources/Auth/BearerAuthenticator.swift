@@ -41,13 +41,14 @@ package struct BearerAuthenticator: RouterMiddleware {
             let text = error.message.replacingOccurrences(of: "\"", with: "'")
             throw Self.unauthorized(error.message, challenge: "Bearer realm=\"HealthHub\", error=\"invalid_token\", error_description=\"\(text)\"")
         }
-        if let reason = request.headers[.breakGlassReason]?.trimmingCharacters(in: .whitespaces) {
+        if let reason = request.headers[.breakGlassReason]?.trimmingCharacters(in: .whitespacesAndNewlines) {
             guard principal.role == .practitioner || principal.role == .admin else {
                 await audit.denied(request, context, reason: "forbidden", principal: principal)
                 throw AccessPolicy.forbidden("Only practitioners and admins may break the glass")
             }
-            guard reason.count >= 4, reason.count <= 500 else {
-                throw FHIRError(.badRequest, code: "invalid", "X-Break-Glass-Reason must state a reason of 4 to 500 characters")
+            // Real text: padding with spaces, invisible characters or punctuation states nothing.
+            guard reason.count <= 500, reason.filter({ $0.isLetter || $0.isNumber }).count >= 4 else {
+                throw FHIRError(.badRequest, code: "invalid", "X-Break-Glass-Reason must state a reason: at least 4 letters or digits, at most 500 characters")
             }
             principal.breakGlassReason = reason
             context.logger.warning("break-glass access", metadata: ["agent": .string(principal.reference)])

@@ -136,7 +136,8 @@ package struct AccessPolicy: Sendable {
                 SELECT a.patient_id FROM hh_care_assignment a WHERE a.practitioner_id = \(bind: practitioner) \
                 UNION SELECT s.target_id FROM hh_idx_reference m JOIN hh_idx_reference s ON s.res_type = m.res_type AND s.res_id = m.res_id \
                 WHERE m.res_type IN ('Encounter', 'CareTeam') AND m.param = 'participant' AND m.target_id = \(bind: practitioner) \
-                AND m.target_type = 'Practitioner' AND s.param = 'subject' AND s.target_type = 'Patient'
+                AND m.target_type = 'Practitioner' AND s.param = 'subject' AND s.target_type = 'Patient' \
+                AND NOT EXISTS (SELECT 1 FROM hh_break_glass_care g WHERE g.res_type = m.res_type AND g.res_id = m.res_id)
                 """
         }
     }
@@ -168,7 +169,25 @@ package struct AccessPolicy: Sendable {
             "CREATE TABLE hh_care_assignment (practitioner_id TEXT NOT NULL, patient_id TEXT NOT NULL, created_at \(d.bigintType) NOT NULL, PRIMARY KEY (practitioner_id, patient_id))",
             "CREATE INDEX hh_care_assignment_patient ON hh_care_assignment (patient_id)",
         ] },
+        // Encounters and CareTeams whose current version was written under break-glass: they
+        // grant no care relationship (an emergency access must not make itself permanent).
+        Migration("fhir.007-break-glass-care") { _ in [
+            "CREATE TABLE hh_break_glass_care (res_type TEXT NOT NULL, res_id TEXT NOT NULL, PRIMARY KEY (res_type, res_id))",
+        ] },
     ]
+
+    /// The types whose `participant` makes a care relationship.
+    package static let careTypes: Set<String> = ["Encounter", "CareTeam"]
+
+    /// Records who wrote the current version of an Encounter or CareTeam: under break-glass it
+    /// grants no care relationship until someone writes it again with ordinary access.
+    package static func noteCareWrite(type: String, id: String, underBreakGlass: Bool, in tx: DatabaseTransaction) async throws {
+        guard careTypes.contains(type) else { return }
+        try await tx.sql.raw("DELETE FROM hh_break_glass_care WHERE res_type = \(bind: type) AND res_id = \(bind: id)").run()
+        if underBreakGlass {
+            try await tx.sql.raw("INSERT INTO hh_break_glass_care (res_type, res_id) VALUES (\(bind: type), \(bind: id))").run()
+        }
+    }
 
     /// Records an explicit care relationship (idempotent).
     package static func assign(practitioner: String, patient: String, in tx: DatabaseTransaction) async throws {

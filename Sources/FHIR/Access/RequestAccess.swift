@@ -87,6 +87,9 @@ package struct RequestAccess: Sendable {
         }
     }
 
+    /// Whether the request declared an emergency (break-glass).
+    package var isBreakGlass: Bool { principal?.breakGlassReason != nil }
+
     /// Whether a practitioner creating a Patient becomes its carer (so they can go on to see it).
     package var assignsCreatedPatients: String? {
         guard let principal, principal.role == .practitioner, principal.breakGlassReason == nil else { return nil }

@@ -264,6 +264,9 @@ package struct BundleProcessor: Sendable {
         if let carer {
             for v in created where v.type == "Patient" { try await AccessPolicy.assign(practitioner: carer, patient: v.id, in: tx) }
         }
+        for v in created where access.isBreakGlass && AccessPolicy.careTypes.contains(v.type) {
+            try await AccessPolicy.noteCareWrite(type: v.type, id: v.id, underBreakGlass: true, in: tx)
+        }
         for (e, v) in zip(creates, created) {
             audited("create", .create, v)
             responses[e.index] = responseEntry(status: "201 Created", version: v, resource: options.returnRepresentation ? v : nil)

@@ -148,7 +148,10 @@ package struct FHIRService: Sendable {
         if carer == nil, access.condition(limit, type: type) != nil {
             try await database.read { db in try await access.requireContent(limit, type, patients: patients, on: db) }
         }
-        guard carer != nil || !(ifNoneExist ?? "").isEmpty else {
+        // Creates that must record more in their transaction than the coalescer writes go the
+        // long way: a carer assignment, or an Encounter/CareTeam written under break-glass.
+        let notesCare = AccessPolicy.careTypes.contains(type) && access.isBreakGlass
+        guard carer != nil || notesCare || !(ifNoneExist ?? "").isEmpty else {
             let prepared = try store.prepareCreate(resource, type: type, id: id)
             var r = record
             r.resources = [prepared.version.reference]
@@ -170,6 +173,7 @@ package struct FHIRService: Sendable {
             } else {
                 result = (try await store.create(resource, type: type, id: id, in: tx), true)
                 if let carer { try await AccessPolicy.assign(practitioner: carer, patient: id, in: tx) }
+                if notesCare { try await AccessPolicy.noteCareWrite(type: type, id: id, underBreakGlass: true, in: tx) }
             }
             var r = record
             r.resources = [result.0.reference]
@@ -189,7 +193,15 @@ package struct FHIRService: Sendable {
         }
         guard ResourceID.isValid(id) else { throw FHIRError.invalid("Invalid resource id in the URL") }
         try await checkWrite(resource, type: type, id: id, serverAssignedID: false, access: access, in: tx)
-        return try await store.update(resource, type: type, id: id, ifMatch: ifMatch, in: tx)
+        return try await noted(store.update(resource, type: type, id: id, ifMatch: ifMatch, in: tx), \.0, access: access, in: tx)
+    }
+
+    /// Every update's last step: an Encounter or CareTeam written under break-glass grants no
+    /// care relationship, and one written with ordinary access grants it again.
+    func noted<T: Sendable>(_ result: T, _ version: (T) -> ResourceVersion, access: RequestAccess, in tx: DatabaseTransaction) async throws -> T {
+        let v = version(result)
+        try await AccessPolicy.noteCareWrite(type: v.type, id: v.id, underBreakGlass: access.isBreakGlass, in: tx)
+        return result
     }
 
     /// The access checks of an update: the resource as it is (if it exists) and as it will be
@@ -217,7 +229,7 @@ package struct FHIRService: Sendable {
         case 0:
             let id = resource["id"]?.stringValue ?? ResourceID.generate()
             try await checkWrite(resource, type: type, id: id, serverAssignedID: resource["id"] == nil, access: access, in: tx)
-            return try await store.update(resource, type: type, id: id, ifMatch: nil, in: tx)
+            return try await noted(store.update(resource, type: type, id: id, ifMatch: nil, in: tx), \.0, access: access, in: tx)
         case 1:
             if let bodyID = resource["id"]?.stringValue, bodyID != ids[0] {
                 throw FHIRError(.badRequest, code: "invalid", "The resource id does not match the resource the condition found", expression: ["\(type).id"])
@@ -225,7 +237,7 @@ package struct FHIRService: Sendable {
             var body = resource
             body["id"] = .string(ids[0])
             try await checkWrite(body, type: type, id: ids[0], serverAssignedID: false, access: access, in: tx)
-            return try await store.update(body, type: type, id: ids[0], ifMatch: ifMatch, in: tx)
+            return try await noted(store.update(body, type: type, id: ids[0], ifMatch: ifMatch, in: tx), \.0, access: access, in: tx)
         default:
             throw FHIRError.preconditionFailed("The condition matched more than one \(type)")
         }
@@ -268,6 +280,6 @@ package struct FHIRService: Sendable {
             throw FHIRError(.unprocessableContent, code: "invalid", "A patch may not change the resource id", expression: ["\(type).id"])
         }
         try await access.requireContent(limit, type, patients: compartment.patients(of: .object(checked), type: type, id: id), on: tx.sql)
-        return try await store.update(checked, type: type, id: id, ifMatch: current.version, in: tx).0
+        return try await noted(store.update(checked, type: type, id: id, ifMatch: current.version, in: tx).0, { $0 }, access: access, in: tx)
     }
 }
