@@ -275,7 +275,7 @@ package struct LoginController: Sendable {
                 <ul>\(list)</ul><form method="post" action="/oauth/consent">\(Page.hidden(a.fields + [("csrf", s.csrf)]))\(picker)
                 <button type="submit" name="decision" value="allow">Allow</button> <button type="submit" name="decision" value="deny">Deny</button></form>
                 """
-            return Page.html("Allow access?", body)
+            return Page.html("Allow access?", body, formTarget: a.redirectURI)
         }
     }
 

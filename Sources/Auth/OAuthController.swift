@@ -226,8 +226,10 @@ package struct OAuthController: Sendable {
             let client = try await identity.clients.authenticate(try credentials(request, form), audience: ["\(urls.issuer(request))/oauth/token", "\(urls.issuer(request))/oauth/introspect"])
             guard client.kind != .public else { throw IdentityError.invalidClient("Public clients may not introspect") }
             guard let token = form["token"] else { throw IdentityError.invalidRequest("token is required") }
+            // A client learns about its own tokens only: another application's token is
+            // "inactive" to it, whoever holds it.
             if let p = try? await identity.tokens.verify(token, audiences: [urls.fhirBase(request)], issuer: urls.issuer(request)),
-               let (_, exp, _) = identity.tokens.unverifiedIDs(token) {
+               p.clientID == client.id, let (_, exp, _) = identity.tokens.unverifiedIDs(token) {
                 var body: [String: Any] = ["active": true, "scope": p.scopes.text, "client_id": p.clientID ?? "", "sub": p.subject,
                                            "exp": exp, "token_type": "Bearer", "iss": urls.issuer(request), "aud": urls.fhirBase(request)]
                 if let patient = p.patient { body["patient"] = patient }

@@ -29,7 +29,9 @@ package enum Page {
         ul.codes{font-family:monospace;font-size:1.1rem}
         """
 
-    package static func html(_ title: String, _ body: String, status: HTTPResponse.Status = .ok, cookie: String? = nil) -> Response {
+    /// `formTarget`: the one other origin a form of this page may end up at (the consent page's
+    /// answer redirects to the application's registered redirect URI); otherwise forms stay here.
+    package static func html(_ title: String, _ body: String, status: HTTPResponse.Status = .ok, cookie: String? = nil, formTarget: String? = nil) -> Response {
         let doc = """
             <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
             <title>\(escape(title)) · HealthHub</title><style>\(style)</style></head><body><h1>\(escape(title))</h1>\(body)</body></html>
@@ -37,10 +39,21 @@ package enum Page {
         var headers: HTTPFields = [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"]
         // Until the gateway sets them for every page: no framing (clickjacking of the consent
         // button), no scripts, no outside resources.
-        headers[.contentSecurityPolicy] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' *; frame-ancestors 'none'; base-uri 'none'"
+        let formAction = (["'self'"] + (formTarget.flatMap(origin(of:)).map { [$0] } ?? [])).joined(separator: " ")
+        headers[.contentSecurityPolicy] = "default-src 'none'; style-src 'unsafe-inline'; form-action \(formAction); frame-ancestors 'none'; base-uri 'none'"
         headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
         if let cookie { headers[.setCookie] = cookie }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: doc)))
+    }
+
+    /// The CSP source of a redirect URI: `scheme://host[:port]` of an http(s) URL, or the scheme
+    /// alone (`com.example.app:`) for a native app's private-use scheme; nil when malformed.
+    static func origin(of url: String) -> String? {
+        guard let u = URLComponents(string: url), let scheme = u.scheme?.lowercased(),
+              scheme.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }) else { return nil }
+        guard ["http", "https"].contains(scheme) else { return scheme + ":" }
+        guard let host = u.host, !host.isEmpty, host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-:[]".contains($0)) }) else { return nil }
+        return "\(scheme)://\(host)" + (u.port.map { ":\($0)" } ?? "")
     }
 
     static func hidden(_ fields: [(String, String)]) -> String {

@@ -122,6 +122,8 @@ package struct ClientStore: Sendable {
     /// Authenticates the client of a token, revocation or introspection request: a secret
     /// (basic or post), a signed assertion (`private_key_jwt`, RFC 7523), or, for public clients,
     /// the client id alone. `audience` is the token endpoint URL the assertion must name.
+    static let authenticationFailed = "Client authentication failed"
+
     package func authenticate(_ credentials: Credentials, audience: [String], now: Date = Date()) async throws -> OAuthClient {
         var clientID = credentials.clientID
         var parsedAssertion: JWT.Parsed?
@@ -139,7 +141,12 @@ package struct ClientStore: Sendable {
             guard let r = try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM hh_oauth_client WHERE id = \(bind: clientID)").first() else { return nil }
             return (try Self.client(r), try r.decode(column: "secret_hash", as: String?.self))
         }
-        guard let (client, secretHash) = row, !client.revoked else { throw IdentityError.invalidClient("Unknown or revoked client") }
+        // One answer for an unknown, revoked or wrongly authenticated client, after the same
+        // work, so the endpoint does not tell which client ids exist.
+        guard let (client, secretHash) = row, !client.revoked else {
+            if let secret = credentials.secret { _ = constantTimeEquals(Secrets.hash(secret), Secrets.hash(clientID)) }
+            throw IdentityError.invalidClient(Self.authenticationFailed)
+        }
         if let parsed = parsedAssertion {
             guard let jwks = client.jwks, let keys = try? JWK.set(Data(jwks.utf8)) else { throw IdentityError.invalidClient("This client has no registered keys for private_key_jwt") }
             let candidates = keys.filter { parsed.header.kid == nil || $0.kid == nil || $0.kid == parsed.header.kid }
@@ -161,7 +168,7 @@ package struct ClientStore: Sendable {
             return client
         }
         if let secret = credentials.secret {
-            guard let secretHash, constantTimeEquals(Secrets.hash(secret), secretHash) else { throw IdentityError.invalidClient("Client authentication failed") }
+            guard let secretHash, constantTimeEquals(Secrets.hash(secret), secretHash) else { throw IdentityError.invalidClient(Self.authenticationFailed) }
             return client
         }
         guard client.kind == .public else { throw IdentityError.invalidClient("This client must authenticate (client_secret_basic, client_secret_post or private_key_jwt)") }

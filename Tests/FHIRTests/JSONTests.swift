@@ -31,6 +31,16 @@ import Testing
         }
     }
 
+    @Test func refusesAByteOrderMarkAndNumbersNoDoubleHolds() throws {
+        #expect(throws: JSONSyntaxError.self) { try JSON.parse([0xEF, 0xBB, 0xBF] + Array(#"{"a":1}"#.utf8)) }
+        for n in ["1e400", "-1E+309", "9" + String(repeating: "9", count: 400)] {
+            #expect(throws: JSONSyntaxError.self, "\(n.prefix(20))") { try JSON.parse(#"{"a":\#(n)}"#) }
+        }
+        // small and very precise numbers keep their exact text
+        #expect(try JSON.parse(#"{"a":1e-400}"#)["a"]?.numberText == "1e-400")
+        #expect(try JSON.parse(#"{"a":3.14159265358979323846264338327950288}"#)["a"]?.numberText == "3.14159265358979323846264338327950288")
+    }
+
     @Test func refusesDeepNesting() {
         let deep = String(repeating: "[", count: 300) + String(repeating: "]", count: 300)
         #expect(throws: JSONSyntaxError.self) { try JSON.parse(deep) }

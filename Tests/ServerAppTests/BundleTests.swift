@@ -30,6 +30,29 @@ import TestSupport
     }
 
     @Test(arguments: TestDatabaseKind.allCases)
+    func batchReadsTheVersionItNames(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            let id = try await s.create(j(#"{"resourceType":"Observation","status":"preliminary","code":{"text":"first"}}"#))
+            #expect(try await s.put("/fhir/Observation/\(id)", j(#"{"resourceType":"Observation","id":"\#(id)","status":"final","code":{"text":"second"}}"#)).code == 200)
+            let reply = try await s.post("/fhir", j(#"""
+                {"resourceType":"Bundle","type":"batch","entry":[
+                  {"request":{"method":"GET","url":"Observation/\#(id)/_history/1"}},
+                  {"request":{"method":"GET","url":"Observation/\#(id)"}},
+                  {"request":{"method":"GET","url":"Observation/\#(id)/_history"}},
+                  {"request":{"method":"GET","url":"Observation/\#(id)/_history/9"}}]}
+                """#))
+            #expect(reply.code == 200)
+            let entries = reply.entries
+            #expect(entries.count == 4)
+            #expect(entries[0]["resource"]?["code"]?["text"]?.stringValue == "first")
+            #expect(entries[0]["resource"]?["meta"]?["versionId"]?.stringValue == "1")
+            #expect(entries[1]["resource"]?["code"]?["text"]?.stringValue == "second")
+            #expect(entries[2]["response"]?["status"]?.stringValue?.hasPrefix("400") == true)
+            #expect(entries[3]["response"]?["status"]?.stringValue?.hasPrefix("404") == true)
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
     func transactionResolvesUUIDAndConditionalReferences(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in
             // given: the practitioner, loaded twice through ifNoneExist (second time: 200, same id)

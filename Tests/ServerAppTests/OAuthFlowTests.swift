@@ -80,6 +80,8 @@ struct Browser {
             // consent, then the code comes back to the app with the state
             let consent = try await b.send(.get, authorize)
             #expect(consent.code == 200 && consent.text.contains("Chart viewer"))
+            // its form may lead to this server and to the app's registered redirect origin, nowhere else
+            #expect(consent.headers[.contentSecurityPolicy]?.contains("form-action 'self' https://app.example;") == true)
             var fields = [("decision", "allow")]
             for name in ["client_id", "redirect_uri", "response_type", "scope", "code_challenge", "code_challenge_method", "state", "csrf"] {
                 fields.append((name, try #require(Browser.field(name, in: consent.text))))
@@ -205,6 +207,12 @@ struct Browser {
             let (other, otherSecret) = try await s.services.identity.clients.create(name: "other", scopes: "system/Patient.rs", redirectURIs: [], isPublic: false, jwks: nil)
             var otherHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
             otherHeaders[.authorization] = "Basic " + Data("\(other.id):\(otherSecret!)".utf8).base64EncodedString()
+            // nor learn anything about it through introspection
+            let foreign = try await s.request(.post, "/oauth/introspect", body: QueryString.encode([("token", token)]), headers: otherHeaders, as: .anonymous)
+            #expect(foreign.text == #"{"active":false}"#)
+            // the token endpoint answers an unknown client id exactly as a wrong secret
+            let unknown = try await tokenRequest(s, [("grant_type", "client_credentials")], basic: ("no-such-client", "wrong"))
+            #expect(unknown.code == bad.code && unknown.text == bad.text)
             #expect(try await s.request(.post, "/oauth/revoke", body: QueryString.encode([("token", token)]), headers: otherHeaders, as: .anonymous).code == 200)
             #expect(try await s.get("/fhir/Observation", as: .bearer(token)).code == 200)
             #expect(try await s.request(.post, "/oauth/revoke", body: QueryString.encode([("token", token)]), headers: headers, as: .anonymous).code == 200)

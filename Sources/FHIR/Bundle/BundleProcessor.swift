@@ -27,6 +27,8 @@ package struct BundleProcessor: Sendable {
         let ifNoneExist: String?
         let ifMatch: Int?
         var resource: JSONObject?
+        /// `GET Type/id/_history/vid`: the version to read.
+        var version: Int? = nil
     }
 
     /// `audit` describes who sent the Bundle; each entry is audited from it (in the transaction
@@ -125,13 +127,23 @@ package struct BundleProcessor: Sendable {
             }
             resource = r
         }
+        // Type, Type/id, and for reads Type/id/_history/vid; anything else is refused rather
+        // than read as something it does not say.
+        var version: Int?
+        if segments.count > 2 {
+            guard method == "GET" || method == "HEAD", segments.count == 4, segments[2] == "_history", let v = Int(segments[3]), v > 0 else {
+                throw FHIRError(.badRequest, code: "not-supported", "request.url must be Type, Type/id or (to read a version) Type/id/_history/vid", expression: ["\(at).request.url"])
+            }
+            version = v
+        }
         var ifMatch: Int?
         if let text = request["ifMatch"]?.stringValue {
             guard let v = ETag.version(text) else { throw FHIRError(.badRequest, code: "invalid", "ifMatch must be an ETag like W/\"3\"", expression: ["\(at).request.ifMatch"]) }
             ifMatch = v
         }
         return Entry(index: i, method: method, type: type, id: segments.count > 1 ? segments[1] : nil, query: query,
-                     fullUrl: raw["fullUrl"]?.stringValue, ifNoneExist: request["ifNoneExist"]?.stringValue, ifMatch: ifMatch, resource: resource)
+                     fullUrl: raw["fullUrl"]?.stringValue, ifNoneExist: request["ifNoneExist"]?.stringValue, ifMatch: ifMatch, resource: resource,
+                     version: version)
     }
 
     /// Runs entries in the given transaction and returns their response entries in order.
@@ -293,12 +305,13 @@ package struct BundleProcessor: Sendable {
         for e in entries where e.method == "GET" || e.method == "HEAD" {
             if let id = e.id {
                 let v = try await at(e) { () async throws -> ResourceVersion in
+                    if let version = e.version { return try await service.vread(e.type, id, version: String(version), access: access) }
                     try await access.require(limits[e.index] ?? .unrestricted, e.type, id, on: tx.sql)
                     guard let v = try await service.store.read(e.type, id, on: tx.sql) else { throw FHIRError.notFound(e.type, id) }
                     if v.deleted { throw FHIRError.gone(e.type, id) }
                     return v
                 }
-                audited("read", .read, v)
+                audited(e.version == nil ? "read" : "vread", .read, v)
                 responses[e.index] = responseEntry(status: "200 OK", version: v, resource: e.method == "GET" ? v : nil)
             } else {
                 let request = try at(e) { () throws(FHIRError) in try service.searchRequest(type: e.type, query: e.query ?? "", strict: false) }

@@ -114,8 +114,9 @@ private struct JSONParser {
     init(bytes: [UInt8]) { self.bytes = bytes }
 
     mutating func parseDocument() throws(JSONSyntaxError) -> JSON {
-        // Skip a UTF-8 byte order mark.
-        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { index = 3 }
+        // RFC 8259 §8.1: JSON text must not begin with a byte order mark; refused, not skipped,
+        // so that what is stored is what was sent.
+        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { throw error("A byte order mark is not allowed before JSON text") }
         skipWhitespace()
         guard index < bytes.count else { throw error("Empty document") }
         let value = try parseValue()
@@ -236,12 +237,17 @@ private struct JSONParser {
             index += 1
             guard digits(&self) > 0 else { throw error("Invalid number: digits expected after '.'", at: start) }
         }
+        var exponent = false
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            exponent = true
             index += 1
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
             guard digits(&self) > 0 else { throw error("Invalid number exponent", at: start) }
         }
-        return .number(String(decoding: bytes[start..<index], as: UTF8.self))
+        let text = String(decoding: bytes[start..<index], as: UTF8.self)
+        // A number no double can hold (1e400) would be stored as text no reader agrees on.
+        if exponent || index - start > 300, !(Double(text)?.isFinite ?? false) { throw error("Number out of range", at: start) }
+        return .number(text)
     }
 
     mutating func parseString() throws(JSONSyntaxError) -> String {
