@@ -128,6 +128,9 @@ package struct AccountStore: Sendable {
             try await tx.sql.raw("UPDATE hh_user SET disabled = \(bind: disabled ? 1 : 0), locked_until = 0, lockouts = 0 WHERE id = \(bind: id)").run()
             try await tx.sql.raw("DELETE FROM hh_login_failure WHERE user_id = \(bind: id)").run()
             if disabled { try await tx.sql.raw("DELETE FROM hh_session WHERE user_id = \(bind: id)").run() }
+            // Every token the account holds stops within a second, on every instance: its
+            // subject goes on the revocation list the token service already reads.
+            if disabled { try await TokenService.revokeSubject(id, in: tx) }
         }
         user.disabled = disabled
         return user

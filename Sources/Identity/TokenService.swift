@@ -6,13 +6,14 @@ import Synchronization
 
 /// Issues and verifies access tokens: ES256 JWTs with a `kid`, short-lived, verified without a
 /// database round trip (signature, expiry, audience, issuer), except for a revocation list that
-/// is cached and refreshed every two seconds.
+/// is cached and refreshed every half second. The list holds token ids, refresh families and
+/// subjects (a disabled account: every token it was issued before that moment).
 package final class TokenService: Sendable {
     package let keys: SigningKeys
     let database: any Database
     /// Seconds an access token lives.
     package let accessTokenLifetime: Int64
-    private let revoked: Mutex<(ids: Set<String>, loadedAt: Date, local: [String: Date])>
+    private let revoked: Mutex<Revocations>
     private let cache: Mutex<[String: Verified]>
 
     struct Verified: Sendable {
@@ -22,15 +23,30 @@ package final class TokenService: Sendable {
         let audiences: [String]
         let jti: String
         let family: String?
+        let issuedAt: Int64
     }
-    static let revocationRefresh: TimeInterval = 2
+
+    struct Revocations: Sendable {
+        var ids: Set<String> = []
+        /// Subject -> the second from which its earlier tokens are revoked.
+        var subjects: [String: Int64] = [:]
+        var loadedAt = Date.distantPast
+        /// Revoked here recently, kept across a refresh that may have missed them.
+        var local: [String: Date] = [:]
+    }
+
+    static let revocationRefresh: TimeInterval = 0.5
+    /// Subject revocations are rows `subject:<id>@<seconds>` of `hh_revoked_token`, kept a day
+    /// (longer than any access token lives).
+    static let subjectPrefix = "subject:"
+    static let subjectRevocationLifetime: Int64 = 86_400
     static let cacheLimit = 10_000
 
     package init(keys: SigningKeys, database: any Database, accessTokenLifetime: Int64 = 300) {
         self.keys = keys
         self.database = database
         self.accessTokenLifetime = accessTokenLifetime
-        self.revoked = Mutex(([], .distantPast, [:]))
+        self.revoked = Mutex(Revocations())
         self.cache = Mutex([:])
     }
 
@@ -88,7 +104,7 @@ package final class TokenService: Sendable {
         await refreshRevocations()
         await keys.refreshIfStale()  // a key rotated by the CLI or another instance, within a minute
         if let hit = cache.withLock({ $0[token] }), hit.exp > nowSeconds, hit.issuer == issuer, hit.audiences.contains(where: audiences.contains) {
-            if isRevoked(jti: hit.jti, family: hit.family) { throw .invalidGrant("The token has been revoked") }
+            if isRevoked(jti: hit.jti, family: hit.family, subject: hit.principal.subject, issuedAt: hit.issuedAt) { throw .invalidGrant("The token has been revoked") }
             return hit.principal
         }
         let parsed = try JWT.parse(token)
@@ -107,7 +123,8 @@ package final class TokenService: Sendable {
         guard let sub = c.sub, let roleText = c.role, let role = Role(rawValue: roleText), let clientID = c.client_id, let jti = c.jti else {
             throw .invalidGrant("The token lacks HealthHub's claims")
         }
-        if isRevoked(jti: jti, family: c.fam) { throw .invalidGrant("The token has been revoked") }
+        let issuedAt = c.iat ?? 0
+        if isRevoked(jti: jti, family: c.fam, subject: sub, issuedAt: issuedAt) { throw .invalidGrant("The token has been revoked") }
         let fhirUser = c.fhirUser.map { url in url.split(separator: "/").suffix(2).joined(separator: "/") }
         let reference: String
         switch role {
@@ -120,13 +137,38 @@ package final class TokenService: Sendable {
                                   clientID: clientID, scopes: ScopeSet(c.scope ?? ""))
         cache.withLock { cache in
             if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
-            cache[token] = Verified(principal: principal, exp: exp, issuer: issuer, audiences: aud, jti: jti, family: c.fam)
+            cache[token] = Verified(principal: principal, exp: exp, issuer: issuer, audiences: aud, jti: jti, family: c.fam, issuedAt: issuedAt)
         }
         return principal
     }
 
-    private func isRevoked(jti: String, family: String?) -> Bool {
-        revoked.withLock { $0.ids.contains(jti) || (family.map($0.ids.contains) ?? false) }
+    private func isRevoked(jti: String, family: String?, subject: String, issuedAt: Int64) -> Bool {
+        revoked.withLock { state in
+            state.ids.contains(jti) || (family.map(state.ids.contains) ?? false) || state.subjects[subject].map { issuedAt <= $0 } ?? false
+        }
+    }
+
+    /// Revokes every token issued to `subject` until now (an account disabled); tokens issued
+    /// later, once it is enabled again, pass. In the caller's transaction.
+    package static func revokeSubject(_ subject: String, in tx: DatabaseTransaction) async throws {
+        let prefix = "\(subjectPrefix)\(subject)@"
+        try await tx.sql.raw("DELETE FROM hh_revoked_token WHERE substr(jti, 1, \(unsafeRaw: String(prefix.utf8.count))) = \(bind: prefix)").run()
+        let now = Int64(Date().timeIntervalSince1970)
+        try await tx.sql.raw("INSERT INTO hh_revoked_token (jti, family, expires_at) VALUES (\(bind: prefix + String(now)), NULL, \(bind: now + subjectRevocationLifetime))").run()
+    }
+
+    /// Splits the list as stored into token ids and subject revocations.
+    static func revocations(_ rows: [String]) -> (ids: Set<String>, subjects: [String: Int64]) {
+        var ids = Set<String>()
+        var subjects: [String: Int64] = [:]
+        for row in rows {
+            if row.hasPrefix(subjectPrefix), let at = row.lastIndex(of: "@"), let seconds = Int64(row[row.index(after: at)...]) {
+                subjects[String(row[row.index(row.startIndex, offsetBy: subjectPrefix.count)..<at])] = seconds
+            } else {
+                ids.insert(row)
+            }
+        }
+        return (ids, subjects)
     }
 
     /// Revokes one access token (by its jti) or every token of a refresh family.
@@ -156,8 +198,10 @@ package final class TokenService: Sendable {
             try await db.raw("SELECT jti FROM hh_revoked_token WHERE expires_at >= \(bind: now)").all().map { try $0.decode(column: "jti", as: String.self) }
         }) {
             // The fresh list, plus what was revoked here while it was being read (expired ids drop out).
+            let (tokenIDs, subjects) = Self.revocations(ids)
             revoked.withLock { state in
-                state.ids = Set(ids).union(state.local.filter { $0.value >= started.addingTimeInterval(-1) }.keys)
+                state.subjects = subjects
+                state.ids = tokenIDs.union(state.local.filter { $0.value >= started.addingTimeInterval(-1) }.keys)
                 state.local = state.local.filter { $0.value >= started.addingTimeInterval(-10) }
             }
         }

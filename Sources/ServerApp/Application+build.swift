@@ -63,6 +63,7 @@ package func buildRouter(services: HealthHubServices, operations: Operations, co
         let https = configuration.publicBaseURL?.hasPrefix("https://") == true || operations.certificates != nil
         router.add(middleware: SecurityHeadersMiddleware(hsts: https))
         router.add(middleware: PathGuardMiddleware())
+        if configuration.publicBaseURL == nil { router.add(middleware: HostGuardMiddleware(allowedHosts: configuration.allowedHosts)) }
         router.add(middleware: CORSMiddleware(origins: configuration.corsOrigins))
         router.add(middleware: WAFMiddleware(runtime: operations.waf, trustedProxies: configuration.trustedProxies, telemetry: telemetry))
         let limiter = RateLimiter(configuration: configuration.rateLimits, telemetry: telemetry)

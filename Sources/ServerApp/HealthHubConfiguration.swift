@@ -15,6 +15,9 @@ package struct HealthHubConfiguration: Sendable {
     package var masterKeyFile: String = "data/master.key"
     /// Public base URL of the FHIR API when behind a proxy (`https://fhir.example.org/fhir`).
     package var publicBaseURL: String?
+    /// Host names answered besides loopback ones when there is no public base URL
+    /// (`HEALTHHUB_ALLOWED_HOSTS`); see `HostGuardMiddleware`.
+    package var allowedHosts: [String] = []
     package var logLevel: Logger.Level = .info
     /// `json` (one object per line, for log collectors) or `text` (for people at a terminal).
     package var logFormat: String = "json"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Gateway
 import Hummingbird
 import Logging
 import ServerApp
@@ -35,6 +36,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         config.publicBaseURL = settings.value(publicBaseURL, "PUBLIC_BASE_URL")
         if let base = config.publicBaseURL, URL(string: base)?.scheme == nil { problems.append("public base URL must be absolute (https://host/fhir)") }
+        config.allowedHosts = (settings.value(nil, "ALLOWED_HOSTS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if config.publicBaseURL == nil, config.allowedHosts.isEmpty, !HostGuardMiddleware.isLoopback(config.host) {
+            problems.append("listening on \(config.host) needs --public-base-url (HEALTHHUB_PUBLIC_BASE_URL) or HEALTHHUB_ALLOWED_HOSTS: without either the token issuer would follow the Host header")
+        }
         config.runMigrations = !(noMigrate || settings.value(nil, "NO_MIGRATE") == "1")
         problems += RateLimitSettings.apply(settings, flag: rateLimits, to: &config.rateLimits)
         problems += WAFSettings.apply(settings, to: &config)

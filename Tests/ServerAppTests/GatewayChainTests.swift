@@ -47,6 +47,15 @@ final class CapturedLogs: Sendable {
         }
     }
 
+    /// (Host headers themselves are sent over a real socket by tests/interop/test_deny_by_default.py:
+    /// the in-process clients always say localhost.)
+    @Test func hostNamesAreComparedWithoutPortsBracketsOrCase() {
+        #expect(HostGuardMiddleware.name(of: "[2001:db8::1]:443") == "2001:db8::1")
+        #expect(HostGuardMiddleware.name(of: "Example.ORG.") == "example.org")
+        #expect(HostGuardMiddleware.name(of: "clinic.lan:8443") == "clinic.lan")
+        #expect(HostGuardMiddleware.isLoopback("127.0.0.1") && HostGuardMiddleware.isLoopback("::1") && !HostGuardMiddleware.isLoopback("0.0.0.0"))
+    }
+
     @Test(arguments: TestDatabaseKind.allCases)
     func readinessChecksDatabaseMigrationsAndDisk(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in

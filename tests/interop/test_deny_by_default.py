@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import socket
+import subprocess
 import urllib.parse
 
 import fhir_samples as S
@@ -87,3 +89,37 @@ def test_the_tokenless_requests_are_in_the_audit_trail(hh):
             if "query" in entity:
                 queries.append(base64.b64decode(entity["query"]).decode())
     assert "GET /fhir/Patient" in queries
+
+
+def test_a_foreign_host_header_mints_no_tokens(hh):
+    """Without --public-base-url the issuer follows Host, so only loopback names are answered."""
+    for host in ["evil.example", "evil.example:80", "127.0.0.1.evil.example"]:
+        status, _ = raw_host(hh.root, "GET /fhir/metadata HTTP/1.1", host)
+        assert status == 421, host
+    body = b"grant_type=client_credentials"
+    auth = base64.b64encode(f"{hh.auth.client_id}:{hh.auth.client_secret}".encode()).decode()
+    status, answer = raw_host(hh.root, "POST /oauth/token HTTP/1.1", "evil.example",
+                              {"Content-Type": "application/x-www-form-urlencoded", "Authorization": "Basic " + auth}, body)
+    assert status == 421 and b"access_token" not in answer
+    status, _ = raw_host(hh.root, "GET /fhir/metadata HTTP/1.1", "localhost:1")
+    assert status == 200
+
+
+def test_serve_off_loopback_needs_a_public_url_or_listed_hosts(tmp_path):
+    res = subprocess.run([os.environ["HEALTHHUB_BIN"], "serve", "--host", "0.0.0.0", "--port", "0",
+                          "--database", f"sqlite://{tmp_path}/x.db"], capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, HEALTHHUB_MASTER_KEY=base64.b64encode(os.urandom(32)).decode()))
+    assert res.returncode != 0
+    assert "HEALTHHUB_ALLOWED_HOSTS" in res.stderr + res.stdout
+
+
+def raw_host(root: str, request_line: str, host: str, headers: dict[str, str] | None = None, body: bytes = b"") -> tuple[int, bytes]:
+    """Like raw_request, with the Host header given."""
+    parts = urllib.parse.urlsplit(root)
+    head = [request_line, f"Host: {host}", "Connection: close"] + [f"{k}: {v}" for k, v in (headers or {}).items()]
+    if body:
+        head.append(f"Content-Length: {len(body)}")
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        answer = b"".join(iter(lambda: sock.recv(65536), b""))
+    return int(answer.split(b"\r\n", 1)[0].split(b" ")[1]), answer

@@ -39,11 +39,21 @@ package struct SearchRequest: Sendable {
     package var linkParameters: [(String, String)] = []
 
     package static let maxCount = 1000
+    /// At most this many parameters in one search, from the URL and a form body together (the
+    /// WAF holds the URL alone to the same number).
+    package static let maxParameters = 100
+    /// At most this many comma-separated values of one parameter.
+    package static let maxValues = 500
+    /// And at most this many over all parameters (a few bound values each).
+    package static let maxTotalValues = 2000
     static let resultParameters: Set<String> = ["_count", "_offset", "_sort", "_total", "_summary", "_elements", "_include", "_revinclude", "_format", "_pretty"]
 
     /// Parses decoded query pairs.
     package init(type: String, pairs: [(String, String)], registry: SearchParameterRegistry, strict: Bool) throws(FHIRError) {
         self.type = type
+        guard pairs.count <= Self.maxParameters else {
+            throw FHIRError(.badRequest, code: "too-costly", "A search takes at most \(Self.maxParameters) parameters")
+        }
         for (rawName, value) in pairs {
             let name = rawName
             let baseName = String(name.split(separator: ":", maxSplits: 1).first ?? "")
@@ -78,10 +88,16 @@ package struct SearchRequest: Sendable {
                 throw FHIRError(.badRequest, code: "invalid", "Parameter '\(code)' is not a reference and cannot be chained")
             }
             let values = Self.splitOr(value)
+            guard values.count <= Self.maxValues else {
+                throw FHIRError(.badRequest, code: "too-costly", "Search parameter '\(code)' takes at most \(Self.maxValues) comma-separated values")
+            }
             guard !values.isEmpty, values.allSatisfy({ !$0.isEmpty }) || modifier == "missing" else {
                 throw FHIRError(.badRequest, code: "invalid", "Empty value for search parameter '\(code)'")
             }
             clauses.append(Clause(name: name, parameter: parameter, modifier: modifier, chain: chain, values: values))
+        }
+        guard clauses.reduce(0, { $0 + $1.values.count }) <= Self.maxTotalValues else {
+            throw FHIRError(.badRequest, code: "too-costly", "A search takes at most \(Self.maxTotalValues) values over all its parameters")
         }
     }
 

@@ -57,9 +57,7 @@ struct SearchSQL {
         }
         if param.code == "_id" {
             guard clause.modifier == nil || clause.modifier == "not" else { throw unsupportedModifier(clause) }
-            var list: SQLQueryString = ""
-            for (i, v) in clause.values.enumerated() { list += i == 0 ? "\(bind: v)" : ", \(bind: v)" }
-            return "\(unsafeRaw: column) \(unsafeRaw: clause.modifier == "not" ? "NOT IN" : "IN") (" + list + ")"
+            return "\(unsafeRaw: column) \(unsafeRaw: clause.modifier == "not" ? "NOT IN" : "IN") (" + list(clause.values) + ")"
         }
         if param.code == "_lastUpdated" {
             guard clause.modifier == nil else { throw unsupportedModifier(clause) }
@@ -71,7 +69,10 @@ struct SearchSQL {
         switch param.type {
         case .token:
             guard clause.modifier == nil || negate else { throw unsupportedModifier(clause) }
-            ors = clause.values.map(tokenCondition)
+            // Plain codes become one `IN`; `system|code` values one condition each.
+            let plain = clause.values.filter { !$0.contains("|") }
+            ors = clause.values.filter { $0.contains("|") }.map(tokenCondition)
+            if plain.count == 1 { ors.append(tokenCondition(plain[0])) } else if !plain.isEmpty { ors.append("i.code IN (" + list(plain.map(SearchText.capped)) + ")") }
         case .string:
             guard clause.modifier == nil || clause.modifier == "exact" || clause.modifier == "contains" else { throw unsupportedModifier(clause) }
             ors = clause.values.map { stringCondition($0, modifier: clause.modifier) }
@@ -148,12 +149,18 @@ struct SearchSQL {
         }
     }
 
+    /// `parts` joined by `separator` as a balanced tree of parentheses, so that many values
+    /// (up to `SearchRequest.maxValues`) stay far below SQLite's expression depth limit of 1,000.
     func join(_ parts: [SQLQueryString], _ separator: String) -> SQLQueryString {
+        guard parts.count > 1 else { return parts.first.map { "(" + $0 + ")" } ?? "" }
+        let middle = parts.count / 2
+        return "(" + join(Array(parts[..<middle]), separator) + SQLQueryString(separator) + join(Array(parts[middle...]), separator) + ")"
+    }
+
+    /// Bound values separated by commas, for `IN (...)`.
+    func list(_ values: [String]) -> SQLQueryString {
         var out: SQLQueryString = ""
-        for (i, p) in parts.enumerated() {
-            if i > 0 { out += SQLQueryString(separator) }
-            out += "(" + p + ")"
-        }
+        for (i, v) in values.enumerated() { out += i == 0 ? "\(bind: v)" : ", \(bind: v)" }
         return out
     }
 
