@@ -20,7 +20,10 @@ package struct AuditVerifier: Sendable {
         var expectedSeq: Int64 = 1
         var previous = AuditChain.genesis
         var hashes: [Int64: String] = [:]
-        let wanted = Set(try checkpoints?.entries().map(\.seq) ?? [])
+        // The checkpoints are read once, before the chain: one written while the chain is being
+        // walked names a head the walk may not reach, and is checked by the next run.
+        let recorded = try checkpoints?.entries() ?? []
+        let wanted = Set(recorded.map(\.seq))
         while true {
             let after = expectedSeq - 1
             let rows = try await store.database.read { db in
@@ -55,7 +58,7 @@ package struct AuditVerifier: Sendable {
             }
         }
         let last = expectedSeq - 1
-        for checkpoint in try checkpoints?.entries() ?? [] {
+        for checkpoint in recorded {
             if checkpoint.seq > last {
                 return .broken(seq: last + 1, reason: "the chain ends at record \(last) but checkpoint says \(checkpoint.seq) records existed (records were removed from the end)")
             }

@@ -41,6 +41,11 @@ package struct Keyring: Sendable {
     ]
 
     /// Loads every data key, creating the first one on a new database.
+    /// Whether the database holds any data key (then its master key already exists somewhere).
+    package static func hasDataKeys(_ database: any Database) async throws -> Bool {
+        try await database.read { db in try await db.raw("SELECT key_id FROM hh_data_key LIMIT 1").first() != nil }
+    }
+
     package static func load(from database: any Database, masterKey: MasterKey) async throws -> Keyring {
         let rows: [(String, Data, Int64)] = try await database.transaction { tx in
             try await tx.lock("healthhub.keyring")

@@ -16,11 +16,19 @@ package struct MasterKey: Sendable {
         self.source = source
     }
 
-    package static func load(environmentValue: String?, keyFile: String) throws(KeyError) -> MasterKey {
+    /// `mayCreate`: whether a missing key file may be created (only for a database with no data
+    /// key yet: a new key could not open an existing one's data, and would hide a wrong path).
+    package static func load(environmentValue: String?, keyFile: String?, mayCreate: Bool) throws(KeyError) -> MasterKey {
         if let value = environmentValue, !value.isEmpty {
             return MasterKey(key: try decode(value, origin: "HEALTHHUB_MASTER_KEY"), source: "environment")
         }
+        guard let keyFile else {
+            throw .unreadable("no master key: set HEALTHHUB_MASTER_KEY or --master-key-file (a PostgreSQL database has no default key file)")
+        }
         let fm = FileManager.default
+        guard fm.fileExists(atPath: keyFile) || mayCreate else {
+            throw .unreadable("no master key at \(keyFile), and this database already holds encrypted data: refusing to create a new key; set HEALTHHUB_MASTER_KEY or --master-key-file to the key it was created with")
+        }
         if fm.fileExists(atPath: keyFile) {
             guard let text = try? String(contentsOfFile: keyFile, encoding: .utf8) else {
                 throw .unreadable("cannot read master key file \(keyFile)")

@@ -100,12 +100,16 @@ package func runServer(services: HealthHubServices, configuration: HealthHubConf
     if let exporter = operations.traceExporter { background.append(.init(service: exporter)) }
     let watcher = operations.certificates.map { TLSCertificateWatcher(certificates: $0, interval: .seconds(60), logger: services.logger) }
     if let watcher { background.append(.init(service: watcher)) }
+    if let path = configuration.resolvedAuditCheckpointFile {
+        background.append(.init(service: AuditCheckpointer(database: services.database, file: AuditCheckpointFile(path: path),
+                                                           logger: services.logger, telemetry: services.telemetry)))
+    } else {
+        services.logger.warning("audit checkpoints are off: set HEALTHHUB_AUDIT_CHECKPOINT_FILE to an absolute path on storage apart from the database")
+    }
     let group = ServiceGroup(configuration: .init(
         services: background + [
             .init(service: app),
             .init(service: DatabaseMaintenance(database: services.database, logger: services.logger)),
-            .init(service: AuditCheckpointer(database: services.database, file: AuditCheckpointFile(path: configuration.resolvedAuditCheckpointFile),
-                                             logger: services.logger, telemetry: services.telemetry)),
             .init(service: HangupReloader(waf: operations.waf, certificates: watcher, logger: services.logger)),
             .init(service: AlarmService(coordinator: operations.coordinator, uptime: operations.uptime, probes: operations.probes,
                                         notifier: operations.notifier, telemetry: services.telemetry,

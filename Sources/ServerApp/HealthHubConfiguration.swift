@@ -12,7 +12,9 @@ package struct HealthHubConfiguration: Sendable {
     package var runMigrations = true
     /// Base64 master key (from `HEALTHHUB_MASTER_KEY`); wins over the key file.
     package var masterKey: String?
-    package var masterKeyFile: String = "data/master.key"
+    /// An absolute path, when configured; otherwise `master.key` beside an SQLite database, and
+    /// none for PostgreSQL (its key comes from `HEALTHHUB_MASTER_KEY` or a configured file).
+    package var masterKeyFile: String?
     /// Public base URL of the FHIR API when behind a proxy (`https://fhir.example.org/fhir`).
     package var publicBaseURL: String?
     /// Host names answered besides loopback ones when there is no public base URL
@@ -48,16 +50,33 @@ package struct HealthHubConfiguration: Sendable {
     /// nil: one named after the database, so two databases never share a file.
     package var auditCheckpointFile: String?
 
-    /// The checkpoint file in use.
-    package var resolvedAuditCheckpointFile: String {
+    /// The checkpoint file in use, if any.
+    package var resolvedAuditCheckpointFile: String? {
         auditCheckpointFile ?? Self.defaultAuditCheckpointFile(for: database)
     }
 
-    /// `<db file>.audit-checkpoints` beside a SQLite database; `data/audit-checkpoints-<host>-<port>-<db>.log` for PostgreSQL.
-    package static func defaultAuditCheckpointFile(for database: DatabaseURL) -> String {
+    /// The master key file in use, if any.
+    package var resolvedMasterKeyFile: String? {
+        masterKeyFile ?? Self.defaultMasterKeyFile(for: database)
+    }
+
+    /// `<db file>.audit-checkpoints` beside a SQLite database. None for PostgreSQL: a file in
+    /// the folder of whoever started an instance would give every host its own partial list, so
+    /// it must be configured (`HEALTHHUB_AUDIT_CHECKPOINT_FILE`, shared storage apart from the
+    /// database), and without one the chain is verified without checkpoints.
+    package static func defaultAuditCheckpointFile(for database: DatabaseURL) -> String? {
         switch database {
         case .sqlite(let path): return path + ".audit-checkpoints"
-        case .postgres(let t): return "data/audit-checkpoints-\(t.host)-\(t.port)-\(t.database).log"
+        case .postgres: return nil
+        }
+    }
+
+    /// `master.key` in the folder of a SQLite database (`data/master.key` for the default
+    /// `data/healthhub.db`); none for PostgreSQL.
+    package static func defaultMasterKeyFile(for database: DatabaseURL) -> String? {
+        switch database {
+        case .sqlite(let path): return URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("master.key").path
+        case .postgres: return nil
         }
     }
 

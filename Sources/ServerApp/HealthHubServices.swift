@@ -25,9 +25,10 @@ package struct HealthHubServices: Sendable {
     package static let migrations = MigrationRunner(Keyring.migrations + FHIRMigrations.all + AuditTrail.migrations
                                                     + AccessPolicy.careMigrations + IdentityMigrations.all + AlarmStore.migrations)
 
-    package static func open(database url: DatabaseURL, masterKey: String?, masterKeyFile: String, migrate: Bool, logger: Logger,
+    /// `masterKeyFile`: where the master key is read (or, for a database that holds no data key
+    /// yet, created) when `masterKey` is not given.
+    package static func open(database url: DatabaseURL, masterKey: String?, masterKeyFile: String?, migrate: Bool, logger: Logger,
                             telemetry: Telemetry = Telemetry()) async throws -> HealthHubServices {
-        let key = try MasterKey.load(environmentValue: masterKey, keyFile: masterKeyFile)
         let definitions = try FHIRDefinitions.loadBundled()
         let database = InstrumentedDatabase(try await DatabaseFactory.open(url, logger: logger), telemetry: telemetry)
         do {
@@ -40,6 +41,8 @@ package struct HealthHubServices: Sendable {
                     throw StorageError.migrationFailed(id: pending[0], reason: "\(pending.count) migration(s) pending; run `healthhub migrate` or start without --no-migrate")
                 }
             }
+            // A database that already holds data keys never gets a new master key made for it.
+            let key = try MasterKey.load(environmentValue: masterKey, keyFile: masterKeyFile, mayCreate: !(try await Keyring.hasDataKeys(database)))
             let keyring = try await Keyring.load(from: database, masterKey: key)
             logger.info("keyring ready", metadata: ["master_key": .string(key.source), "data_key": .string(keyring.currentKeyID)])
             let registry = SearchParameterRegistry(definitions: definitions)

@@ -13,7 +13,7 @@ struct AlarmsCommand: AsyncParsableCommand {
     static func withStore<T>(_ common: DatabaseOptions, _ body: (AlarmStore) async throws -> T) async throws -> T {
         let config = try common.configuration(try common.settings())
         let logger = Logs.bootstrap(config)
-        let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.masterKeyFile, migrate: false, logger: logger)
+        let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.resolvedMasterKeyFile, migrate: false, logger: logger)
         do {
             let result = try await body(AlarmStore(database: services.database, instance: config.instanceName))
             await services.shutdown()

@@ -17,10 +17,10 @@ struct AuditCommand: AsyncParsableCommand {
         func run() async throws {
             let config = try common.configuration(try common.settings())
             let logger = Logs.bootstrap(config)
-            let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.masterKeyFile, migrate: false, logger: logger)
+            let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.resolvedMasterKeyFile, migrate: false, logger: logger)
             let result: AuditVerifier.Result
             do {
-                result = try await AuditVerifier(store: services.fhir.store).verify(checkpoints: AuditCheckpointFile(path: config.resolvedAuditCheckpointFile))
+                result = try await AuditVerifier(store: services.fhir.store).verify(checkpoints: config.resolvedAuditCheckpointFile.map(AuditCheckpointFile.init(path:)))
             } catch {
                 await services.shutdown()
                 throw error

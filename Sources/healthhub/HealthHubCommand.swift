@@ -49,8 +49,12 @@ struct DatabaseOptions: ParsableArguments {
             problems.append(error.description)
         }
         c.masterKey = settings.value(nil, "MASTER_KEY")
-        c.masterKeyFile = settings.value(masterKeyFile, "MASTER_KEY_FILE") ?? c.masterKeyFile
+        c.masterKeyFile = settings.value(masterKeyFile, "MASTER_KEY_FILE")
         c.auditCheckpointFile = settings.value(auditCheckpointFile, "AUDIT_CHECKPOINT_FILE")
+        // Never relative to whichever folder a command happens to run in.
+        for (name, path) in [("master key file", c.masterKeyFile), ("audit checkpoint file", c.auditCheckpointFile)] {
+            if let path, !path.hasPrefix("/") { problems.append("the \(name) must be an absolute path (got \(path.prefix(200)))") }
+        }
         if let level = settings.value(logLevel, "LOG_LEVEL") {
             if let l = Logger.Level(rawValue: level) { c.logLevel = l } else { problems.append("log level must be one of trace, debug, info, notice, warning, error, critical") }
         }

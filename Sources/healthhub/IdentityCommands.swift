@@ -12,7 +12,7 @@ import Storage
 func withServices<T>(_ common: DatabaseOptions, _ body: (HealthHubServices) async throws -> T) async throws -> T {
     let config = try common.configuration(try common.settings())
     let logger = Logs.bootstrap(config)
-    let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.masterKeyFile, migrate: true, logger: logger)
+    let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.resolvedMasterKeyFile, migrate: true, logger: logger)
     do {
         let result = try await body(services)
         await services.shutdown()

@@ -62,7 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
         if config.benchmarkWithoutGateway {
             logger.critical("BENCHMARK MODE: no gateway, no authentication; every request acts as a backend client with every scope")
         }
-        let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.masterKeyFile, migrate: config.runMigrations, logger: logger)
+        let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.resolvedMasterKeyFile, migrate: config.runMigrations, logger: logger)
         let ready: @Sendable (String) async -> Void = { url in
             // Unbuffered, so scripts waiting for this line see it at once.
             FileHandle.standardOutput.write(Data("HealthHub ready at \(url) (FHIR base \(url)fhir)\n".utf8))

@@ -8,20 +8,27 @@ import TestSupport
 @Suite struct MasterKeyTests {
     @Test func createsAKeyFileWithMode0600AndReadsItBack() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hh-\(UUID().uuidString)/master.key").path
-        let created = try MasterKey.load(environmentValue: nil, keyFile: path)
+        let created = try MasterKey.load(environmentValue: nil, keyFile: path, mayCreate: true)
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
-        let again = try MasterKey.load(environmentValue: nil, keyFile: path)
+        let again = try MasterKey.load(environmentValue: nil, keyFile: path, mayCreate: false)
         #expect(created.key == again.key)
         #expect(again.source.contains("file"))
     }
 
+    @Test func aKeyIsNeverCreatedForADatabaseThatHasDataOrWithoutAPlace() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hh-\(UUID().uuidString)/master.key").path
+        #expect(throws: KeyError.self) { try MasterKey.load(environmentValue: nil, keyFile: path, mayCreate: false) }
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect(throws: KeyError.self) { try MasterKey.load(environmentValue: nil, keyFile: nil, mayCreate: true) }
+    }
+
     @Test func environmentWinsAndMustBe32Bytes() throws {
         let raw = Data(repeating: 7, count: 32).base64EncodedString()
-        let key = try MasterKey.load(environmentValue: raw, keyFile: "/nonexistent/should-not-be-created")
+        let key = try MasterKey.load(environmentValue: raw, keyFile: "/nonexistent/should-not-be-created", mayCreate: true)
         #expect(key.source == "environment")
         #expect(!FileManager.default.fileExists(atPath: "/nonexistent/should-not-be-created"))
-        #expect(throws: KeyError.self) { try MasterKey.load(environmentValue: Data(repeating: 1, count: 16).base64EncodedString(), keyFile: "/tmp/x") }
+        #expect(throws: KeyError.self) { try MasterKey.load(environmentValue: Data(repeating: 1, count: 16).base64EncodedString(), keyFile: "/tmp/x", mayCreate: false) }
     }
 }
 
@@ -29,7 +36,7 @@ import TestSupport
     static let migrations = MigrationRunner(Keyring.migrations)
 
     func masterKey(_ byte: UInt8) throws -> MasterKey {
-        try MasterKey.load(environmentValue: Data(repeating: byte, count: 32).base64EncodedString(), keyFile: "/unused")
+        try MasterKey.load(environmentValue: Data(repeating: byte, count: 32).base64EncodedString(), keyFile: "/unused", mayCreate: false)
     }
 
     @Test(arguments: TestDatabaseKind.allCases)

@@ -156,13 +156,44 @@ import TestSupport
     }
 }
 
+@Suite struct AuditVerifyWhileWritingTests {
+    /// Checkpoints written while `audit verify` walks the chain never make it report a break.
+    @Test(arguments: TestDatabaseKind.allCases)
+    func checkpointsWrittenDuringAVerificationAreNoFalseBreak(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            let file = AuditCheckpointFile(path: FileManager.default.temporaryDirectory.appendingPathComponent("hh-cp-\(UUID().uuidString).log").path)
+            for _ in 0..<20 { _ = try await s.create(patientJSON) }
+            let writer = Task {
+                for _ in 0..<60 {
+                    _ = try await s.create(patientJSON)
+                    try file.record(try await s.services.database.read { try await AuditChain.head(on: $0) })
+                }
+            }
+            var results: [AuditVerifier.Result] = []
+            while !writer.isCancelled, results.count < 200 {
+                results.append(try await AuditVerifier(store: s.services.fhir.store).verify(checkpoints: file))
+                if results.count >= 20 { break }
+            }
+            try await writer.value
+            results.append(try await AuditVerifier(store: s.services.fhir.store).verify(checkpoints: file))
+            #expect(results.allSatisfy { if case .ok = $0 { true } else { false } }, "\(results.filter { if case .ok = $0 { false } else { true } }.prefix(3))")
+            #expect(try file.entries().count >= 50)
+        }
+    }
+}
+
 @Suite struct AuditCheckpointFileNameTests {
     @Test func eachDatabaseHasItsOwnCheckpointFile() throws {
         #expect(HealthHubConfiguration.defaultAuditCheckpointFile(for: .sqlite(path: "data/a.db")) == "data/a.db.audit-checkpoints")
         let pg = try DatabaseURL("postgres://u:p@db.example:5433/hh")
-        #expect(HealthHubConfiguration.defaultAuditCheckpointFile(for: pg) == "data/audit-checkpoints-db.example-5433-hh.log")
+        // never in the folder of whoever started the server: on PostgreSQL only where configured
+        #expect(HealthHubConfiguration.defaultAuditCheckpointFile(for: pg) == nil)
         var config = HealthHubConfiguration()
+        config.database = pg
+        #expect(config.resolvedMasterKeyFile == nil)
         config.auditCheckpointFile = "/var/lib/hh/audit.log"
         #expect(config.resolvedAuditCheckpointFile == "/var/lib/hh/audit.log")
+        // the master key sits beside an SQLite database (data/master.key for data/healthhub.db)
+        #expect(HealthHubConfiguration.defaultMasterKeyFile(for: .sqlite(path: "/srv/hh/data/healthhub.db")) == "/srv/hh/data/master.key")
     }
 }

@@ -44,11 +44,12 @@ struct Readiness: Sendable {
 }
 
 extension HealthHubConfiguration {
-    /// Where this instance keeps data on disk: the SQLite file, or the master key's folder.
+    /// Where this instance keeps data on disk: the SQLite file, or on PostgreSQL its configured
+    /// key or checkpoint file (else the temporary folder, its only other local writes).
     var dataPath: String {
         switch database {
         case .sqlite(let path): path
-        case .postgres: masterKeyFile
+        case .postgres: masterKeyFile ?? auditCheckpointFile ?? FileManager.default.temporaryDirectory.path
         }
     }
 }

@@ -72,7 +72,7 @@ package final class SystemProbes: Sendable {
         Task {
             var ok: Bool?
             do {
-                if case .ok = try await AuditVerifier(store: store).verify(checkpoints: AuditCheckpointFile(path: path)) { ok = true } else { ok = false }
+                if case .ok = try await AuditVerifier(store: store).verify(checkpoints: path.map(AuditCheckpointFile.init(path:))) { ok = true } else { ok = false }
             } catch {
                 ok = nil  // could not verify: no data, not broken
             }
