@@ -101,7 +101,9 @@ package struct LoginController: Sendable {
                 if user.mfaEnrolled {
                     return Page.html("Two-factor sign-in", Page.mfa(csrf: pending.csrf, next: next, message: nil), cookie: setCookie)
                 }
-                return try await enrolmentPage(user, csrf: pending.csrf, next: next, message: nil, cookie: setCookie)
+                // The authenticator's secret is shown only to whoever also has the account's
+                // one-time enrolment code (issued by an admin), never for a password alone.
+                return Page.html("Set up two-factor sign-in", Page.enrolmentCode(csrf: pending.csrf, next: next, message: nil), cookie: setCookie)
             }
             let (cookie, _) = try await identity.sessions.replace(s, userID: user.id, pendingUserID: nil)
             try await identity.accounts.recordSuccess(userID: user.id)
@@ -112,9 +114,9 @@ package struct LoginController: Sendable {
 
     static let failedSignIn = "The email or password is wrong, or the account is locked after too many failed attempts (try again in 15 minutes)."
 
-    func enrolmentPage(_ user: User, csrf: String, next: String, message: String?, cookie: String? = nil) async throws -> Response {
+    func enrolmentPage(_ user: User, csrf: String, next: String, enrolmentCode: String, message: String?, cookie: String? = nil) async throws -> Response {
         let totp = try await identity.accounts.enrolment(userID: user.id)
-        return Page.html("Set up two-factor sign-in", Page.enrol(csrf: csrf, next: next, uri: totp.uri(account: user.email, issuer: "HealthHub"),
+        return Page.html("Set up two-factor sign-in", Page.enrol(csrf: csrf, next: next, enrolmentCode: enrolmentCode, uri: totp.uri(account: user.email, issuer: "HealthHub"),
                                                                   secret: Base32.encode(totp.secret), message: message), cookie: cookie)
     }
 
@@ -156,9 +158,24 @@ package struct LoginController: Sendable {
         let form = try await Form.body(request)
         let next = Self.safeNext(form["next"])
         guard let (s, user) = try await pendingUser(request, form), !user.mfaEnrolled else { return csrfFailure() }
-        guard let codes = try await identity.accounts.confirmEnrolment(userID: user.id, code: form["code"] ?? "") else {
+        let enrolmentCode = form["enrolment_code"] ?? ""
+        // Step 1: the enrolment code, before the secret is shown. A wrong one counts towards
+        // the lockout like a wrong password.
+        guard try await identity.accounts.checkEnrolmentCode(userID: user.id, code: enrolmentCode) else {
+            await audit.record("mfa-enrol", context, agent: user.reference, role: user.role.rawValue, success: false, code: "invalid-enrolment-code")
+            if try await identity.accounts.recordFailure(userID: user.id) {
+                await audit.record("lockout", context, agent: user.reference, success: true)
+            }
+            return Page.html("Set up two-factor sign-in", Page.enrolmentCode(csrf: s.csrf, next: next,
+                                                                                message: "That enrolment code is not valid or has expired; ask an administrator for a new one."), status: .unauthorized)
+        }
+        guard let code = form["code"] else {
+            return try await enrolmentPage(user, csrf: s.csrf, next: next, enrolmentCode: enrolmentCode, message: nil)
+        }
+        // Step 2: the authenticator's first code; the enrolment code is used up with it.
+        guard let codes = try await identity.accounts.confirmEnrolment(userID: user.id, code: code, enrolmentCode: enrolmentCode) else {
             await audit.record("mfa-enrol", context, agent: user.reference, role: user.role.rawValue, success: false, code: "invalid-code")
-            return try await enrolmentPage(user, csrf: s.csrf, next: next, message: "That code is not valid; check the clock of your device.")
+            return try await enrolmentPage(user, csrf: s.csrf, next: next, enrolmentCode: enrolmentCode, message: "That code is not valid; check the clock of your device.")
         }
         let (cookie, _) = try await identity.sessions.replace(s, userID: user.id, pendingUserID: nil)
         try await identity.accounts.recordSuccess(userID: user.id)

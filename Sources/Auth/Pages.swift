@@ -82,13 +82,23 @@ package enum Page {
         """
     }
 
-    static func enrol(csrf: String, next: String, uri: String, secret: String, message: String?) -> String {
+    static func enrolmentCode(csrf: String, next: String, message: String?) -> String {
         """
-        \(error(message))<p>Your account needs a second factor. Add HealthHub to an authenticator app with this link
+        \(error(message))<p>Your account needs a second factor. Enter the one-time enrolment code your administrator gave
+        you (<code>healthhub users enrolment-code</code>) to set up your authenticator app.</p>
+        <form method="post" action="/login/enrol">\(hidden([("csrf", csrf), ("next", next)]))
+        <label for="enrolment_code">Enrolment code</label><input id="enrolment_code" type="text" name="enrolment_code" autocomplete="off" required>
+        <button type="submit">Continue</button></form>
+        """
+    }
+
+    static func enrol(csrf: String, next: String, enrolmentCode: String, uri: String, secret: String, message: String?) -> String {
+        """
+        \(error(message))<p>Add HealthHub to an authenticator app with this link
         or by typing the key, then enter the code it shows.</p>
         <p><a href="\(escape(uri))">Open in authenticator app</a></p><p>Key: <code>\(escape(secret))</code></p>
         <p class="note">Enrolment URI: <code>\(escape(uri))</code></p>
-        <form method="post" action="/login/enrol">\(hidden([("csrf", csrf), ("next", next)]))
+        <form method="post" action="/login/enrol">\(hidden([("csrf", csrf), ("next", next), ("enrolment_code", enrolmentCode)]))
         <label for="code">Code</label><input id="code" type="text" name="code" inputmode="numeric" autocomplete="one-time-code" required>
         <button type="submit">Turn on two-factor sign-in</button></form>
         """

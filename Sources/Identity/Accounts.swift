@@ -229,10 +229,44 @@ package struct AccountStore: Sendable {
     }
 
     /// Confirms enrolment with a first code; returns the recovery codes, shown once.
-    package func confirmEnrolment(userID: String, code: String, now: Date = Date()) async throws -> [String]? {
+    /// How long an enrolment code is good for.
+    package static let enrolmentCodeLifetime: Int64 = 7 * 24 * 3600
+
+    /// Issues a new one-time enrolment code for a staff account (replacing any earlier one):
+    /// shown once, to be handed over apart from the password.
+    package func issueEnrolmentCode(userID: String, now: Date = Date()) async throws -> String {
+        let code = Secrets.token(bytes: 12)
+        let expires = Int64(now.timeIntervalSince1970) + Self.enrolmentCodeLifetime
+        try await database.transaction { tx in
+            try await tx.sql.raw("DELETE FROM hh_enrolment_code WHERE user_id = \(bind: userID)").run()
+            try await tx.sql.raw("INSERT INTO hh_enrolment_code (user_id, code_hash, expires_at) VALUES (\(bind: userID), \(bind: Self.recoveryHash(code, userID: userID)), \(bind: expires))").run()
+        }
+        return code
+    }
+
+    /// Whether `code` is the account's unexpired enrolment code (not used up by asking).
+    package func checkEnrolmentCode(userID: String, code: String, now: Date = Date()) async throws -> Bool {
+        try await database.read { db in try await Self.enrolmentCodeMatches(userID: userID, code: code, now: now, on: db) }
+    }
+
+    static func enrolmentCodeMatches(userID: String, code: String, now: Date, on db: any SQLDatabase) async throws -> Bool {
+        guard !code.isEmpty, code.count <= 64,
+              let row = try await db.raw("SELECT code_hash, expires_at FROM hh_enrolment_code WHERE user_id = \(bind: userID)").first() else { return false }
+        let hash = try row.decode(column: "code_hash", as: String.self)
+        return try row.decode(column: "expires_at", as: Int64.self) > Int64(now.timeIntervalSince1970)
+            && constantTimeEquals(Self.recoveryHash(code.trimmingCharacters(in: .whitespaces), userID: userID), hash)
+    }
+
+    /// Turns on TOTP once the app's code matches; for a staff account the enrolment code must
+    /// match too, and is used up. Returns the recovery codes, or nil when a code is wrong.
+    package func confirmEnrolment(userID: String, code: String, enrolmentCode: String?, now: Date = Date()) async throws -> [String]? {
         try await database.transaction { tx in
             try await tx.lock("login:\(userID)")
             guard let (totp, _) = try await totp(userID: userID, on: tx.sql), let counter = totp.matchingCounter(code, at: now) else { return nil }
+            if let enrolmentCode {
+                guard try await Self.enrolmentCodeMatches(userID: userID, code: enrolmentCode, now: now, on: tx.sql) else { return nil }
+                try await tx.sql.raw("DELETE FROM hh_enrolment_code WHERE user_id = \(bind: userID)").run()
+            }
             let codes = (0..<Self.recoveryCodeCount).map { _ in Self.newRecoveryCode() }
             try await tx.sql.raw("UPDATE hh_user SET mfa_enrolled = 1, totp_last_counter = \(bind: counter) WHERE id = \(bind: userID)").run()
             try await tx.sql.raw("DELETE FROM hh_recovery_code WHERE user_id = \(bind: userID)").run()

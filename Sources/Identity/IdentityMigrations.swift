@@ -51,5 +51,10 @@ package enum IdentityMigrations {
             "CREATE TABLE hh_revoked_token (jti TEXT PRIMARY KEY, family TEXT, expires_at \(d.bigintType) NOT NULL)",
             "CREATE TABLE hh_client_assertion (client_id TEXT NOT NULL, jti TEXT NOT NULL, expires_at \(d.bigintType) NOT NULL, PRIMARY KEY (client_id, jti))",
         ] },
+        // One-time codes an administrator hands a staff member for their first authenticator:
+        // a password alone never reveals the TOTP secret.
+        Migration("identity.003-enrolment-code") { d in [
+            "CREATE TABLE hh_enrolment_code (user_id TEXT PRIMARY KEY, code_hash TEXT NOT NULL, expires_at \(d.bigintType) NOT NULL)",
+        ] },
     ]
 }

@@ -39,7 +39,7 @@ func linkedID(_ text: String, type: String, _ services: HealthHubServices) async
 
 struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "users", abstract: "Manage accounts.",
-                                                    subcommands: [Create.self, List.self, Disable.self, Enable.self, ResetMFA.self])
+                                                    subcommands: [Create.self, List.self, Disable.self, Enable.self, ResetMFA.self, EnrolmentCode.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an account. Without --password-stdin a strong password is generated and printed once.")
@@ -73,6 +73,10 @@ struct UsersCommand: AsyncParsableCommand {
                 try await auditAdmin(services, "user-create", resources: [user.reference])
                 print("Created \(role.rawValue) account \(user.email) (id \(user.id))")
                 if let generated { print("Password (shown once): \(generated)") }
+                if user.mfaRequired {
+                    let code = try await services.identity.accounts.issueEnrolmentCode(userID: user.id)
+                    print("Enrolment code for the first authenticator (shown once, valid 7 days; hand it over apart from the password): \(code)")
+                }
                 if user.mfaRequired { print("Two-factor sign-in is mandatory for this role; it is set up at the first sign-in.") }
             }
         }
@@ -115,6 +119,24 @@ struct UsersCommand: AsyncParsableCommand {
         @Argument(help: "The account's email.") var email: String
         func run() async throws {
             try await UsersCommand.changeAccount(common, "user-enable", "Enabled") { try await $0.setDisabled(email: email, false) }
+        }
+    }
+
+    struct EnrolmentCode: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "enrolment-code",
+                                                        abstract: "Issue a one-time code with which a staff account sets up its authenticator (replaces an earlier one).")
+        @OptionGroup var common: DatabaseOptions
+        @Argument(help: "The account's email.") var email: String
+        func run() async throws {
+            try await withServices(common) { services in
+                do {
+                    guard let user = try await services.identity.accounts.find(email: email) else { throw IdentityError.notFound("No account has that email") }
+                    guard !user.mfaEnrolled else { throw IdentityError.rejected("\(user.email) already has an authenticator; reset-mfa first") }
+                    let code = try await services.identity.accounts.issueEnrolmentCode(userID: user.id)
+                    try await auditAdmin(services, "user-enrolment-code", resources: [user.reference])
+                    print("Enrolment code for \(user.email) (shown once, valid 7 days): \(code)")
+                } catch let e as IdentityError { throw ValidationError(e.message) }
+            }
         }
     }
 

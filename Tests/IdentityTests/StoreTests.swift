@@ -72,6 +72,30 @@ let strongPassword = "glacier-mint-4417-harbor"
     }
 
     @Test(arguments: TestDatabaseKind.allCases)
+    func enrolmentCodesAreOneTimeExpiringAndPerAccount(_ kind: TestDatabaseKind) async throws {
+        try await withIdentity(kind) { id, _ in
+            let dr = try await id.accounts.create(email: "dr@example.org", role: .practitioner, password: strongPassword, patientID: nil, practitionerID: "pr1")
+            let other = try await id.accounts.create(email: "ops@example.org", role: .admin, password: strongPassword, patientID: nil, practitionerID: nil)
+            let first = try await id.accounts.issueEnrolmentCode(userID: dr.id)
+            let code = try await id.accounts.issueEnrolmentCode(userID: dr.id)  // replaces the first
+            let otherCode = try await id.accounts.issueEnrolmentCode(userID: other.id)
+            #expect(try await id.accounts.checkEnrolmentCode(userID: dr.id, code: code))
+            #expect(try await !id.accounts.checkEnrolmentCode(userID: dr.id, code: first))
+            #expect(try await !id.accounts.checkEnrolmentCode(userID: dr.id, code: otherCode))
+            #expect(try await !id.accounts.checkEnrolmentCode(userID: dr.id, code: ""))
+            #expect(try await !id.accounts.checkEnrolmentCode(userID: dr.id, code: code, now: Date().addingTimeInterval(8 * 24 * 3600)))
+            let totp = try await id.accounts.enrolment(userID: dr.id)
+            let now = Date()
+            // a wrong authenticator code does not use the enrolment code up
+            #expect(try await id.accounts.confirmEnrolment(userID: dr.id, code: totp.code(at: now.addingTimeInterval(-3600)), enrolmentCode: code, now: now) == nil)
+            #expect(try await id.accounts.checkEnrolmentCode(userID: dr.id, code: code))
+            #expect(try await id.accounts.confirmEnrolment(userID: dr.id, code: totp.code(at: now), enrolmentCode: "wrong", now: now) == nil)
+            #expect(try await id.accounts.confirmEnrolment(userID: dr.id, code: totp.code(at: now), enrolmentCode: code, now: now) != nil)
+            #expect(try await !id.accounts.checkEnrolmentCode(userID: dr.id, code: code))  // used up
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
     func totpEnrolmentCodesAndRecoveryCodes(_ kind: TestDatabaseKind) async throws {
         try await withIdentity(kind) { id, db in
             let user = try await id.accounts.create(email: "dr@example.org", role: .practitioner, password: strongPassword, patientID: nil, practitionerID: "pr1")
@@ -79,8 +103,8 @@ let strongPassword = "glacier-mint-4417-harbor"
             let totp = try await id.accounts.enrolment(userID: user.id)
             #expect(try await id.accounts.enrolment(userID: user.id).secret == totp.secret)  // same secret until confirmed
             let now = Date()
-            #expect(try await id.accounts.confirmEnrolment(userID: user.id, code: "000000", now: now) == nil || totp.code(at: now) == "000000")
-            let codes = try #require(try await id.accounts.confirmEnrolment(userID: user.id, code: totp.code(at: now), now: now))
+            #expect(try await id.accounts.confirmEnrolment(userID: user.id, code: "000000", enrolmentCode: nil, now: now) == nil || totp.code(at: now) == "000000")
+            let codes = try #require(try await id.accounts.confirmEnrolment(userID: user.id, code: totp.code(at: now), enrolmentCode: nil, now: now))
             #expect(codes.count == 10 && Set(codes).count == 10)
             #expect(try await id.accounts.find(id: user.id)?.mfaEnrolled == true)
             // the secret is sealed at rest

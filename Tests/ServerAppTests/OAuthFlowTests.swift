@@ -67,15 +67,22 @@ struct Browser {
             let next = try #require(Browser.field("next", in: page.text))
             // a post without the CSRF token is refused
             #expect(try await b.send(.post, "/login", form: [("email", "xu@example.org"), ("password", AccessWorld.password), ("next", next)]).code == 403)
-            // the password is right; a practitioner must enrol a second factor first
-            let enrol = try await b.send(.post, "/login", form: [("email", "xu@example.org"), ("password", AccessWorld.password), ("csrf", csrf), ("next", next)])
+            // the password is right; a practitioner must enrol a second factor first, and the
+            // authenticator's secret is shown only with the enrolment code an admin issued
+            let enrolmentCode = try await s.services.identity.accounts.issueEnrolmentCode(userID: w.practitioner.id)
+            let asked = try await b.send(.post, "/login", form: [("email", "xu@example.org"), ("password", AccessWorld.password), ("csrf", csrf), ("next", next)])
+            #expect(asked.code == 200 && asked.text.contains("enrolment code") && !asked.text.contains("otpauth://"))
+            let csrf2 = try #require(Browser.field("csrf", in: asked.text))
+            #expect(csrf2 != csrf)  // a new session at each step
+            let wrongCode = try await b.send(.post, "/login/enrol", form: [("enrolment_code", "guess"), ("csrf", csrf2), ("next", next)])
+            #expect(wrongCode.code == 401 && !wrongCode.text.contains("otpauth://"))
+            #expect(try await b.send(.post, "/login/enrol", form: [("code", "123456"), ("csrf", csrf2), ("next", next)]).code == 401)
+            let enrol = try await b.send(.post, "/login/enrol", form: [("enrolment_code", enrolmentCode), ("csrf", csrf2), ("next", next)])
             #expect(enrol.code == 200 && enrol.text.contains("otpauth://totp/"))
             let secretText = try #require(enrol.text.range(of: "Key: <code>").map { String(enrol.text[$0.upperBound...].prefix { $0 != "<" }) })
             let totp = TOTP(secret: try #require(Base32.decode(secretText)))
-            let csrf2 = try #require(Browser.field("csrf", in: enrol.text))
-            #expect(csrf2 != csrf)  // a new session at each step
-            #expect(try await b.send(.post, "/login/enrol", form: [("code", "000000"), ("csrf", csrf2), ("next", next)]).text.contains("not valid") || totp.code(at: Date()) == "000000")
-            let codes = try await b.send(.post, "/login/enrol", form: [("code", totp.code(at: Date())), ("csrf", csrf2), ("next", next)])
+            #expect(try await b.send(.post, "/login/enrol", form: [("enrolment_code", enrolmentCode), ("code", "000000"), ("csrf", csrf2), ("next", next)]).text.contains("not valid") || totp.code(at: Date()) == "000000")
+            let codes = try await b.send(.post, "/login/enrol", form: [("enrolment_code", enrolmentCode), ("code", totp.code(at: Date())), ("csrf", csrf2), ("next", next)])
             #expect(codes.code == 200 && codes.text.contains("Recovery codes"))
             // consent, then the code comes back to the app with the state
             let consent = try await b.send(.get, authorize)
@@ -143,7 +150,7 @@ struct Browser {
             let accounts = s.services.identity.accounts
             let user = try await accounts.create(email: "ops@example.org", role: .admin, password: AccessWorld.password, patientID: nil, practitionerID: nil)
             let totp = try await accounts.beginEnrolment(userID: user.id)
-            let codes = try #require(try await accounts.confirmEnrolment(userID: user.id, code: totp.code(at: Date())))
+            let codes = try #require(try await accounts.confirmEnrolment(userID: user.id, code: totp.code(at: Date()), enrolmentCode: nil))
             var b = Browser(s: s)
             var page = try await b.send(.get, "/login")
             // the second factor: a wrong code, then a recovery code

@@ -67,9 +67,10 @@ def world(hh):
     expect(hh.post("Encounter", enc), 201)
     other = hh.post("Patient", S.patient(unique_word("Other"))).json()["id"]
     email = unique_word("dr").lower() + "@example.org"
-    hh.cli("users", "create", "--role", "practitioner", "--email", email, "--practitioner", f"Practitioner/{prac}",
-           "--password-stdin", stdin=PASSWORD + "\n")
-    return {"patient": pid, "other": other, "practitioner": prac, "email": email}
+    out = hh.cli("users", "create", "--role", "practitioner", "--email", email, "--practitioner", f"Practitioner/{prac}",
+                 "--password-stdin", stdin=PASSWORD + "\n")
+    enrolment_code = re.search(r"Enrolment code[^:]*: (\S+)", out).group(1)
+    return {"patient": pid, "other": other, "practitioner": prac, "email": email, "enrolment_code": enrolment_code}
 
 
 def sign_in_and_consent(hh, world, authorize_url: str) -> str:
@@ -82,10 +83,13 @@ def sign_in_and_consent(hh, world, authorize_url: str) -> str:
     expect(page, 200)
     r = browser.post(hh.root + "/login", data={"email": world["email"], "password": PASSWORD,
                                                "csrf": field("csrf", page.text), "next": field("next", page.text)}, allow_redirects=False)
-    if "otpauth://" in r.text:  # first sign-in: MFA is mandatory for practitioners
+    if 'name="enrolment_code"' in r.text:  # first sign-in: MFA is mandatory for practitioners
+        assert "otpauth://" not in r.text  # the password alone does not show the secret
+        r = browser.post(hh.root + "/login/enrol", data={"enrolment_code": world["enrolment_code"], "csrf": field("csrf", r.text), "next": field("next", r.text)})
         secret = re.search(r"Key: <code>([A-Z2-7]+)</code>", r.text).group(1)
         world["totp"], world["last_step"] = secret, int(time.time() // 30) - 2
-        r = browser.post(hh.root + "/login/enrol", data={"code": next_code(world), "csrf": field("csrf", r.text), "next": field("next", r.text)})
+        r = browser.post(hh.root + "/login/enrol", data={"enrolment_code": world["enrolment_code"], "code": next_code(world),
+                                                         "csrf": field("csrf", r.text), "next": field("next", r.text)})
         assert "Recovery codes" in r.text
     else:
         r = browser.post(hh.root + "/login/mfa", data={"code": next_code(world), "csrf": field("csrf", r.text), "next": field("next", r.text)}, allow_redirects=False)

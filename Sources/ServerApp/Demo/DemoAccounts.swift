@@ -6,21 +6,23 @@ import Storage
 
 /// Sign-in accounts for a demo: one of each role, linked to the first demo patient and to that
 /// patient's general practitioner (who has encounters with them, so the care relationship is
-/// real), plus a backend client for curl. The password is random per install, never a fixed
-/// well-known one.
+/// real), plus a backend client for curl. Each account has its own random password, and each
+/// staff account a one-time enrolment code for its authenticator, all written to the
+/// credentials file only.
 package struct DemoAccounts: Sendable {
     package struct Credentials: Sendable {
-        package var password: String
-        package var accounts: [(email: String, role: Role)]
+        package var accounts: [(email: String, role: Role, password: String, enrolmentCode: String?)]
         package var clientID: String
         package var clientSecret: String
 
         package var text: String {
             var lines = ["# HealthHub demo credentials (created by `healthhub demo`; keep this file private)",
-                         "password for every account: \(password)"]
-            for (email, role) in accounts { lines.append("\(role.rawValue): \(email)") }
+                        ]
+            for a in accounts {
+                lines.append("\(a.role.rawValue): \(a.email) password=\(a.password)" + (a.enrolmentCode.map { " enrolment_code=\($0)" } ?? ""))
+            }
             lines.append("backend client (client_credentials, system/*.cruds): client_id=\(clientID) client_secret=\(clientSecret)")
-            lines.append("Practitioners, admins and auditors set up an authenticator app at their first sign-in (/login).")
+            lines.append("Practitioners, admins and auditors set up an authenticator app at their first sign-in (/login), with their enrolment code.")
             return lines.joined(separator: "\n") + "\n"
         }
     }
@@ -44,17 +46,19 @@ package struct DemoAccounts: Sendable {
               gp.hasPrefix("Practitioner/") else {
             throw IdentityError.internalError("the demo patients are missing; load them first")
         }
-        let password = "demo-" + Secrets.token(bytes: 12)
         let accounts: [(String, Role, String?, String?)] = [
             ("patient@demo.healthhub.test", .patient, patientID, nil),
             ("practitioner@demo.healthhub.test", .practitioner, nil, String(gp.dropFirst("Practitioner/".count))),
             ("admin@demo.healthhub.test", .admin, nil, nil),
             ("auditor@demo.healthhub.test", .auditor, nil, nil),
         ]
+        var created: [(email: String, role: Role, password: String, enrolmentCode: String?)] = []
         for (email, role, p, pr) in accounts {
-            _ = try await identity.accounts.create(email: email, role: role, password: password, patientID: p, practitionerID: pr)
+            let password = "demo-" + Secrets.token(bytes: 12)
+            let user = try await identity.accounts.create(email: email, role: role, password: password, patientID: p, practitionerID: pr)
+            created.append((email, role, password, user.mfaRequired ? try await identity.accounts.issueEnrolmentCode(userID: user.id) : nil))
         }
         let (client, secret) = try await identity.clients.create(name: "demo backend", scopes: "system/*.cruds", redirectURIs: [], isPublic: false, jwks: nil)
-        return Credentials(password: password, accounts: accounts.map { ($0.0, $0.1) }, clientID: client.id, clientSecret: secret ?? "")
+        return Credentials(accounts: created, clientID: client.id, clientSecret: secret ?? "")
     }
 }
