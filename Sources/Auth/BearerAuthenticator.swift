@@ -1,4 +1,3 @@
-import FHIR
 import Foundation
 import Gateway
 import HTTPTypes
@@ -30,7 +29,7 @@ package struct BearerAuthenticator: RouterMiddleware {
     package func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             await audit.denied(request, context, reason: "login", principal: nil, failure: .missing)
-            throw Self.unauthorized("This API needs an access token (Authorization: Bearer ...)", challenge: "Bearer realm=\"HealthHub\"")
+            throw Self.unauthorized("This API needs an access token (Authorization: Bearer ...)", challenge: "Bearer realm=\"HealthHub\"", request, context)
         }
         var principal: Principal
         do {
@@ -39,16 +38,17 @@ package struct BearerAuthenticator: RouterMiddleware {
         } catch {
             await audit.denied(request, context, reason: "login", principal: nil, failure: .token)
             let text = error.message.replacingOccurrences(of: "\"", with: "'")
-            throw Self.unauthorized(error.message, challenge: "Bearer realm=\"HealthHub\", error=\"invalid_token\", error_description=\"\(text)\"")
+            throw Self.unauthorized(error.message, challenge: "Bearer realm=\"HealthHub\", error=\"invalid_token\", error_description=\"\(text)\"", request, context)
         }
         if let reason = request.headers[.breakGlassReason]?.trimmingCharacters(in: .whitespacesAndNewlines) {
             guard principal.role == .practitioner || principal.role == .admin else {
                 await audit.denied(request, context, reason: "forbidden", principal: principal)
-                throw AccessPolicy.forbidden("Only practitioners and admins may break the glass")
+                throw Refusal(.forbidden, code: "forbidden", "Only practitioners and admins may break the glass", for: request, context)
             }
             // Real text: padding with spaces, invisible characters or punctuation states nothing.
             guard reason.count <= 500, reason.filter({ $0.isLetter || $0.isNumber }).count >= 4 else {
-                throw FHIRError(.badRequest, code: "invalid", "X-Break-Glass-Reason must state a reason: at least 4 letters or digits, at most 500 characters")
+                throw Refusal(.badRequest, code: "invalid", "X-Break-Glass-Reason must state a reason: at least 4 letters or digits, at most 500 characters",
+                              for: request, context)
             }
             principal.breakGlassReason = reason
             context.logger.warning("break-glass access", metadata: ["agent": .string(principal.reference)])
@@ -88,9 +88,7 @@ package struct BearerAuthenticator: RouterMiddleware {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    static func unauthorized(_ message: String, challenge: String) -> FHIRError {
-        var error = FHIRError(.unauthorized, code: "login", message)
-        error.headers[.wwwAuthenticate] = challenge
-        return error
+    static func unauthorized(_ message: String, challenge: String, _ request: Request, _ context: AppRequestContext) -> Refusal {
+        Refusal(.unauthorized, code: "login", message, for: request, context, headers: [.wwwAuthenticate: challenge])
     }
 }

@@ -20,8 +20,7 @@ package struct HostGuardMiddleware: RouterMiddleware {
         guard let authority = request.head.authority, !allowed.contains(Self.name(of: authority)) else {
             return try await next(request, context)
         }
-        let text = "{\"error\":\"misdirected\",\"error_description\":\"This server does not answer for that host name\",\"request_id\":\"\(context.requestID)\"}"
-        return Response(status: .misdirectedRequest, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        throw Refusal(.misdirectedRequest, code: "misdirected", "This server does not answer for that host name", for: request, context)
     }
 
     /// The host name of an authority, lower-cased, without port or IPv6 brackets.

@@ -21,7 +21,7 @@ package struct PathGuardMiddleware: RouterMiddleware {
     package func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
         if let problem = Self.problem(request.uri.path) {
             context.logger.notice("refused path spelling", metadata: ["problem": .string(problem)])
-            return Self.refusal(problem, context)
+            throw Refusal(.badRequest, code: "invalid_path", problem, for: request, context)
         }
         return try await next(request, context)
     }
@@ -78,8 +78,4 @@ package struct PathGuardMiddleware: RouterMiddleware {
         }
     }
 
-    static func refusal(_ problem: String, _ context: AppRequestContext) -> Response {
-        let text = "{\"error\":\"invalid_path\",\"error_description\":\"\(problem)\",\"request_id\":\"\(context.requestID)\"}"
-        return Response(status: .badRequest, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
-    }
 }

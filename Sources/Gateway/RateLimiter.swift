@@ -174,10 +174,10 @@ package struct RateLimitError: HTTPResponseError {
     package var status: HTTPResponse.Status { .tooManyRequests }
 
     package func response(from request: Request, context: some RequestContext) throws -> Response {
-        var headers: HTTPFields = [.contentType: "application/json", .retryAfter: String(decision.retryAfter)]
+        var headers: HTTPFields = [.retryAfter: String(decision.retryAfter)]
         Self.apply(decision, to: &headers)
-        let body = "{\"error\":\"rate_limited\",\"error_description\":\"Too many \(scope); retry in \(decision.retryAfter) s\"}"
-        return Response(status: .tooManyRequests, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        return try Refusal(.tooManyRequests, code: "rate_limited", "Too many \(scope); retry in \(decision.retryAfter) s", surface: .of(request.uri.path),
+                           requestID: (context as? any GatewayRequestContext)?.requestID ?? "", headers: headers).response(from: request, context: context)
     }
 
     package static func apply(_ d: RateLimiter.Decision, to headers: inout HTTPFields) {

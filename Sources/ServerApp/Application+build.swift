@@ -68,6 +68,9 @@ package func buildRouter(services: HealthHubServices, operations: Operations, co
         router.add(middleware: WAFMiddleware(runtime: operations.waf, trustedProxies: configuration.trustedProxies, telemetry: telemetry))
         let limiter = RateLimiter(configuration: configuration.rateLimits, telemetry: telemetry)
         router.add(middleware: RateLimitMiddleware(limiter: limiter))
+        // Innermost of the chain: framework errors (no such route, ...) in the shape of their
+        // surface, before any layer above turns them into plain responses.
+        router.add(middleware: SurfaceErrorMiddleware())
         authentication = BearerAuthenticator(tokens: services.identity.tokens, urls: urls, audit: securityAudit, limiter: limiter)
         bodyInspection = WAFBodyMiddleware(runtime: operations.waf, telemetry: telemetry)
     }

@@ -22,7 +22,7 @@ import TestSupport
             let refused = try await s.get("/fhir/Patient")
             #expect(refused.code == 429)
             #expect(refused.headers[.retryAfter] != nil)
-            #expect(refused["error"]?.stringValue == "rate_limited")
+            #expect(refused.issueCodes == ["throttled"])
             #expect(refused.headers[.xContentTypeOptions] == "nosniff")
             // another client is not affected
             let other = try await TestServer.systemToken(s.services)

