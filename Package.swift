@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers (dependencies point down only):
-//   healthhub (CLI) -> ServerApp (composition root) -> Auth, Alarms -> FHIR, Audit, Identity -> Gateway, Storage, Security -> Kernel, Telemetry
+//   healthhub (CLI) -> ServerApp (composition root) -> Auth, Alarms -> FHIR, Audit, Identity -> Gateway, Storage, Sealing -> Kernel, Telemetry
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -53,8 +53,9 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strictSettings),
-        // Keyring and AES-256-GCM envelope encryption.
-        .target(name: "Security", dependencies: [
+        // Keyring and AES-256-GCM envelope encryption. (Not named Security: on Linux a module of
+        // that name makes `canImport(Security)` true inside swift-certificates.)
+        .target(name: "Sealing", dependencies: [
             "Kernel", "Storage",
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strictSettings),
@@ -73,7 +74,7 @@ let package = Package(
         ], swiftSettings: strictSettings),
         // FHIR R4: JSON model, definitions, FHIRPath, validation, store, search, REST routes.
         .target(name: "FHIR", dependencies: [
-            "Kernel", "Storage", "Security", "Gateway",
+            "Kernel", "Storage", "Sealing", "Gateway",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -88,7 +89,7 @@ let package = Package(
         ], swiftSettings: strictSettings),
         // Accounts, passwords, TOTP, OAuth clients, grants, sessions, ES256 JWTs (no HTTP).
         .target(name: "Identity", dependencies: [
-            "Kernel", "Storage", "Security",
+            "Kernel", "Storage", "Sealing",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -119,7 +120,7 @@ let package = Package(
         ], swiftSettings: strictSettings),
         // HTTP side of identity: bearer authentication, OAuth2/SMART endpoints, login pages.
         .target(name: "Auth", dependencies: [
-            "Kernel", "Storage", "Identity", "Gateway", "FHIR", "Audit", "Telemetry",
+            "Kernel", "Storage", "Identity", "Gateway", "Telemetry",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -127,7 +128,7 @@ let package = Package(
         ], swiftSettings: strictSettings),
         // Composition root: configuration, buildApplication, demo data, import.
         .target(name: "ServerApp", dependencies: [
-            "Kernel", "Storage", "Security", "Gateway", "FHIR", "Audit", "Identity", "Auth", "Telemetry", "Alarms", "Traces",
+            "Kernel", "Storage", "Sealing", "Gateway", "FHIR", "Audit", "Identity", "Auth", "Telemetry", "Alarms", "Traces",
             .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
@@ -153,8 +154,8 @@ let package = Package(
             "Storage", "TestSupport",
             .product(name: "SQLKit", package: "sql-kit"),
         ], swiftSettings: strictSettings),
-        .testTarget(name: "SecurityTests", dependencies: [
-            "Security", "Storage", "TestSupport",
+        .testTarget(name: "SealingTests", dependencies: [
+            "Sealing", "Storage", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strictSettings),
         .testTarget(name: "GatewayTests", dependencies: [
@@ -164,7 +165,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], swiftSettings: strictSettings),
         .testTarget(name: "FHIRTests", dependencies: [
-            "FHIR", "Storage", "Security", "TestSupport", "Gateway",
+            "FHIR", "Kernel", "Storage", "Sealing", "TestSupport", "Gateway",
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -181,7 +182,7 @@ let package = Package(
         ], swiftSettings: strictSettings),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "FHIR", "Kernel"], swiftSettings: strictSettings),
         .testTarget(name: "IdentityTests", dependencies: [
-            "Identity", "Kernel", "Storage", "Security", "TestSupport",
+            "Identity", "Kernel", "Storage", "Sealing", "TestSupport",
             .product(name: "SQLKit", package: "sql-kit"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),

@@ -1,5 +1,5 @@
-import FHIR
 import Foundation
+import Kernel
 import HTTPTypes
 import Hummingbird
 import NIOCore

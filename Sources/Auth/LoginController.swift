@@ -1,4 +1,3 @@
-import FHIR
 import Foundation
 import Gateway
 import HTTPTypes
@@ -13,13 +12,13 @@ import Storage
 /// consent screen. Every form post carries the session's CSRF token.
 package struct LoginController: Sendable {
     let identity: IdentityServices
-    let fhir: FHIRService
+    let care: any CareRelationships
     let urls: ServerURLs
     let audit: SecurityAudit
 
-    package init(identity: IdentityServices, fhir: FHIRService, urls: ServerURLs, audit: SecurityAudit) {
+    package init(identity: IdentityServices, care: any CareRelationships, urls: ServerURLs, audit: SecurityAudit) {
         self.identity = identity
-        self.fhir = fhir
+        self.care = care
         self.urls = urls
         self.audit = audit
     }
@@ -310,9 +309,7 @@ package struct LoginController: Sendable {
         var patient: String?
         if user.role == .practitioner && a.scope.contains("launch/patient") {
             let chosen = (form["patient"] ?? "").replacingOccurrences(of: "Patient/", with: "")
-            let inCare = try await fhir.database.read { db in
-                try await fhir.policy.permits(.careOf(practitioner: user.practitionerID ?? ""), type: "Patient", id: chosen, on: db)
-            }
+            let inCare = try await care.isInCare(patient: chosen, practitioner: user.practitionerID ?? "")
             guard ResourceID.isValid(chosen), inCare else {
                 return Page.html("Allow access?", "<p class=\"error\">That patient is not in your care.</p>", status: .forbidden)
             }

@@ -1,4 +1,3 @@
-import FHIR
 import Foundation
 import Gateway
 import HTTPTypes
@@ -13,13 +12,13 @@ import Storage
 /// `LoginController`.
 package struct OAuthController: Sendable {
     let identity: IdentityServices
-    let fhir: FHIRService
+    let care: any CareRelationships
     let urls: ServerURLs
     let audit: SecurityAudit
 
-    package init(identity: IdentityServices, fhir: FHIRService, urls: ServerURLs, audit: SecurityAudit) {
+    package init(identity: IdentityServices, care: any CareRelationships, urls: ServerURLs, audit: SecurityAudit) {
         self.identity = identity
-        self.fhir = fhir
+        self.care = care
         self.urls = urls
         self.audit = audit
     }
@@ -154,9 +153,7 @@ package struct OAuthController: Sendable {
         guard let user = try await identity.accounts.find(id: grant.userID), !user.disabled else { throw IdentityError.invalidGrant("The account is disabled") }
         // A patient chosen at launch must still be in the practitioner's care.
         if user.role == .practitioner, let patient = grant.patientID {
-            let inCare = try await fhir.database.read { db in
-                try await fhir.policy.permits(.careOf(practitioner: user.practitionerID ?? ""), type: "Patient", id: patient, on: db)
-            }
+            let inCare = try await care.isInCare(patient: patient, practitioner: user.practitionerID ?? "")
             guard inCare else { throw IdentityError.invalidGrant("The patient of this grant is no longer in the practitioner's care") }
         }
         return try await issue(user: user, client: client, scope: grant.scope, patient: grant.patientID, family: grant.family,

@@ -1,4 +1,3 @@
-import Audit
 import Foundation
 import Gateway
 import Hummingbird
@@ -9,10 +8,10 @@ import Telemetry
 /// Audit records of security events: logins, logouts, failures, lockouts, MFA, tokens,
 /// denials. They go to the same hash-chained trail as every FHIR interaction.
 package struct SecurityAudit: Sendable {
-    let trail: AuditTrail
+    let trail: any AuditRecording
     let telemetry: Telemetry?
 
-    package init(trail: AuditTrail, telemetry: Telemetry? = nil) {
+    package init(trail: any AuditRecording, telemetry: Telemetry? = nil) {
         self.trail = trail
         self.telemetry = telemetry
     }

@@ -2,7 +2,7 @@ import Foundation
 import Kernel
 import Logging
 import SQLKit
-import Security
+import Sealing
 import Storage
 
 /// A HealthHub account.

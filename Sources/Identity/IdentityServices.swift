@@ -1,5 +1,5 @@
 import Foundation
-import Security
+import Sealing
 import Storage
 
 /// Everything identity needs, opened once per process over the shared database.

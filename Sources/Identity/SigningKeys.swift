@@ -1,7 +1,7 @@
 @preconcurrency import Crypto
 import Foundation
 import SQLKit
-import Security
+import Sealing
 import Storage
 import Synchronization
 

@@ -84,8 +84,8 @@ package func buildRouter(services: HealthHubServices, operations: Operations, co
     MetricsEndpoint(telemetry: telemetry, token: configuration.metricsToken).register(on: routes)
     OperationsController(operations: operations, telemetry: telemetry, audit: securityAudit).register(on: routes)
     WAFAdminController(runtime: operations.waf, audit: securityAudit).register(on: routes)
-    OAuthController(identity: services.identity, fhir: services.fhir, urls: urls, audit: securityAudit).register(on: routes)
-    LoginController(identity: services.identity, fhir: services.fhir, urls: urls, audit: securityAudit).register(on: routes)
+    OAuthController(identity: services.identity, care: services.fhir, urls: urls, audit: securityAudit).register(on: routes)
+    LoginController(identity: services.identity, care: services.fhir, urls: urls, audit: securityAudit).register(on: routes)
     FHIRController(service: services.fhir, publicBaseURL: configuration.publicBaseURL).register(on: routes)
     return (router, routes)
 }

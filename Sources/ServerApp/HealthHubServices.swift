@@ -5,7 +5,7 @@ import Foundation
 import Identity
 import Kernel
 import Logging
-import Security
+import Sealing
 import Storage
 import Telemetry
 

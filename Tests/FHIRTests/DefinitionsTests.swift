@@ -1,4 +1,5 @@
 import FHIR
+import Kernel
 import Testing
 
 /// The bundled R4 definitions, loaded once for the suites that need them.

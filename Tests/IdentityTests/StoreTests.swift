@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import Identity
 import Kernel
-import Security
+import Sealing
 import SQLKit
 import Storage
 import Testing

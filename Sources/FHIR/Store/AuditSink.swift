@@ -7,9 +7,8 @@ import Storage
 ///
 /// The trail keeps AuditEvents in its own tables (not as indexed resources), so it also serves
 /// reading and searching them.
-package protocol AuditSink: Sendable {
+package protocol AuditSink: AuditRecording {
     func append(_ records: [AuditRecord], in tx: DatabaseTransaction) async throws
-    func appendSoon(_ records: [AuditRecord]) async throws
     /// The AuditEvent with this id (version 1, the only one), or nil.
     func event(id: String) async throws -> ResourceVersion?
     /// AuditEvents matching a search (the parameters the trail indexes; others are a 400).

@@ -283,3 +283,9 @@ package struct FHIRService: Sendable {
         return try await noted(store.update(checked, type: type, id: id, ifMatch: current.version, in: tx).0, { $0 }, access: access, in: tx)
     }
 }
+
+extension FHIRService: CareRelationships {
+    package func isInCare(patient: String, practitioner: String) async throws -> Bool {
+        try await database.read { db in try await policy.permits(.careOf(practitioner: practitioner), type: "Patient", id: patient, on: db) }
+    }
+}

@@ -1,7 +1,7 @@
 import HTTPTypes
 import Foundation
 import Kernel
-import Security
+import Sealing
 import SQLKit
 import Storage
 

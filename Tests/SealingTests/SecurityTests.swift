@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import Security
+import Sealing
 import Storage
 import Testing
 import TestSupport
