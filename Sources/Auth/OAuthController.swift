@@ -186,7 +186,8 @@ package struct OAuthController: Sendable {
     }
 
     func clientCredentials(_ form: Form, client: OAuthClient, request: Request, context: AppRequestContext) async throws -> [String: Any] {
-        guard client.kind == .backend else { throw IdentityError.unauthorizedClient("Only backend clients use client_credentials") }
+        // The same answer as a failed authentication: a public client's id says nothing more.
+        guard client.kind == .backend else { throw IdentityError.invalidClient("Client authentication failed") }
         var scope = client.scopes
         if let requested = form["scope"] {
             let asked = ScopeSet(requested)

@@ -143,6 +143,12 @@ package struct ClientStore: Sendable {
         }
         // One answer for an unknown, revoked or wrongly authenticated client, after the same
         // work, so the endpoint does not tell which client ids exist.
+        // A request that only names a client (a public client's) and names an unknown one goes on
+        // as a public client that holds nothing: it then fails exactly where a registered public
+        // client with a bad code or token fails, so client ids cannot be probed that way.
+        if row == nil, credentials.secret == nil, parsedAssertion == nil {
+            return OAuthClient(id: clientID, name: "", kind: .public, scopes: ScopeSet(""), redirectURIs: [], jwks: nil, revoked: false, createdAt: 0)
+        }
         guard let (client, secretHash) = row, !client.revoked else {
             if let secret = credentials.secret { _ = constantTimeEquals(Secrets.hash(secret), Secrets.hash(clientID)) }
             throw IdentityError.invalidClient(Self.authenticationFailed)

@@ -66,6 +66,13 @@ enum R4 {
         #expect(try issues(#"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"1"}]},"valueQuantity":{"value":1.5},"effectiveDateTime":"2020-01-01T10:00:00+01:00","_status":{"extension":[{"url":"http://x","valueString":"y"}]}}"#) == [])
     }
 
+    @Test func namesAtMostAHundredProblemsAndCountsTheRest() throws {
+        let notes = Array(repeating: "{}", count: 5000).joined(separator: ",")
+        let found = validator.validate(try JSON.parse(#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"note":[\#(notes)]}"#))
+        #expect(found.count == ResourceValidator.maxIssues + 1)
+        #expect(found.last?.code == .tooCostly && found.last?.message.contains("more problems of the same kind") == true)
+    }
+
     @Test func reportsEveryProblemWithItsPath() throws {
         let found = try issues(#"{"resourceType":"Observation","status":"finale","code":{"coding":{"code":"1"}},"valueQuantity":{"value":"1"},"valueString":"x","effectiveDateTime":"2020-02-30","subject":{"reference":"Patient/"},"bogus":1}"#)
         #expect(found.contains("code-invalid Observation.status"))

@@ -30,6 +30,17 @@ import TestSupport
     }
 
     @Test(arguments: TestDatabaseKind.allCases)
+    func aBundleIsNotUnboundedWork(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            let read = #"{"request":{"method":"GET","url":"Observation?_count=1000&_include=*"}}"#
+            let many = try await s.post("/fhir", j(#"{"resourceType":"Bundle","type":"batch","entry":[\#(Array(repeating: read, count: 101).joined(separator: ","))]}"#))
+            #expect(many.code == 400 && many.issueCodes == ["too-costly"])
+            let fine = try await s.post("/fhir", j(#"{"resourceType":"Bundle","type":"batch","entry":[\#(Array(repeating: read, count: 100).joined(separator: ","))]}"#))
+            #expect(fine.code == 200 && fine.entries.count == 100)
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
     func batchReadsTheVersionItNames(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in
             let id = try await s.create(j(#"{"resourceType":"Observation","status":"preliminary","code":{"text":"first"}}"#))

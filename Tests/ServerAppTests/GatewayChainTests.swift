@@ -53,6 +53,9 @@ final class CapturedLogs: Sendable {
         #expect(HostGuardMiddleware.name(of: "[2001:db8::1]:443") == "2001:db8::1")
         #expect(HostGuardMiddleware.name(of: "Example.ORG.") == "example.org")
         #expect(HostGuardMiddleware.name(of: "clinic.lan:8443") == "clinic.lan")
+        for odd in ["127.0.0.1:8311@evil.com", "[::1]evil.com", "127.0.0.1:8311, evil.com", "localhost:abc", "127.0.0.1:8311/evil", "", "[]", "a b", "localhost:123456"] {
+            #expect(HostGuardMiddleware.name(of: odd) == nil, "\(odd)")
+        }
         #expect(HostGuardMiddleware.isLoopback("127.0.0.1") && HostGuardMiddleware.isLoopback("::1") && !HostGuardMiddleware.isLoopback("0.0.0.0"))
     }
 

@@ -217,6 +217,14 @@ struct Browser {
             // nor learn anything about it through introspection
             let foreign = try await s.request(.post, "/oauth/introspect", body: QueryString.encode([("token", token)]), headers: otherHeaders, as: .anonymous)
             #expect(foreign.text == #"{"active":false}"#)
+            // a public client's id (the only credential it has) cannot be probed either
+            let (app, _) = try await s.services.identity.clients.create(name: "app", scopes: "patient/*.rs", redirectURIs: ["https://app.example/cb"], isPublic: true, jwks: nil)
+            for grant in [[("grant_type", "authorization_code"), ("code", "junk"), ("redirect_uri", "https://app.example/cb"), ("code_verifier", String(repeating: "a", count: 43))],
+                          [("grant_type", "refresh_token"), ("refresh_token", "junk")], [("grant_type", "client_credentials")]] {
+                let known = try await tokenRequest(s, grant + [("client_id", app.id)])
+                let unknownID = try await tokenRequest(s, grant + [("client_id", "no-such-app")])
+                #expect(known.code == unknownID.code && known["error"] == unknownID["error"] && known["error_description"] == unknownID["error_description"], "\(grant[0].1)")
+            }
             // the token endpoint answers an unknown client id exactly as a wrong secret
             let unknown = try await tokenRequest(s, [("grant_type", "client_credentials")], basic: ("no-such-client", "wrong"))
             #expect(unknown.code == bad.code && unknown.text == bad.text)

@@ -26,6 +26,22 @@ import TestSupport
     }
 
     @Test(arguments: TestDatabaseKind.allCases)
+    func pagingValuesAreCheckedBeforeAnyArithmetic(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            _ = try await SearchFixture.load(s)
+            // once a crash of the whole server (offset + count overflowed), now a 400
+            for path in ["/fhir/Observation/_history?_count=5&_offset=9223372036854775807", "/fhir/_history?_offset=9223372036854775807",
+                         "/fhir/Observation?_offset=9223372036854775807", "/fhir/Observation/_history?_offset=-2", "/fhir/Observation/_history?_count=-1",
+                         "/fhir/Observation?_count=99999999999999999999", "/fhir/Observation/_history?_offset=1000001"] {
+                let r = try await s.get(path)
+                #expect(r.code == 400 && r.issueCodes == ["invalid"], "\(path) -> \(r.code)")
+            }
+            #expect(try await s.get("/fhir/Observation/_history?_offset=1000000").code == 200)
+            #expect(try await s.get("/health", as: .anonymous).code == 200)
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
     func aFormBodySearchIsHeldToTheParameterCap(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in
             let form = (0..<101).map { "family=a\($0)" }.joined(separator: "&")

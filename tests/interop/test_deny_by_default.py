@@ -103,6 +103,10 @@ def test_a_foreign_host_header_mints_no_tokens(hh):
     assert status == 421 and b"access_token" not in answer
     status, _ = raw_host(hh.root, "GET /fhir/metadata HTTP/1.1", "localhost:1")
     assert status == 200
+    # an authority with more in it than a host and a port is no Host at all
+    for odd in ["127.0.0.1:8311@evil.com", "[::1]evil.com", "127.0.0.1:8311, evil.com", "localhost:abc", "127.0.0.1:8311/evil"]:
+        status, answer = raw_host(hh.root, "GET /.well-known/openid-configuration HTTP/1.1", odd)
+        assert status == 400 and b"evil" not in answer, odd
 
 
 def test_serve_off_loopback_needs_a_public_url_or_listed_hosts(tmp_path):

@@ -35,6 +35,9 @@ package struct BundleProcessor: Sendable {
     /// for changes; failures soon after).
     /// `access` is checked for every entry: scopes and role before anything runs, the patient
     /// compartment on every resource read or written (inside the transaction).
+    package static let maxEntries = 50_000
+    package static let maxReadEntries = 100
+
     package func process(_ bundle: JSON, options: Options = .init(), access: RequestAccess, audit: AuditRecord) async throws -> JSON {
         guard let object = bundle.objectValue, object["resourceType"]?.stringValue == "Bundle" else {
             throw FHIRError(.badRequest, code: "invalid", "POST to the base URL takes a Bundle")
@@ -44,6 +47,15 @@ package struct BundleProcessor: Sendable {
             throw FHIRError(.badRequest, code: "invalid", "Bundle.type must be batch or transaction", expression: ["Bundle.type"])
         }
         let rawEntries = object["entry"]?.arrayValue ?? []
+        // One request must not stand for unbounded work: a whole patient record fits in the
+        // entry cap, and reads and searches (whose answers can be large) have their own.
+        guard rawEntries.count <= Self.maxEntries else {
+            throw FHIRError(.badRequest, code: "too-costly", "A Bundle takes at most \(Self.maxEntries) entries", expression: ["Bundle.entry"])
+        }
+        let reads = rawEntries.filter { ["GET", "HEAD"].contains($0["request"]?["method"]?.stringValue ?? "") }.count
+        guard reads <= Self.maxReadEntries else {
+            throw FHIRError(.badRequest, code: "too-costly", "A Bundle takes at most \(Self.maxReadEntries) GET or HEAD entries; send larger searches on their own", expression: ["Bundle.entry"])
+        }
         if kind == "transaction" {
             do {
                 let entries = try rawEntries.enumerated().map { i, e throws(FHIRError) in try parseEntry(e, index: i) }

@@ -290,8 +290,8 @@ package struct FHIRController: Sendable {
             guard let r = DateRange(text) else { throw FHIRError.invalid("_since must be an instant, e.g. 2026-01-01T00:00:00Z") }
             since = r.low
         }
-        let count = min(max(Int(params["_count"] ?? "") ?? 50, 1), SearchRequest.maxCount)
-        let offset = max(Int(params["_offset"] ?? "") ?? 0, 0)
+        let count = min(max(try params["_count"].map { v throws(FHIRError) in try SearchRequest.paging("_count", v) } ?? 50, 1), SearchRequest.maxCount)
+        let offset = try params["_offset"].map { v throws(FHIRError) in try SearchRequest.paging("_offset", v) } ?? 0
         let (entries, total) = try await service.store.history(scope, since: since, count: count, offset: offset, visible: visible)
         record.patients = patients(of: entries)
         let base = base(request)

@@ -39,6 +39,16 @@ package struct SearchRequest: Sendable {
     package var linkParameters: [(String, String)] = []
 
     package static let maxCount = 1000
+    /// Pages start at most this far in (deeper paging is a narrower search); it also keeps
+    /// `offset + count` far from overflowing.
+    package static let maxOffset = 1_000_000
+
+    /// `_count` and `_offset` of searches and histories: 0 to `maxOffset`, else a 400.
+    package static func paging(_ name: String, _ value: String) throws(FHIRError) -> Int {
+        guard let n = Int(value), n >= 0 else { throw .invalid("\(name) must be a non-negative integer") }
+        guard n <= maxOffset else { throw .invalid("\(name) must be at most \(maxOffset); narrow the search instead of paging that deep") }
+        return n
+    }
     /// At most this many parameters in one search, from the URL and a form body together (the
     /// WAF holds the URL alone to the same number).
     package static let maxParameters = 100
@@ -104,11 +114,9 @@ package struct SearchRequest: Sendable {
     private mutating func applyResultParameter(name: String, value: String) throws(FHIRError) {
         switch name {
         case "_count":
-            guard let n = Int(value), n >= 0 else { throw .invalid("_count must be a non-negative integer") }
-            count = min(n, Self.maxCount)
+            count = min(try Self.paging("_count", value), Self.maxCount)
         case "_offset":
-            guard let n = Int(value), n >= 0 else { throw .invalid("_offset must be a non-negative integer") }
-            offset = n
+            offset = try Self.paging("_offset", value)
         case "_sort":
             sort = value.split(separator: ",").map { key in
                 key.hasPrefix("-") ? SortKey(name: String(key.dropFirst()), descending: true) : SortKey(name: String(key), descending: false)

@@ -14,10 +14,16 @@ package struct ResourceValidator: Sendable {
     }
 
     /// All issues (not just the first) for a resource; `expectedType` when the URL fixes the type.
+    /// At most this many issues are named: a body of a million empty objects must not answer
+    /// with a million issues (or build them in memory).
+    package static let maxIssues = 100
+
     package func validate(_ resource: JSON, expectedType: String? = nil) -> [ValidationIssue] {
         var walker = ValidationWalker(model: model)
         walker.validateTopLevel(resource, expectedType: expectedType)
-        return walker.issues
+        guard walker.unreported > 0 else { return walker.issues }
+        return walker.issues + [ValidationIssue(code: .tooCostly, location: resource["resourceType"]?.stringValue ?? "Resource",
+                                                message: "\(walker.unreported) more problems of the same kind are not listed")]
     }
 }
 
@@ -30,6 +36,8 @@ private struct PathSegment {
 private struct ValidationWalker {
     let model: ValidationModel
     var issues: [ValidationIssue] = []
+    /// Issues found past `ResourceValidator.maxIssues`.
+    var unreported = 0
     var path: [PathSegment] = []
     /// Ids of the contained resources of the resource whose content is being walked.
     var containedIDs: [String] = []
@@ -55,6 +63,10 @@ private struct ValidationWalker {
     }
 
     mutating func report(_ code: ValidationIssue.Code, _ message: String, child: String? = nil) {
+        guard issues.count < ResourceValidator.maxIssues else {
+            unreported += 1
+            return
+        }
         issues.append(ValidationIssue(code: code, location: location(child: child), message: message))
     }
 

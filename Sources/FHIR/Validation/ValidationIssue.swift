@@ -15,6 +15,8 @@ package struct ValidationIssue: Sendable, Equatable, CustomStringConvertible {
         case invalid
         /// A code is not in the required value set of its element.
         case codeInvalid = "code-invalid"
+        /// More problems than one answer lists (the rest are counted, not named).
+        case tooCostly = "too-costly"
     }
 
     package let code: Code
