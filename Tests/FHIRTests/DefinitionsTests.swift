@@ -66,6 +66,23 @@ enum R4 {
         #expect(try issues(#"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"1"}]},"valueQuantity":{"value":1.5},"effectiveDateTime":"2020-01-01T10:00:00+01:00","_status":{"extension":[{"url":"http://x","valueString":"y"}]}}"#) == [])
     }
 
+    @Test(arguments: [
+        #"<img src=\"x\" onerror =\"alert(1)\"/>"#, #"<p onmouseover =\"alert(1)\">x</p>"#, #"<a href=\"java&#x09;script:alert(1)\">x</a>"#,
+        #"<a href=\"&#106;avascript:alert(1)\">x</a>"#, #"<object data=\"x\"></object>"#, #"<form action=\"http://evil.example\"></form>"#,
+        #"<script>alert(1)</script>"#, #"<SVG onload=alert(1)>"#, #"<iframe src=\"x\"></iframe>"#, #"<a href=\"JAVASCRIPT:x\">x</a>"#,
+        #"<a href=\" vbscript:x\">x</a>"#, #"<img src=\"data:text/html,x\"/>"#, #"<![CDATA[x]]>"#,
+    ])
+    func narrativesHoldFormattingOnly(_ inner: String) throws {
+        let text = #"{"resourceType":"Observation","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">\#(inner)</div>"},"status":"final","code":{"text":"x"}}"#
+        #expect(try issues(text).contains("invalid Observation.text.div"), "\(inner)")
+    }
+
+    @Test func ordinaryNarrativesPass() throws {
+        let inner = #"<p style=\"color:red\">BP <b>120/80</b> &amp; <a href=\"https://example.org/x\">link</a></p><!-- a note --><table><tr><td>1</td></tr></table><img src=\"data:image/png;base64,iVBO\" alt=\"x\"/><span>on time: <i>online</i></span>"#
+        let text = #"{"resourceType":"Observation","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">\#(inner)</div>"},"status":"final","code":{"text":"x"}}"#
+        #expect(try issues(text) == [])
+    }
+
     @Test func namesAtMostAHundredProblemsAndCountsTheRest() throws {
         let notes = Array(repeating: "{}", count: 5000).joined(separator: ",")
         let found = validator.validate(try JSON.parse(#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"note":[\#(notes)]}"#))

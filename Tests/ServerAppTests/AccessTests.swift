@@ -151,6 +151,25 @@ struct AccessWorld {
     }
 
     @Test(arguments: TestDatabaseKind.allCases)
+    func aPatientCannotTakeAnotherPatientsIdentifier(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            let w = try await AccessWorld.make(s)
+            let me = try w.caller(w.patient, "patient/*.cruds")
+            let own = j(#"{"resourceType":"Patient","id":"\#(w.pa)","identifier":[{"system":"urn:mrn","value":"B-0007"}],"name":[{"family":"Alvarez"}]}"#)
+            let put = try await s.put("/fhir/Patient/\(w.pa)", own, as: me)
+            #expect(put.code == 403)
+            let patch = try await s.request(.patch, "/fhir/Patient/\(w.pa)", body: #"[{"op":"add","path":"/identifier","value":[{"system":"urn:mrn","value":"B-0007"}]}]"#,
+                                            headers: [.contentType: "application/json-patch+json"], as: me)
+            #expect(patch.code == 403)
+            // other changes to their own record stay possible
+            let renamed = j(#"{"resourceType":"Patient","id":"\#(w.pa)","name":[{"family":"Alvarez-Ruiz"}]}"#)
+            #expect(try await s.put("/fhir/Patient/\(w.pa)", renamed, as: me).code == 200)
+            // staff with access may set identifiers
+            #expect(try await s.put("/fhir/Patient/\(w.pa)", own).code == 200)
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
     func scopesNarrowWhatARoleAllows(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in
             let w = try await AccessWorld.make(s)

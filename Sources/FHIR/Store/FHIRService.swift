@@ -218,6 +218,17 @@ package struct FHIRService: Sendable {
         if !exists && !serverAssignedID { throw RequestAccess.outside(type, id) }
         if exists { try await access.require(limit, type, id, on: tx.sql) }
         try await access.requireContent(limit, type, patients: compartment.patients(of: .object(resource), type: type, id: id), on: tx.sql)
+        if let current { try Self.requireSameIdentifiers(type, limit: limit, current: current, new: resource) }
+    }
+
+    /// A patient changes what their record says, not what identifies it: a medical record
+    /// number taken over from another patient would make conditional references, If-None-Exist
+    /// and imports match the wrong record.
+    static func requireSameIdentifiers(_ type: String, limit: CompartmentLimit, current: ResourceVersion, new: JSONObject) throws {
+        guard type == "Patient", case .patients = limit, !current.deleted, let content = current.content else { return }
+        guard try JSON.parse(content)["identifier"] == new["identifier"] else {
+            throw AccessPolicy.forbidden("A patient cannot change the identifiers of their own record; ask the practice")
+        }
     }
 
     /// `PUT Type?query`: update the single match, or create when nothing matches.
@@ -280,6 +291,7 @@ package struct FHIRService: Sendable {
             throw FHIRError(.unprocessableContent, code: "invalid", "A patch may not change the resource id", expression: ["\(type).id"])
         }
         try await access.requireContent(limit, type, patients: compartment.patients(of: .object(checked), type: type, id: id), on: tx.sql)
+        try Self.requireSameIdentifiers(type, limit: limit, current: current, new: checked)
         return try await noted(store.update(checked, type: type, id: id, ifMatch: current.version, in: tx).0, { $0 }, access: access, in: tx)
     }
 }

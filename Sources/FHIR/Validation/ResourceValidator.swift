@@ -290,6 +290,10 @@ private struct ValidationWalker {
                 report(.value, "Invalid \(primitive.typeCode) format for element '\(property.path)'")
                 return
             }
+            if primitive == .xhtml, let problem = NarrativeSafety.problem(text) {
+                report(.invalid, "Narrative '\(property.path)' must hold formatting only (FHIR txt-1, txt-2): \(problem)")
+                return
+            }
             if let codes = property.requiredCodes, !codes.contains(text) {
                 report(.codeInvalid, "Element '\(property.path)' must be one of the codes of its required value set")
             }
