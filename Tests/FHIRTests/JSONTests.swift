@@ -41,6 +41,12 @@ import Testing
         #expect(try JSON.parse(#"{"a":3.14159265358979323846264338327950288}"#)["a"]?.numberText == "3.14159265358979323846264338327950288")
     }
 
+    @Test func refusesMoreValuesThanAnyRecordHolds() {
+        let many = "[" + Array(repeating: "{}", count: 2_000_001).joined(separator: ",") + "]"
+        #expect(throws: JSONSyntaxError.self) { try JSON.parse(many) }
+        #expect((try? JSON.parse("[" + Array(repeating: "1", count: 100_000).joined(separator: ",") + "]"))?.arrayValue?.count == 100_000)
+    }
+
     @Test func refusesDeepNesting() {
         let deep = String(repeating: "[", count: 300) + String(repeating: "]", count: 300)
         #expect(throws: JSONSyntaxError.self) { try JSON.parse(deep) }

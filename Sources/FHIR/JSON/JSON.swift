@@ -110,6 +110,10 @@ private struct JSONParser {
     var index = 0
     var depth = 0
     static let maxDepth = 256
+    /// Values in one document at most: a whole patient record has a few hundred thousand, while
+    /// 60 MB of `{},` would be twenty million objects in memory.
+    static let maxValues = 2_000_000
+    var values = 0
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -147,6 +151,8 @@ private struct JSONParser {
 
     mutating func parseValue() throws(JSONSyntaxError) -> JSON {
         guard index < bytes.count else { throw error("Unexpected end of document") }
+        values += 1
+        guard values <= Self.maxValues else { throw error("More than \(Self.maxValues) values in one document") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
