@@ -65,6 +65,10 @@ package struct SearchRequest: Sendable {
             throw FHIRError(.badRequest, code: "too-costly", "A search takes at most \(Self.maxParameters) parameters")
         }
         for (rawName, value) in pairs {
+            // No FHIR value holds a NUL, and PostgreSQL text cannot: refused, not passed on.
+            guard !rawName.utf8.contains(0), !value.utf8.contains(0) else {
+                throw FHIRError.invalid("Search parameters and values must not contain NUL characters")
+            }
             let name = rawName
             let baseName = String(name.split(separator: ":", maxSplits: 1).first ?? "")
             if Self.resultParameters.contains(baseName) || baseName.hasPrefix("_include") || baseName.hasPrefix("_revinclude") {
