@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -6,21 +7,7 @@ import NIOCore
 /// The server-rendered pages (sign-in, consent, status): plain HTML forms, no script, every
 /// value escaped.
 package enum Page {
-    package static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.count)
-        for ch in text {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(ch)
-            }
-        }
-        return out
-    }
+    package static func escape(_ text: String) -> String { HTMLText.escape(text) }
 
     static let style = """
         body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1b1f23}

@@ -34,7 +34,8 @@ package struct AppRequestContext: GatewayRequestContext {
     }
 
     /// FHIR transaction bundles of a whole patient record are large; bodies are read with this cap.
-    package var maxUploadSize: Int { 64 * 1024 * 1024 }
+    package static let uploadLimit = 64 * 1024 * 1024
+    package var maxUploadSize: Int { Self.uploadLimit }
 }
 
 /// The context of every route registered through `RouteTable.identified`: the same as
@@ -59,5 +60,5 @@ package struct IdentifiedRequestContext: ChildRequestContext, GatewayRequestCont
         self.principal = principal
     }
 
-    package var maxUploadSize: Int { 64 * 1024 * 1024 }
+    package var maxUploadSize: Int { AppRequestContext.uploadLimit }
 }

@@ -51,7 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if settings.value(nil, "BENCHMARK_NO_GATEWAY") == "1" {
             // Turns authentication off: only ever for bench/run on this machine.
-            if ["127.0.0.1", "::1"].contains(config.host) && config.trustedProxies.isEmpty { config.benchmarkWithoutGateway = true } else {
+            if HostGuardMiddleware.isLoopback(config.host) && config.trustedProxies.isEmpty { config.benchmarkWithoutGateway = true } else {
                 problems.append("HEALTHHUB_BENCHMARK_NO_GATEWAY is for benchmarks on loopback only (--host 127.0.0.1, no trusted proxies)")
             }
         }

@@ -26,7 +26,7 @@ package struct Operations: Sendable {
         let certificates = try configuration.tls.map { try TLSCertificates(certificate: $0.certificate, key: $0.key, telemetry: services.telemetry) }
         let exporter = configuration.otlpEndpoint.map { OTLPExporter(endpoint: $0, instance: instance, logger: services.logger) }
         if waf.waf.configuration.geo.enabled && waf.geo == nil && configuration.trustedProxies.isEmpty
-            && !["127.0.0.1", "::1", "localhost"].contains(configuration.host) {
+            && !HostGuardMiddleware.isLoopback(configuration.host) {
             services.logger.warning("geo allow-list is on but has no country source: set HEALTHHUB_GEO_DATABASE or trusted proxies that send the country header")
         }
         let store = AlarmStore(database: services.database, instance: instance)
