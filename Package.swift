@@ -81,11 +81,14 @@ let package = Package(
             .product(name: "SQLKit", package: "sql-kit"),
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Definitions")], swiftSettings: strictSettings),
-        // Tamper-evident audit trail: AuditEvents chained by SHA-256, verification, checkpoints.
+        // Tamper-evident audit trail: rendered events sealed and chained by SHA-256, verification,
+        // checkpoints. Knows no FHIR: the renderer and the reading side are Kernel ports.
         .target(name: "Audit", dependencies: [
-            "Kernel", "Storage", "FHIR",
+            "Kernel", "Storage", "Sealing", "Telemetry",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "SQLKit", package: "sql-kit"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strictSettings),
         // Accounts, passwords, TOTP, OAuth clients, grants, sessions, ES256 JWTs (no HTTP).
         .target(name: "Identity", dependencies: [
@@ -180,7 +183,10 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strictSettings),
-        .testTarget(name: "AuditTests", dependencies: ["Audit", "FHIR", "Kernel"], swiftSettings: strictSettings),
+        .testTarget(name: "AuditTests", dependencies: [
+            "Audit", "Kernel", "Sealing", "Storage", "TestSupport",
+            .product(name: "SQLKit", package: "sql-kit"),
+        ], swiftSettings: strictSettings),
         .testTarget(name: "IdentityTests", dependencies: [
             "Identity", "Kernel", "Storage", "Sealing", "TestSupport",
             .product(name: "SQLKit", package: "sql-kit"),

@@ -1,28 +1,37 @@
 import Crypto
-import FHIR
 import Foundation
 import Kernel
+import Sealing
 import SQLKit
 import Storage
 
-/// The tamper-evident audit trail. Each record becomes a sealed FHIR AuditEvent in
-/// `hh_audit_event`, with the few columns AuditEvent search needs (recorded, agent, subtype,
+/// The tamper-evident audit trail. Each record is rendered (by the FHIR module, as an R4
+/// AuditEvent), sealed and stored in `hh_audit_event`, with the few columns AuditEvent search needs (recorded, agent, subtype,
 /// action, outcome) and one `hh_audit_entity` row per patient or resource it names, and is
 /// chained: `hash(n) = SHA-256(hash(n-1) ‖ "\n" ‖ AuditEvent bytes)`, from `AuditChain.genesis`.
 /// Appends take the `audit-chain` lock, so the chain has one order even across instances.
 ///
 /// AuditEvents are not stored as indexed resources: indexing every event for all 40-odd
 /// AuditEvent search parameters cost most of the read throughput (every read writes one).
-package final class AuditTrail: AuditSink {
-    let store: ResourceStore
-    let renderer: AuditEventRenderer
+package final class AuditTrail: AuditSink, AuditEventReading {
+    let database: any Database
+    let keyring: Keyring
+    let renderer: any AuditEventRendering
     private let batcher: AuditBatcher
 
-    package init(store: ResourceStore, renderer: AuditEventRenderer = AuditEventRenderer()) {
-        self.store = store
+    package init(database: any Database, keyring: Keyring, renderer: any AuditEventRendering) {
+        self.database = database
+        self.keyring = keyring
         self.renderer = renderer
         self.batcher = AuditBatcher()
     }
+
+    /// Events are sealed like version 1 of a resource of this type (the AAD names it).
+    static let sealedType = "AuditEvent"
+
+    /// The index tables of the FHIR store as they were when `audit.002` moved the events out of
+    /// them (a migration's statements never change with later code).
+    static let formerIndexTables = ["hh_idx_string", "hh_idx_token", "hh_idx_date", "hh_idx_reference", "hh_idx_number", "hh_idx_quantity", "hh_idx_uri"]
 
     package static let migrations = [
         Migration("audit.001-chain") { d in [
@@ -61,13 +70,15 @@ package final class AuditTrail: AuditSink {
             SELECT DISTINCT c.seq, i.target_type || '/' || i.target_id FROM hh_audit_chain c
             JOIN hh_idx_reference i ON i.res_type = 'AuditEvent' AND i.res_id = c.res_id AND i.param = 'entity' AND i.target_type <> ''
             """,
-        ] + (FHIRMigrations.indexTables + ["hh_resource", "hh_resource_history"]).map { "DELETE FROM \($0) WHERE res_type = 'AuditEvent'" }
+        ] + (formerIndexTables + ["hh_resource", "hh_resource_history"]).map { "DELETE FROM \($0) WHERE res_type = 'AuditEvent'" }
           + ["DROP TABLE hh_audit_chain"] },
     ]
 
     /// An AuditEvent ready to be chained: rendered, stamped and sealed (CPU work done outside the lock).
     struct Prepared: Sendable {
-        let record: ResourceStore.SealedRecord
+        let id: String
+        let content: Data
+        let sealed: SealedBytes
         let recorded: Int64
         let agent: String
         let subtype: String
@@ -79,10 +90,12 @@ package final class AuditTrail: AuditSink {
     func prepare(_ records: [AuditRecord]) throws -> [Prepared] {
         try records.map { r in
             let recorded = Instant.millis(r.recorded)
-            let sealed = try store.sealNew(renderer.render(r), type: "AuditEvent", id: ResourceID.generate(), lastUpdated: recorded)
+            let id = ResourceID.generate()
+            let content = renderer.render(r, id: id, recorded: recorded)
+            let sealed = try keyring.seal(record: content, type: Self.sealedType, id: id, version: 1)
             var entities = r.patients
             for resource in r.resources where !entities.contains(resource) { entities.append(resource) }
-            return Prepared(record: sealed, recorded: recorded, agent: r.agent, subtype: r.interaction, action: r.action.rawValue,
+            return Prepared(id: id, content: content, sealed: sealed, recorded: recorded, agent: r.agent, subtype: r.interaction, action: r.action.rawValue,
                             outcome: r.outcome.rawValue, entities: entities)
         }
     }
@@ -103,10 +116,10 @@ package final class AuditTrail: AuditSink {
         var entities: [(Int64, String)] = []
         for (i, p) in prepared.enumerated() {
             seq += 1
-            let hash = AuditChain.link(previous, p.record.version.content ?? Data())
+            let hash = AuditChain.link(previous, p.content)
             if i > 0 { events += ", " }
-            events += "(\(bind: seq), \(bind: p.record.version.id), \(bind: p.recorded), \(bind: p.agent), \(bind: p.subtype), \(bind: p.action), \(bind: p.outcome), "
-            events += "\(bind: p.record.keyID), \(bind: p.record.sealed), \(bind: previous), \(bind: hash))"
+            events += "(\(bind: seq), \(bind: p.id), \(bind: p.recorded), \(bind: p.agent), \(bind: p.subtype), \(bind: p.action), \(bind: p.outcome), "
+            events += "\(bind: p.sealed.keyID), \(bind: p.sealed.sealed), \(bind: previous), \(bind: hash))"
             entities += p.entities.map { (seq, $0) }
             previous = hash
         }
@@ -127,44 +140,79 @@ package final class AuditTrail: AuditSink {
         guard !records.isEmpty else { return }
         let prepared = try prepare(records)
         try await batcher.submit(prepared) { batch in
-            try await self.store.database.transaction { tx in try await self.append(prepared: batch, in: tx) }
+            try await self.database.transaction { tx in try await self.append(prepared: batch, in: tx) }
         }
     }
 
     // MARK: Reading
 
-    package func event(id: String) async throws -> ResourceVersion? {
-        try await store.database.read { db in
-            try await db.raw("SELECT id, recorded, key_id, content FROM hh_audit_event WHERE id = \(bind: id)").first().map(self.version)
+    package func event(id: String) async throws -> StoredAuditEvent? {
+        try await database.read { db in
+            try await db.raw("SELECT id, recorded, key_id, content FROM hh_audit_event WHERE id = \(bind: id)").first().map(self.event)
         }
     }
 
-    func version(_ row: any SQLRow) throws -> ResourceVersion {
+    func event(_ row: any SQLRow) throws -> StoredAuditEvent {
         let id = try row.decode(column: "id", as: String.self)
-        return ResourceVersion(type: "AuditEvent", id: id, version: 1, lastUpdated: try row.decode(column: "recorded", as: Int64.self), deleted: false,
-                               content: try store.unsealed(row, type: "AuditEvent", id: id, version: 1))
+        return StoredAuditEvent(id: id, recorded: try row.decode(column: "recorded", as: Int64.self), content: try unseal(row, id: id))
     }
 
-    package func events(_ request: SearchRequest) async throws -> SearchEngine.Result {
-        let condition = try AuditSearch.condition(request)
-        let order = try AuditSearch.order(request)
-        let want = request.summary == .count ? 0 : request.count
-        return try await store.database.read { db in
-            var matches: [ResourceVersion] = []
+    /// The content of a row selected with `key_id` and `content`, authenticated and decrypted.
+    func unseal(_ row: any SQLRow, id: String) throws -> Data {
+        try keyring.open(record: try row.decode(column: "content", as: Data.self), keyID: try row.decode(column: "key_id", as: String.self),
+                         type: Self.sealedType, id: id, version: 1)
+    }
+
+    package func events(_ query: AuditQuery) async throws -> AuditPage {
+        let condition = AuditSQL.condition(query)
+        let order: SQLQueryString = query.newestFirst ? "e.seq DESC" : "e.seq ASC"
+        return try await database.read { db in
+            var events: [StoredAuditEvent] = []
             var hasMore = false
-            if want > 0 {
+            if query.count > 0 {
                 let rows = try await db.raw("SELECT e.id, e.recorded, e.key_id, e.content FROM hh_audit_event e WHERE " + condition
-                                            + " ORDER BY " + order + " LIMIT \(bind: want + 1) OFFSET \(bind: request.offset)").all()
-                hasMore = rows.count > want
-                matches = try rows.prefix(want).map(self.version)
+                                            + " ORDER BY " + order + " LIMIT \(bind: query.count + 1) OFFSET \(bind: query.offset)").all()
+                hasMore = rows.count > query.count
+                events = try rows.prefix(query.count).map(self.event)
             }
             var total: Int?
-            if request.total == .accurate || request.total == .estimate || request.summary == .count {
+            if query.countTotal {
                 total = try await db.raw("SELECT COUNT(*) AS n FROM hh_audit_event e WHERE " + condition).first()?.decode(column: "n", as: Int.self)
-            } else if request.total == nil, want > 0, !hasMore, !matches.isEmpty || request.offset == 0 {
-                total = request.offset + matches.count
             }
-            return SearchEngine.Result(matches: matches, included: [], total: total, hasMore: hasMore)
+            return AuditPage(events: events, total: total, hasMore: hasMore)
+        }
+    }
+}
+
+/// An `AuditQuery` as SQL over `hh_audit_event e` (and its entity rows); values are bound.
+enum AuditSQL {
+    static func condition(_ query: AuditQuery) -> SQLQueryString {
+        var sql: SQLQueryString = "1 = 1"
+        for clause in query.clauses {
+            var group: SQLQueryString = ""
+            for (i, term) in clause.enumerated() { group += i == 0 ? "(" + condition(term) + ")" : " OR (" + condition(term) + ")" }
+            sql += " AND (" + (clause.isEmpty ? "1 = 0" : group) + ")"
+        }
+        return sql
+    }
+
+    static func condition(_ term: AuditQuery.Term) -> SQLQueryString {
+        switch term {
+        case .id(let id): "e.id = \(bind: id)"
+        case .agent(let agent): "e.agent = \(bind: agent)"
+        case .entity(let reference): "e.seq IN (SELECT n.seq FROM hh_audit_entity n WHERE n.reference = \(bind: reference))"
+        case .subtype(let code): "e.subtype = \(bind: code)"
+        case .action(let code): "e.action = \(bind: code)"
+        case .outcome(let code): "e.outcome = \(bind: code)"
+        case .recorded(let comparison, let low, let high):
+            switch comparison {
+            case .within: "e.recorded >= \(bind: low) AND e.recorded <= \(bind: high)"
+            case .outside: "(e.recorded < \(bind: low) OR e.recorded > \(bind: high))"
+            case .after: "e.recorded > \(bind: high)"
+            case .before: "e.recorded < \(bind: low)"
+            case .atOrAfter: "e.recorded >= \(bind: low)"
+            case .atOrBefore: "e.recorded <= \(bind: high)"
+            }
         }
     }
 }

@@ -1,4 +1,3 @@
-import FHIR
 import Foundation
 import SQLKit
 import Storage
@@ -7,9 +6,9 @@ import Storage
 /// authenticated, so re-sealed or swapped content is caught) AuditEvent content, then checks the chain against the checkpoint file so that
 /// removing the newest records is caught too.
 package struct AuditVerifier: Sendable {
-    let store: ResourceStore
+    let trail: AuditTrail
 
-    package init(store: ResourceStore) { self.store = store }
+    package init(trail: AuditTrail) { self.trail = trail }
 
     package enum Result: Sendable, Equatable {
         case ok(records: Int64)
@@ -26,7 +25,7 @@ package struct AuditVerifier: Sendable {
         let wanted = Set(recorded.map(\.seq))
         while true {
             let after = expectedSeq - 1
-            let rows = try await store.database.read { db in
+            let rows = try await trail.database.read { db in
                 try await db.raw("""
                     SELECT seq, id, prev_hash, hash, key_id, content FROM hh_audit_event
                     WHERE seq > \(bind: after) ORDER BY seq LIMIT 1000
@@ -44,7 +43,7 @@ package struct AuditVerifier: Sendable {
                 }
                 let content: Data
                 do {
-                    content = try store.unsealed(row, type: "AuditEvent", id: id, version: 1)
+                    content = try trail.unseal(row, id: id)
                 } catch {
                     return .broken(seq: seq, reason: "record \(seq): AuditEvent/\(id) content was altered (it no longer authenticates)")
                 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Ports: what one feature module needs of another, declared here and wired by the composition
 /// root (ServerApp), so feature modules never import each other.
 
@@ -13,4 +15,26 @@ package protocol AuditRecording: Sendable {
 /// launch checks a chosen patient with it.
 package protocol CareRelationships: Sendable {
     func isInCare(patient: String, practitioner: String) async throws -> Bool
+}
+
+/// Where audit records go, in a transaction of the caller's (`Transaction` is Storage's
+/// `DatabaseTransaction`; Kernel names no storage type), or soon in a shared one. The Audit
+/// module's trail implements it; the FHIR interactions write through it.
+package protocol AuditSink<Transaction>: AuditRecording {
+    associatedtype Transaction
+    /// Appends in the caller's transaction, so the audit of a change commits with the change.
+    func append(_ records: [AuditRecord], in tx: Transaction) async throws
+}
+
+/// Turns an audit record into the bytes the trail seals and chains (the FHIR module renders a
+/// FHIR R4 AuditEvent with this id and recording time).
+package protocol AuditEventRendering: Sendable {
+    func render(_ record: AuditRecord, id: String, recorded millis: Int64) -> Data
+}
+
+/// Reading the trail back: one event by id, or a page of events matching a query. The FHIR
+/// module serves `/fhir/AuditEvent` through it.
+package protocol AuditEventReading: Sendable {
+    func event(id: String) async throws -> StoredAuditEvent?
+    func events(_ query: AuditQuery) async throws -> AuditPage
 }

@@ -34,6 +34,19 @@ package struct Keyring: Sendable {
         }
     }
 
+    /// A stored record's bytes sealed under the current data key, bound to the record's place
+    /// (`Type/id/version`): the one AAD rule for resources and audit events alike.
+    package func seal(record plaintext: some DataProtocol, type: String, id: String, version: Int) throws -> SealedBytes {
+        SealedBytes(keyID: currentKeyID, sealed: try seal(plaintext, context: Self.context(type: type, id: id, version: version)))
+    }
+
+    /// Opens a stored record's bytes; a value moved to another record's place fails to open.
+    package func open(record sealed: Data, keyID: String, type: String, id: String, version: Int) throws(KeyError) -> Data {
+        try open(sealed, keyID: keyID, context: Self.context(type: type, id: id, version: version))
+    }
+
+    static func context(type: String, id: String, version: Int) -> String { "\(type)/\(id)/\(version)" }
+
     package static let migrations = [
         Migration("security.001-data-keys") { d in [
             "CREATE TABLE hh_data_key (key_id TEXT PRIMARY KEY, wrapped \(d.blobType) NOT NULL, created_at \(d.bigintType) NOT NULL)",
@@ -81,4 +94,10 @@ package struct Keyring: Sendable {
             throw .wrongMasterKey(keyID: id)
         }
     }
+}
+
+/// Sealed bytes and the id of the data key that sealed them.
+package struct SealedBytes: Sendable {
+    package let keyID: String
+    package let sealed: Data
 }

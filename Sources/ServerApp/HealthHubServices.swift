@@ -49,8 +49,8 @@ package struct HealthHubServices: Sendable {
             let indexer = SearchIndexer(definitions: definitions, registry: registry)
             let store = ResourceStore(database: database, keyring: keyring, indexer: indexer, clock: SystemClock())
             let search = SearchEngine(definitions: definitions, registry: registry, store: store)
-            let audit = AuditTrail(store: store)
-            let fhir = FHIRService(definitions: definitions, store: store, search: search, audit: audit)
+            let audit = AuditTrail(database: database, keyring: keyring, renderer: AuditEventRenderer())
+            let fhir = FHIRService(definitions: definitions, store: store, search: search, audit: audit, auditEvents: audit)
             let identity = try await IdentityServices.open(database: database, keyring: keyring)
             return HealthHubServices(database: database, fhir: fhir, audit: audit, identity: identity, keyring: keyring, logger: logger, telemetry: telemetry)
         } catch {

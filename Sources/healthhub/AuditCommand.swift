@@ -20,7 +20,7 @@ struct AuditCommand: AsyncParsableCommand {
             let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.resolvedMasterKeyFile, migrate: false, logger: logger)
             let result: AuditVerifier.Result
             do {
-                result = try await AuditVerifier(store: services.fhir.store).verify(checkpoints: config.resolvedAuditCheckpointFile.map(AuditCheckpointFile.init(path:)))
+                result = try await AuditVerifier(trail: services.audit).verify(checkpoints: config.resolvedAuditCheckpointFile.map(AuditCheckpointFile.init(path:)))
             } catch {
                 await services.shutdown()
                 throw error

@@ -89,7 +89,7 @@ import TestSupport
     }
 
     func verify(_ s: TestServer, _ file: AuditCheckpointFile?) async throws -> AuditVerifier.Result {
-        try await AuditVerifier(store: s.services.fhir.store).verify(checkpoints: file)
+        try await AuditVerifier(trail: s.services.audit).verify(checkpoints: file)
     }
 
     func sql(_ s: TestServer, _ text: String) async throws {
@@ -171,11 +171,11 @@ import TestSupport
             }
             var results: [AuditVerifier.Result] = []
             while !writer.isCancelled, results.count < 200 {
-                results.append(try await AuditVerifier(store: s.services.fhir.store).verify(checkpoints: file))
+                results.append(try await AuditVerifier(trail: s.services.audit).verify(checkpoints: file))
                 if results.count >= 20 { break }
             }
             try await writer.value
-            results.append(try await AuditVerifier(store: s.services.fhir.store).verify(checkpoints: file))
+            results.append(try await AuditVerifier(trail: s.services.audit).verify(checkpoints: file))
             #expect(results.allSatisfy { if case .ok = $0 { true } else { false } }, "\(results.filter { if case .ok = $0 { false } else { true } }.prefix(3))")
             #expect(try file.entries().count >= 50)
         }

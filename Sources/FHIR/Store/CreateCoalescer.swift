@@ -10,13 +10,13 @@ import Storage
 /// it fails, every create in it fails and nothing of them is stored.
 actor CreateCoalescer {
     private let store: ResourceStore
-    private let audit: any AuditSink
+    private let audit: any AuditSink<DatabaseTransaction>
     private var pending: [(ResourceStore.PreparedWrite, AuditRecord, CheckedContinuation<ResourceVersion, any Error>)] = []
     private var draining = false
     /// Upper bound of one batch, to keep each transaction short.
     private let maxBatch = 256
 
-    init(store: ResourceStore, audit: any AuditSink) {
+    init(store: ResourceStore, audit: any AuditSink<DatabaseTransaction>) {
         self.store = store
         self.audit = audit
     }

@@ -12,15 +12,19 @@ package struct FHIRService: Sendable {
     package let search: SearchEngine
     let validator: ResourceValidator
     let creates: CreateCoalescer
-    package let audit: any AuditSink
+    package let audit: any AuditSink<DatabaseTransaction>
+    /// The audit trail read back: AuditEvents live in its tables, not as indexed resources.
+    let auditEvents: any AuditEventReading
     package let compartment: PatientCompartment
     package let policy: AccessPolicy
 
-    package init(definitions: FHIRDefinitions, store: ResourceStore, search: SearchEngine, audit: any AuditSink) {
+    package init(definitions: FHIRDefinitions, store: ResourceStore, search: SearchEngine, audit: any AuditSink<DatabaseTransaction>,
+                 auditEvents: any AuditEventReading) {
         self.definitions = definitions
         self.store = store
         self.search = search
         self.audit = audit
+        self.auditEvents = auditEvents
         self.validator = ResourceValidator(definitions: definitions)
         self.creates = CreateCoalescer(store: store, audit: audit)
         self.compartment = PatientCompartment(definitions: definitions, registry: search.registry)
@@ -89,7 +93,8 @@ package struct FHIRService: Sendable {
     package func search(_ request: SearchRequest, access: RequestAccess) async throws -> SearchEngine.Result {
         if request.type == "AuditEvent" {
             _ = try access.limit(request.type, .search)
-            return try await audit.events(request)
+            let query = try AuditEventSearch.query(request)
+            return AuditEventSearch.result(try await auditEvents.events(query), request, query: query)
         }
         return try await search.search(request, access: access)
     }
@@ -100,11 +105,15 @@ package struct FHIRService: Sendable {
 
     // MARK: Interactions
 
+    func auditEvent(_ id: String) async throws -> ResourceVersion? {
+        try await auditEvents.event(id: id).map { ResourceVersion(type: "AuditEvent", id: $0.id, version: 1, lastUpdated: $0.recorded, deleted: false, content: $0.content) }
+    }
+
     package func read(_ type: String, _ id: String, access: RequestAccess) async throws -> ResourceVersion {
         try requireType(type)
         let limit = try access.limit(type, .read)
         if type == "AuditEvent" {
-            guard let v = try await audit.event(id: id) else { throw FHIRError.notFound(type, id) }
+            guard let v = try await auditEvent(id) else { throw FHIRError.notFound(type, id) }
             return v
         }
         let limited = access.condition(limit, type: type) != nil
@@ -118,7 +127,7 @@ package struct FHIRService: Sendable {
         try requireType(type)
         let limit = try access.limit(type, .read)
         if type == "AuditEvent" {
-            guard version == "1", let v = try await audit.event(id: id) else { throw FHIRError.notFound(type, "\(id)/_history/\(version.prefix(20))") }
+            guard version == "1", let v = try await auditEvent(id) else { throw FHIRError.notFound(type, "\(id)/_history/\(version.prefix(20))") }
             return v
         }
         if access.condition(limit, type: type) != nil {

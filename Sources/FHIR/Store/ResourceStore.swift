@@ -80,14 +80,10 @@ package struct ResourceStore: Sendable {
     }
 
     /// Content of a row selected with `key_id` and `content` columns, authenticated and decrypted.
-    package func unsealed(_ row: any SQLRow, type: String, id: String, version: Int) throws -> Data {
-        try unseal(row, type: type, id: id, version: version)
-    }
-
     func unseal(_ row: any SQLRow, type: String, id: String, version: Int) throws -> Data {
         let keyID = try row.decode(column: "key_id", as: String.self)
         let sealed = try row.decode(column: "content", as: Data.self)
-        return try keyring.open(sealed, keyID: keyID, context: "\(type)/\(id)/\(version)")
+        return try keyring.open(record: sealed, keyID: keyID, type: type, id: id, version: version)
     }
 
     // MARK: Writes (in the caller's transaction)
@@ -140,18 +136,15 @@ package struct ResourceStore: Sendable {
     }
 
     func prepare(_ resource: JSONObject, type: String, id: String, version: Int, lastUpdated now: Int64) throws -> PreparedWrite {
-        let (json, record) = try stampAndSeal(resource, type: type, id: id, version: version, lastUpdated: now)
-        return PreparedWrite(version: record.version, sealed: record.sealed, keyID: record.keyID, index: indexer.entries(for: json, type: type))
+        let json = JSON.object(Self.stamped(resource, type: type, id: id, version: version, lastUpdated: now))
+        let bytes = Data(json.serialized())
+        let sealed = try keyring.seal(record: bytes, type: type, id: id, version: version)
+        return PreparedWrite(version: ResourceVersion(type: type, id: id, version: version, lastUpdated: now, deleted: false, content: bytes),
+                             sealed: sealed.sealed, keyID: sealed.keyID, index: indexer.entries(for: json, type: type))
     }
 
-    /// A resource stamped (id, meta) and sealed, without index entries.
-    package struct SealedRecord: Sendable {
-        package let version: ResourceVersion
-        package let sealed: Data
-        package let keyID: String
-    }
-
-    private func stampAndSeal(_ resource: JSONObject, type: String, id: String, version: Int, lastUpdated now: Int64) throws -> (JSON, SealedRecord) {
+    /// The resource as stored: its type first, its id, and `meta.versionId` and `meta.lastUpdated`.
+    package static func stamped(_ resource: JSONObject, type: String, id: String, version: Int, lastUpdated now: Int64) -> JSONObject {
         var body = resource
         body.setFirst("resourceType", .string(type))
         body["id"] = .string(id)
@@ -159,17 +152,7 @@ package struct ResourceStore: Sendable {
         meta["versionId"] = .string(String(version))
         meta["lastUpdated"] = .string(Instant.format(millis: now))
         body["meta"] = .object(meta)
-        let json = JSON.object(body)
-        let bytes = Data(json.serialized())
-        let sealed = try keyring.seal(bytes, context: "\(type)/\(id)/\(version)")
-        return (json, SealedRecord(version: ResourceVersion(type: type, id: id, version: version, lastUpdated: now, deleted: false, content: bytes),
-                                   sealed: sealed, keyID: keyring.currentKeyID))
-    }
-
-    /// Version 1 of a record that lives in its own table (the audit trail): stamped and sealed
-    /// like any resource, not indexed.
-    package func sealNew(_ resource: JSONObject, type: String, id: String, lastUpdated: Int64) throws -> SealedRecord {
-        try stampAndSeal(resource, type: type, id: id, version: 1, lastUpdated: lastUpdated).1
+        return body
     }
 
     /// Prepares a new resource (version 1, stamped now) outside any transaction: index values

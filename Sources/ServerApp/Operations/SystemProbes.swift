@@ -68,11 +68,11 @@ package final class SystemProbes: Sendable {
             return true
         }
         guard due else { return }
-        let (store, path, telemetry) = (services.fhir.store, configuration.resolvedAuditCheckpointFile, services.telemetry)
+        let (trail, path, telemetry) = (services.audit, configuration.resolvedAuditCheckpointFile, services.telemetry)
         Task {
             var ok: Bool?
             do {
-                if case .ok = try await AuditVerifier(store: store).verify(checkpoints: path.map(AuditCheckpointFile.init(path:))) { ok = true } else { ok = false }
+                if case .ok = try await AuditVerifier(trail: trail).verify(checkpoints: path.map(AuditCheckpointFile.init(path:))) { ok = true } else { ok = false }
             } catch {
                 ok = nil  // could not verify: no data, not broken
             }

@@ -1,4 +1,3 @@
-import Audit
 import Foundation
 import Logging
 import ServiceLifecycle

@@ -1,4 +1,3 @@
-import Audit
 import FHIR
 import Foundation
 import Kernel
@@ -30,12 +29,15 @@ import Testing
     }
 }
 
-@Suite struct AuditChainLinkTests {
-    @Test func eachLinkDependsOnThePreviousHashAndTheContent() {
-        let a = AuditChain.link(AuditChain.genesis, Data("x".utf8))
-        #expect(a.count == 64)
-        #expect(a == AuditChain.link(AuditChain.genesis, Data("x".utf8)))
-        #expect(a != AuditChain.link(AuditChain.genesis, Data("y".utf8)))
-        #expect(AuditChain.link(a, Data("x".utf8)) != a)
+@Suite struct AuditEventStampTests {
+    @Test func theStoredBytesAreTheEventStampedWithItsIdAndMeta() throws {
+        let record = AuditRecord(action: .read, interaction: "read", agent: "Patient/1", recorded: Date(timeIntervalSince1970: 1_795_000_000))
+        let bytes = AuditEventRenderer().render(record, id: "ev-1", recorded: 1_795_000_000_123)
+        let event = try JSON.parse(bytes)
+        #expect(event["resourceType"]?.stringValue == "AuditEvent")
+        #expect(event["id"]?.stringValue == "ev-1")
+        #expect(event["meta"]?["versionId"]?.stringValue == "1")
+        #expect(event["meta"]?["lastUpdated"]?.stringValue == "2026-11-18T11:06:40.123Z")
+        #expect(String(decoding: bytes.prefix(28), as: UTF8.self) == #"{"resourceType":"AuditEvent""#)
     }
 }

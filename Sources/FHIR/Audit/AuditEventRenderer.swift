@@ -1,10 +1,10 @@
-import FHIR
 import Foundation
 import Kernel
 
 /// Turns an `AuditRecord` into a FHIR R4 AuditEvent shaped after IHE Basic Audit Log Patterns
-/// (BALP): a RESTful-operation event with one entity per patient touched.
-package struct AuditEventRenderer: Sendable {
+/// (BALP): a RESTful-operation event with one entity per patient touched. The audit trail seals
+/// and chains the bytes it renders.
+package struct AuditEventRenderer: AuditEventRendering {
     /// Identifies this server as the audit source.
     let observer: String
 
@@ -21,6 +21,11 @@ package struct AuditEventRenderer: Sendable {
         "read", "vread", "update", "patch", "delete", "history", "history-instance", "history-type", "history-system",
         "create", "search", "search-type", "search-system", "capabilities", "transaction", "batch", "operation",
     ]
+
+    /// The AuditEvent as stored: stamped with its id and `meta` like any resource (version 1).
+    package func render(_ record: AuditRecord, id: String, recorded millis: Int64) -> Data {
+        Data(JSON.object(ResourceStore.stamped(render(record), type: "AuditEvent", id: id, version: 1, lastUpdated: millis)).serialized())
+    }
 
     package func render(_ r: AuditRecord) -> JSONObject {
         var event = JSONObject()
