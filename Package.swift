@@ -1,8 +1,9 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Layers (dependencies point down only):
-//   healthhub (CLI) -> ServerApp (composition root) -> Auth, Alarms -> FHIR, Audit, Identity -> Gateway, Storage, Sealing -> Kernel, Telemetry
+// Layers (dependencies point down only; docs/architecture.md has the generated graph):
+//   healthhub (CLI) -> ServerApp (composition root) -> Ops, Demo, Auth -> FHIR, Audit, Identity, Alarms
+//   -> Gateway, Storage, Sealing -> Kernel, Telemetry. Feature modules meet only in Kernel's ports.
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -71,6 +72,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strictSettings),
         // FHIR R4: JSON model, definitions, FHIRPath, validation, store, search, REST routes.
         .target(name: "FHIR", dependencies: [
@@ -129,9 +131,27 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strictSettings),
-        // Composition root: configuration, buildApplication, demo data, import.
+        // The operations surface: health, readiness, metrics endpoint, status page, alarms API, WAF
+        // admin, probes, the alarm loop, SIGHUP reloads, database maintenance.
+        .target(name: "Ops", dependencies: [
+            "Kernel", "Storage", "Telemetry", "Gateway", "Alarms", "Audit", "Traces",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "SQLKit", package: "sql-kit"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ], swiftSettings: strictSettings),
+        // Demo data: a seeded generator of realistic patients and their records, the demo
+        // practitioners, and demo accounts with their own passwords and enrolment codes.
+        .target(name: "Demo", dependencies: [
+            "Kernel", "Storage", "FHIR", "Identity",
+        ], swiftSettings: strictSettings),
+        // Composition root: configuration, HealthHubServices, buildApplication, runServer.
         .target(name: "ServerApp", dependencies: [
-            "Kernel", "Storage", "Sealing", "Gateway", "FHIR", "Audit", "Identity", "Auth", "Telemetry", "Alarms", "Traces",
+            "Kernel", "Storage", "Sealing", "Gateway", "FHIR", "Audit", "Identity", "Auth", "Telemetry", "Alarms", "Traces", "Ops",
             .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
@@ -142,7 +162,7 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ], swiftSettings: strictSettings),
         .executableTarget(name: "healthhub", dependencies: [
-            "ServerApp", "Kernel", "Storage", "FHIR", "Audit", "Identity", "Gateway", "Alarms",
+            "ServerApp", "Kernel", "Storage", "FHIR", "Audit", "Identity", "Gateway", "Alarms", "Ops", "Demo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strictSettings),
@@ -194,7 +214,7 @@ let package = Package(
             .product(name: "_CryptoExtras", package: "swift-crypto"),
         ], swiftSettings: strictSettings),
         .testTarget(name: "ServerAppTests", dependencies: [
-            "ServerApp", "FHIR", "Storage", "TestSupport", "Audit", "Kernel", "Identity", "Gateway", "Alarms", "Telemetry", "Traces",
+            "ServerApp", "FHIR", "Storage", "TestSupport", "Audit", "Kernel", "Identity", "Gateway", "Alarms", "Telemetry", "Traces", "Ops", "Demo",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -9,6 +9,7 @@ import HummingbirdTLS
 import Identity
 import Logging
 import NIOCore
+import Ops
 import ServiceLifecycle
 import Telemetry
 import UnixSignals
@@ -47,47 +48,50 @@ package func buildRouter(services: HealthHubServices, operations: Operations, co
     let urls = ServerURLs(fhirBaseURL: configuration.publicBaseURL)
     let telemetry = services.telemetry
     let securityAudit = SecurityAudit(trail: services.audit, telemetry: telemetry)
-    let authentication: any MiddlewareProtocol<Request, Response, AppRequestContext>
-    var bodyInspection: WAFBodyMiddleware?
-    if configuration.benchmarkWithoutGateway {
-        router.add(middleware: PathGuardMiddleware())
-        authentication = BenchmarkCallerMiddleware()
-    } else {
-        // The gateway, in one place, outermost first. Security headers come before the path guard
-        // and authentication (rather than after them) so that refusals of the layers after them
-        // carry the headers too. The path guard refuses every path with more than one spelling
-        // before the WAF, the rate limiter or the router's handlers look at it.
-        router.add(middleware: RequestIDMiddleware())
-        if let tracer = operations.tracer { router.add(middleware: TracingMiddleware(tracer: tracer)) }
-        router.add(middleware: AccessLogMiddleware(telemetry: telemetry))
-        let https = configuration.publicBaseURL?.hasPrefix("https://") == true || operations.certificates != nil
-        router.add(middleware: SecurityHeadersMiddleware(hsts: https))
-        router.add(middleware: PathGuardMiddleware())
-        if configuration.publicBaseURL == nil { router.add(middleware: HostGuardMiddleware(allowedHosts: configuration.allowedHosts)) }
-        router.add(middleware: CORSMiddleware(origins: configuration.corsOrigins))
-        router.add(middleware: WAFMiddleware(runtime: operations.waf, trustedProxies: configuration.trustedProxies, telemetry: telemetry))
-        let limiter = RateLimiter(configuration: configuration.rateLimits, telemetry: telemetry)
-        router.add(middleware: RateLimitMiddleware(limiter: limiter))
-        // Innermost of the chain: framework errors (no such route, ...) in the shape of their
-        // surface, before any layer above turns them into plain responses.
-        router.add(middleware: SurfaceErrorMiddleware())
-        authentication = BearerAuthenticator(tokens: services.identity.tokens, urls: urls, audit: securityAudit, limiter: limiter)
-        bodyInspection = WAFBodyMiddleware(runtime: operations.waf, telemetry: telemetry)
-    }
+    // Only a benchmark build (-DHEALTHHUB_BENCHMARK) has the bypass that measures the gateway's cost.
+    #if HEALTHHUB_BENCHMARK
+    let bypass: (any MiddlewareProtocol<Request, Response, AppRequestContext>, WAFBodyMiddleware?)? =
+        configuration.benchmarkWithoutGateway ? (BenchmarkCallerMiddleware(), nil) : nil
+    if bypass != nil { router.add(middleware: PathGuardMiddleware()) }
+    #else
+    let bypass: (any MiddlewareProtocol<Request, Response, AppRequestContext>, WAFBodyMiddleware?)? = nil
+    #endif
+    let (authentication, bodyInspection) = bypass
+        ?? addGateway(to: router, services: services, operations: operations, configuration: configuration, urls: urls, audit: securityAudit)
     // Deny by default: a route is public only when registered through `routes.publicRoutes`;
     // everything registered through `routes.identified` passes `authentication` first.
     let routes = RouteTable(router: router, authentication: authentication, bodyInspection: bodyInspection)
-    routes.publicRoutes.get("health") { _, _ in
-        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
-    }
-    routes.publicRoutes.get("ready") { _, _ in try await Readiness(services: services, configuration: configuration).response() }
-    MetricsEndpoint(telemetry: telemetry, token: configuration.metricsToken).register(on: routes)
-    OperationsController(operations: operations, telemetry: telemetry, audit: securityAudit).register(on: routes)
-    WAFAdminController(runtime: operations.waf, audit: securityAudit).register(on: routes)
+    operations.register(on: routes, audit: securityAudit)
     OAuthController(identity: services.identity, care: services.fhir, urls: urls, audit: securityAudit).register(on: routes)
     LoginController(identity: services.identity, care: services.fhir, urls: urls, audit: securityAudit).register(on: routes)
     FHIRController(service: services.fhir, publicBaseURL: configuration.publicBaseURL).register(on: routes)
     return (router, routes)
+}
+
+/// The gateway, in one place, outermost first; returns the authentication that identified
+/// routes pass and the body inspection every route's body goes through.
+func addGateway(to router: Router<AppRequestContext>, services: HealthHubServices, operations: Operations, configuration: HealthHubConfiguration,
+                urls: ServerURLs, audit: SecurityAudit) -> (any MiddlewareProtocol<Request, Response, AppRequestContext>, WAFBodyMiddleware?) {
+    let telemetry = services.telemetry
+    // Security headers come before the path guard and authentication (rather than after them)
+    // so that refusals of the layers after them carry the headers too. The path guard refuses every path with more than one spelling
+    // before the WAF, the rate limiter or the router's handlers look at it.
+    router.add(middleware: RequestIDMiddleware())
+    if let tracer = operations.tracer { router.add(middleware: TracingMiddleware(tracer: tracer)) }
+    router.add(middleware: AccessLogMiddleware(telemetry: telemetry))
+    let https = configuration.publicBaseURL?.hasPrefix("https://") == true || operations.certificates != nil
+    router.add(middleware: SecurityHeadersMiddleware(hsts: https))
+    router.add(middleware: PathGuardMiddleware())
+    if configuration.publicBaseURL == nil { router.add(middleware: HostGuardMiddleware(allowedHosts: configuration.allowedHosts)) }
+    router.add(middleware: CORSMiddleware(origins: configuration.corsOrigins))
+    router.add(middleware: WAFMiddleware(runtime: operations.waf, trustedProxies: configuration.trustedProxies, telemetry: telemetry))
+    let limiter = RateLimiter(configuration: configuration.rateLimits, telemetry: telemetry)
+    router.add(middleware: RateLimitMiddleware(limiter: limiter))
+    // Innermost of the chain: framework errors (no such route, ...) in the shape of their
+    // surface, before any layer above turns them into plain responses.
+    router.add(middleware: SurfaceErrorMiddleware())
+    return (BearerAuthenticator(tokens: services.identity.tokens, urls: urls, audit: audit, limiter: limiter),
+            WAFBodyMiddleware(runtime: operations.waf, telemetry: telemetry))
 }
 
 /// Runs the server and its background services (database statistics, audit checkpoints,
@@ -99,26 +103,17 @@ package func runServer(services: HealthHubServices, configuration: HealthHubConf
     // Once per process: library and database spans go to the same tracer as the request spans.
     if let tracer = operations.tracer { InstrumentationSystem.bootstrap(tracer) }
     let app = try buildApplication(services: services, operations: operations, configuration: configuration, onReady: onReady)
-    var background: [ServiceGroupConfiguration.ServiceConfiguration] = []
-    if let exporter = operations.traceExporter { background.append(.init(service: exporter)) }
-    let watcher = operations.certificates.map { TLSCertificateWatcher(certificates: $0, interval: .seconds(60), logger: services.logger) }
-    if let watcher { background.append(.init(service: watcher)) }
-    if let path = configuration.resolvedAuditCheckpointFile {
-        background.append(.init(service: AuditCheckpointer(database: services.database, file: AuditCheckpointFile(path: path),
-                                                           logger: services.logger, telemetry: services.telemetry)))
-    } else {
-        services.logger.warning("audit checkpoints are off: set HEALTHHUB_AUDIT_CHECKPOINT_FILE to an absolute path on storage apart from the database")
-    }
     let group = ServiceGroup(configuration: .init(
-        services: background + [
-            .init(service: app),
-            .init(service: DatabaseMaintenance(database: services.database, logger: services.logger)),
-            .init(service: HangupReloader(waf: operations.waf, certificates: watcher, logger: services.logger)),
-            .init(service: AlarmService(coordinator: operations.coordinator, uptime: operations.uptime, probes: operations.probes,
-                                        notifier: operations.notifier, telemetry: services.telemetry,
-                                        interval: configuration.alarmInterval, logger: services.logger)),
-        ],
+        services: operations.backgroundServices() + [.init(service: app)],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: services.logger))
     try await group.run()
+}
+
+extension Operations {
+    /// The operations surface of these services under this configuration.
+    package static func open(services: HealthHubServices, configuration: HealthHubConfiguration) async throws -> Operations {
+        try await open(database: services.database, trail: services.audit, migrations: HealthHubServices.migrations, telemetry: services.telemetry,
+                       logger: services.logger, configuration: configuration.ops)
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Gateway
 import Logging
+import Ops
 import Storage
 
 /// Everything `serve` needs, already resolved from flags > environment > config file > defaults
@@ -32,14 +33,17 @@ package struct HealthHubConfiguration: Sendable {
     /// Peers whose `X-Forwarded-For` is believed (load balancers, reverse proxies).
     package var trustedProxies: [IPRange] = []
     /// Alarm notification channels (the log is always one).
-    package var alarms = AlarmChannels()
+    package var alarms = OpsConfiguration.AlarmChannels()
     /// How often the alarm rules are evaluated (`HEALTHHUB_ALARM_INTERVAL` seconds, default 15).
     package var alarmInterval: Duration = .seconds(15)
     /// Name of this instance in alarm states (default host:port).
     package var instance: String?
-    /// Benchmarks only (`bench/run`, loopback only): serve the routes with no gateway at all and
-    /// every request acting as a backend client with every scope, to measure the gateway's cost.
+    #if HEALTHHUB_BENCHMARK
+    /// Benchmark builds only (`bench/build-benchmark`; loopback only): serve the routes with no
+    /// gateway at all and every request acting as a backend client with every scope, to measure
+    /// the gateway's cost.
     package var benchmarkWithoutGateway = false
+    #endif
     /// PEM certificate (chain) and key to serve HTTPS with; plain HTTP when nil.
     package var tls: (certificate: String, key: String)?
     /// OTLP/HTTP collector for traces (`http://collector:4318`); no tracing when nil.
@@ -78,6 +82,35 @@ package struct HealthHubConfiguration: Sendable {
         case .sqlite(let path): return URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("master.key").path
         case .postgres: return nil
         }
+    }
+
+    /// This process's name in alarm states and history: `HEALTHHUB_INSTANCE`, else host:port.
+    package var instanceName: String {
+        instance ?? "\(ProcessInfo.processInfo.hostName):\(port)"
+    }
+
+    /// Where this instance keeps data on disk: the SQLite file, or on PostgreSQL its configured
+    /// key or checkpoint file (else the temporary folder, its only other local writes).
+    var dataPath: String {
+        switch database {
+        case .sqlite(let path): path
+        case .postgres: masterKeyFile ?? auditCheckpointFile ?? FileManager.default.temporaryDirectory.path
+        }
+    }
+
+    /// The operations surface's part.
+    package var ops: OpsConfiguration {
+        var ops = OpsConfiguration(instance: instanceName, host: host, dataPath: dataPath)
+        ops.trustedProxies = trustedProxies
+        ops.waf = waf
+        ops.wafFile = wafFile
+        ops.tls = tls
+        ops.otlpEndpoint = otlpEndpoint
+        ops.alarms = alarms
+        ops.alarmInterval = alarmInterval
+        ops.metricsToken = metricsToken
+        ops.auditCheckpointFile = resolvedAuditCheckpointFile
+        return ops
     }
 
     package init() {}

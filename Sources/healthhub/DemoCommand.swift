@@ -1,5 +1,6 @@
 import ArgumentParser
 import Audit
+import Demo
 import FHIR
 import Foundation
 import ServerApp

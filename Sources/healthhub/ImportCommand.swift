@@ -1,5 +1,6 @@
 import ArgumentParser
 import Audit
+import FHIR
 import Foundation
 import ServerApp
 import Storage

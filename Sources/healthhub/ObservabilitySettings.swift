@@ -1,4 +1,5 @@
 import Foundation
+import Ops
 import ServerApp
 
 /// Reads the metrics and alarm settings: `HEALTHHUB_METRICS_TOKEN` (bearer token `/metrics`

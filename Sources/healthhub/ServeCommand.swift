@@ -50,18 +50,24 @@ struct ServeCommand: AsyncParsableCommand {
         default: problems.append("HEALTHHUB_TLS_CERT and HEALTHHUB_TLS_KEY go together (PEM certificate chain and private key)")
         }
         if settings.value(nil, "BENCHMARK_NO_GATEWAY") == "1" {
+            #if HEALTHHUB_BENCHMARK
             // Turns authentication off: only ever for bench/run on this machine.
             if HostGuardMiddleware.isLoopback(config.host) && config.trustedProxies.isEmpty { config.benchmarkWithoutGateway = true } else {
                 problems.append("HEALTHHUB_BENCHMARK_NO_GATEWAY is for benchmarks on loopback only (--host 127.0.0.1, no trusted proxies)")
             }
+            #else
+            problems.append("HEALTHHUB_BENCHMARK_NO_GATEWAY needs a benchmark build (bench/build-benchmark); this build always runs the gateway")
+            #endif
         }
         if !problems.isEmpty { throw SettingsError(problems: problems) }
 
         let logger = Logs.bootstrap(config)
         logger.info("starting", metadata: ["database": .string(config.database.description)])
+        #if HEALTHHUB_BENCHMARK
         if config.benchmarkWithoutGateway {
             logger.critical("BENCHMARK MODE: no gateway, no authentication; every request acts as a backend client with every scope")
         }
+        #endif
         let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.resolvedMasterKeyFile, migrate: config.runMigrations, logger: logger)
         let ready: @Sendable (String) async -> Void = { url in
             // Unbuffered, so scripts waiting for this line see it at once.

@@ -1,3 +1,4 @@
+import Demo
 import FHIR
 import Foundation
 import ServerApp

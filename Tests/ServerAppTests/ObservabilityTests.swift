@@ -4,6 +4,7 @@ import Foundation
 import Gateway
 import Identity
 import Kernel
+import Ops
 import Storage
 import HTTPTypes
 import ServerApp

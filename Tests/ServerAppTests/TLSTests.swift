@@ -1,6 +1,8 @@
 import Foundation
+import Gateway
 import HTTPTypes
 import HummingbirdTesting
+import Ops
 import ServerApp
 import Telemetry
 import Testing

@@ -7,7 +7,9 @@ import HummingbirdTesting
 import Identity
 import Kernel
 import Logging
+import Ops
 import NIOCore
+import Ops
 import ServerApp
 import Storage
 import TestSupport

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Ops
 import ServerApp
 import Synchronization
 import Testing

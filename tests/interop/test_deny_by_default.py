@@ -117,6 +117,16 @@ def test_serve_off_loopback_needs_a_public_url_or_listed_hosts(tmp_path):
     assert "HEALTHHUB_ALLOWED_HOSTS" in res.stderr + res.stdout
 
 
+def test_the_shipped_binary_has_no_gateway_bypass(tmp_path):
+    """The benchmarks' bypass exists only in the benchmark flavour (bench/build-benchmark)."""
+    res = subprocess.run([os.environ["HEALTHHUB_BIN"], "serve", "--port", "0", "--database", f"sqlite://{tmp_path}/x.db"],
+                         capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, HEALTHHUB_MASTER_KEY=base64.b64encode(os.urandom(32)).decode(), HEALTHHUB_BENCHMARK_NO_GATEWAY="1"))
+    assert res.returncode != 0
+    assert "needs a benchmark build" in res.stderr + res.stdout
+    assert "ready at" not in res.stdout
+
+
 def raw_host(root: str, request_line: str, host: str, headers: dict[str, str] | None = None, body: bytes = b"") -> tuple[int, bytes]:
     """Like raw_request, with the Host header given."""
     parts = urllib.parse.urlsplit(root)

@@ -3,10 +3,13 @@ import HTTPTypes
 import Hummingbird
 import Kernel
 
-/// The whole gateway replaced by one step, for `bench/run`'s gateway-overhead measurement only:
-/// every request acts as a backend client with every scope. `serve` allows it only when bound
-/// to loopback with no trusted proxies and says so loudly at start; here every request must
-/// come straight from loopback (no proxy in between), or it is refused.
+#if HEALTHHUB_BENCHMARK
+/// The whole gateway replaced by one step, for the gateway-overhead measurements of `bench/run`
+/// and `bench/gateway-ab` only: every request acts as a backend client with every scope. It
+/// exists only in a benchmark build (`-DHEALTHHUB_BENCHMARK`, see `bench/build-benchmark`),
+/// never in the shipped binary. Even there `serve` allows it only when bound to loopback with
+/// no trusted proxies and says so loudly at start, and every request must come straight from
+/// loopback (no proxy in between), or it is refused.
 struct BenchmarkCallerMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
@@ -20,3 +23,4 @@ struct BenchmarkCallerMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 }
+#endif

@@ -1,7 +1,6 @@
 import Foundation
 import Gateway
 import HTTPTypes
-import Auth
 import Hummingbird
 import Kernel
 import Logging

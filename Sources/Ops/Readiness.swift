@@ -8,26 +8,27 @@ import Storage
 /// volume has room; 503 naming the failed check otherwise (for load balancers and orchestrators;
 /// `/health` only says the process is alive).
 struct Readiness: Sendable {
-    let services: HealthHubServices
-    let configuration: HealthHubConfiguration
+    let database: any Database
+    let migrations: MigrationRunner
+    let dataPath: String
     /// Below this much free space on the data volume the instance stops taking traffic.
     static let minimumFreeBytes: Int64 = 256 * 1024 * 1024
 
     func checks() async -> [(String, Bool, String)] {
         var out: [(String, Bool, String)] = []
         do {
-            _ = try await services.database.read { db in try await db.raw("SELECT 1 AS one").first() }
+            _ = try await database.read { db in try await db.raw("SELECT 1 AS one").first() }
             out.append(("database", true, "reachable"))
         } catch {
             out.append(("database", false, "unreachable"))
         }
         do {
-            let pending = try await HealthHubServices.migrations.pending(services.database)
+            let pending = try await migrations.pending(database)
             out.append(("migrations", pending.isEmpty, pending.isEmpty ? "all applied" : "\(pending.count) pending"))
         } catch {
             out.append(("migrations", false, "unknown"))
         }
-        let free = SystemProbes.volume(near: configuration.dataPath).free
+        let free = SystemProbes.volume(near: dataPath).free
         out.append(("disk", (free ?? 0) >= Self.minimumFreeBytes, free.map { "\($0 / 1_048_576) MB free" } ?? "unknown"))
         return out
     }
@@ -40,16 +41,5 @@ struct Readiness: Sendable {
         let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
         return Response(status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-}
-
-extension HealthHubConfiguration {
-    /// Where this instance keeps data on disk: the SQLite file, or on PostgreSQL its configured
-    /// key or checkpoint file (else the temporary folder, its only other local writes).
-    var dataPath: String {
-        switch database {
-        case .sqlite(let path): path
-        case .postgres: masterKeyFile ?? auditCheckpointFile ?? FileManager.default.temporaryDirectory.path
-        }
     }
 }

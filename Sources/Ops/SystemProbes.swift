@@ -1,5 +1,4 @@
 import Audit
-import FHIR
 import Foundation
 import SQLKit
 import Storage
@@ -13,23 +12,28 @@ import Telemetry
 /// run (database unreachable) is "no data", never "broken". Results go to telemetry; the
 /// component results go to the uptime tallies.
 package final class SystemProbes: Sendable {
-    let services: HealthHubServices
-    let configuration: HealthHubConfiguration
+    let database: any Database
+    let trail: AuditTrail
+    let telemetry: Telemetry
+    let dataPath: String
+    let checkpointFile: String?
     let auditEvery: Double
     private let audit = Mutex<(started: Double, running: Bool, ok: Bool?)>((-Double.infinity, false, nil))
 
-    package init(services: HealthHubServices, configuration: HealthHubConfiguration, auditEvery: Double = 900) {
-        self.services = services
-        self.configuration = configuration
+    package init(database: any Database, trail: AuditTrail, telemetry: Telemetry, dataPath: String, checkpointFile: String?, auditEvery: Double = 900) {
+        self.database = database
+        self.trail = trail
+        self.telemetry = telemetry
+        self.dataPath = dataPath
+        self.checkpointFile = checkpointFile
         self.auditEvery = auditEvery
     }
 
     /// Runs every probe once; returns each component's result (api, database, storage, and
     /// audit once a verification has finished).
     package func run(now: Double = Date().timeIntervalSince1970, timeout: Duration = .seconds(10)) async -> [String: Bool] {
-        let telemetry = services.telemetry
         let database = await databaseAnswers(within: timeout)
-        let (free, size) = Self.volume(near: configuration.dataPath)
+        let (free, size) = Self.volume(near: dataPath)
         let ratio = free.flatMap { f in size.map { $0 > 0 ? Double(f) / Double($0) : 0 } }
         let storage = (free ?? 0) >= Readiness.minimumFreeBytes
         startAuditVerification(now: now)
@@ -45,7 +49,7 @@ package final class SystemProbes: Sendable {
     }
 
     func databaseAnswers(within timeout: Duration) async -> Bool {
-        let database = services.database
+        let database = self.database
         return await withTaskGroup(of: Bool.self) { group in
             group.addTask { (try? await database.read { db in try await db.raw("SELECT 1 AS one").first() }) != nil }
             group.addTask {
@@ -68,7 +72,7 @@ package final class SystemProbes: Sendable {
             return true
         }
         guard due else { return }
-        let (trail, path, telemetry) = (services.audit, configuration.resolvedAuditCheckpointFile, services.telemetry)
+        let (trail, path, telemetry) = (trail, checkpointFile, telemetry)
         Task {
             var ok: Bool?
             do {

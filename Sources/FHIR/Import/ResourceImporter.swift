@@ -1,5 +1,4 @@
 import HTTPTypes
-import FHIR
 import Foundation
 import Kernel
 import Logging

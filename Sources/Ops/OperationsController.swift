@@ -1,5 +1,4 @@
 import Alarms
-import Auth
 import Foundation
 import Gateway
 import HTTPTypes
@@ -68,7 +67,7 @@ struct OperationsController: Sendable {
             return Response(status: .noContent)
         }
         routes.publicRoutes.get("api/status") { _, _ in try Self.json(try await status()) }
-        routes.publicRoutes.get("status") { _, _ in Page.html("Service status", Self.render(try await status())) }
+        routes.publicRoutes.get("status") { _, _ in HTMLPage.response("Service status", Self.render(try await status())) }
     }
 
     struct AlarmsBody: Encodable {
@@ -112,10 +111,10 @@ struct OperationsController: Sendable {
     static func render(_ s: StatusBody) -> String {
         let rows = s.components.map { c in
             let availability = c.availability30d.map { String(format: "%.3f%%", $0 * 100) } ?? "no data"
-            return "<tr><td>\(Page.escape(c.name))</td><td class=\"\(c.status)\">\(Page.escape(c.status))</td><td>\(availability)</td><td>\(c.probes)</td></tr>"
+            return "<tr><td>\(HTMLText.escape(c.name))</td><td class=\"\(c.status)\">\(HTMLText.escape(c.status))</td><td>\(availability)</td><td>\(c.probes)</td></tr>"
         }.joined()
         return """
-            <p>Overall: <strong>\(Page.escape(s.status))</strong> (as of \(Page.escape(s.generatedAt)))</p>
+            <p>Overall: <strong>\(HTMLText.escape(s.status))</strong> (as of \(HTMLText.escape(s.generatedAt)))</p>
             <table><thead><tr><th>Component</th><th>Now</th><th>30-day availability</th><th>Probes</th></tr></thead><tbody>\(rows)</tbody></table>
             <p class="note">Probes run every minute on each instance; minutes an instance was down count as failed. JSON: <a href="/api/status">/api/status</a>.</p>
             """

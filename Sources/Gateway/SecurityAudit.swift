@@ -1,5 +1,4 @@
 import Foundation
-import Gateway
 import Hummingbird
 import Kernel
 import Logging
@@ -17,7 +16,7 @@ package struct SecurityAudit: Sendable {
     }
 
     /// `agent`: `User/<id>`, `Patient/<id>`, `Client/<id>` or `anonymous`.
-    func record(_ interaction: String, _ context: some GatewayRequestContext, agent: String, role: String? = nil,
+    package func record(_ interaction: String, _ context: some GatewayRequestContext, agent: String, role: String? = nil,
                 client: String? = nil, success: Bool, code: String? = nil) async {
         var r = AuditRecord(action: .execute, interaction: interaction, outcome: success ? .success : .minorFailure, outcomeCode: code,
                             agent: agent, agentRole: role, networkAddress: context.remoteAddress, requestID: context.requestID)
@@ -41,7 +40,7 @@ package struct SecurityAudit: Sendable {
 
     /// A refused request before any FHIR interaction ran (no or bad token, forbidden break-glass).
     /// `failure`: what the auth-failure metrics count it as (a missing or a refused token).
-    func denied(_ request: Request, _ context: AppRequestContext, reason: String, principal: Principal?, failure: Telemetry.AuthFailure? = nil) async {
+    package func denied(_ request: Request, _ context: AppRequestContext, reason: String, principal: Principal?, failure: Telemetry.AuthFailure? = nil) async {
         var r = AuditRecord(action: .execute, interaction: "denied", outcome: .minorFailure, outcomeCode: reason,
                             networkAddress: context.remoteAddress, requestID: context.requestID)
         r.setAgent(principal)

@@ -100,12 +100,18 @@ package final class TLSCertificates: Sendable {
 }
 
 /// Re-reads the TLS files when they change (checked every `interval`).
-struct TLSCertificateWatcher: Service {
+package struct TLSCertificateWatcher: Service {
     let certificates: TLSCertificates
     let interval: Duration
     let logger: Logger
 
-    func run() async throws {
+    package init(certificates: TLSCertificates, interval: Duration, logger: Logger) {
+        self.certificates = certificates
+        self.interval = interval
+        self.logger = logger
+    }
+
+    package func run() async throws {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try await Task.sleep(for: interval)
@@ -114,7 +120,7 @@ struct TLSCertificateWatcher: Service {
         }
     }
 
-    func reload(force: Bool) {
+    package func reload(force: Bool) {
         do {
             if try certificates.reload(force: force) {
                 logger.notice("tls certificate reloaded", metadata: ["expires": .string(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: certificates.notAfter)))])
