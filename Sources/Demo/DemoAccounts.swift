@@ -40,14 +40,14 @@ package struct DemoAccounts: Sendable {
         guard try await identity.accounts.find(email: "admin@demo.healthhub.test") == nil else { return nil }
         let mrn = population.medicalRecordNumber(index: 0)
         let request = try fhir.searchRequest(type: "Patient", query: "identifier=\(DemoJSON.mrnSystem)|\(mrn)")
-        let ids = try await fhir.database.read { db in try await fhir.search.matchingIDs(request, limit: 1, access: RequestAccess(healthHub: .demoData, policy: fhir.policy), for: .search, on: db) }
-        guard let patientID = ids.first, let patient = try await fhir.store.read("Patient", patientID), let content = patient.content,
+        let found = try await fhir.search(request, access: RequestAccess(healthHub: .demoData, policy: fhir.policy)).matches
+        guard let patient = found.first, let content = patient.content,
               let gp = try JSON.parse(content)["generalPractitioner"]?.arrayValue?.first?["reference"]?.stringValue,
               gp.hasPrefix("Practitioner/") else {
             throw IdentityError.internalError("the demo patients are missing; load them first")
         }
         let accounts: [(String, Role, String?, String?)] = [
-            ("patient@demo.healthhub.test", .patient, patientID, nil),
+            ("patient@demo.healthhub.test", .patient, patient.id, nil),
             ("practitioner@demo.healthhub.test", .practitioner, nil, String(gp.dropFirst("Practitioner/".count))),
             ("admin@demo.healthhub.test", .admin, nil, nil),
             ("auditor@demo.healthhub.test", .auditor, nil, nil),

@@ -1,7 +1,6 @@
 import FHIR
 import Foundation
 import Kernel
-import Storage
 
 /// Loads the demo population through the same Bundle path as any client.
 package struct DemoLoader: Sendable {
@@ -19,7 +18,6 @@ package struct DemoLoader: Sendable {
         for i in 0..<patients {
             written += try await count(processor.process(population.patientBundle(index: i), access: RequestAccess(healthHub: .demoData, policy: fhir.policy), audit: audit))
         }
-        try await fhir.database.optimize()
         return written
     }
 

@@ -4,6 +4,7 @@ import Demo
 import FHIR
 import Foundation
 import ServerApp
+import Storage
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "demo", abstract: "Load synthetic demo patients made by HealthHub's own generator.")
@@ -29,6 +30,7 @@ struct DemoCommand: AsyncParsableCommand {
         let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.resolvedMasterKeyFile, migrate: true, logger: logger)
         do {
             let loaded = try await DemoLoader(fhir: services.fhir).load(patients: patients, seed: seed)
+            try? await services.database.optimize()
             if let path = config.resolvedAuditCheckpointFile { await AuditCheckpointer(database: services.database, file: AuditCheckpointFile(path: path), logger: logger).checkpoint() }
             print("Loaded \(patients) demo patients (\(loaded) resources).")
             if let credentials = try await DemoAccounts(fhir: services.fhir, identity: services.identity).create(population: DemoPopulation(seed: seed)) {

@@ -31,7 +31,7 @@ func auditAdmin(_ services: HealthHubServices, _ interaction: String, resources:
 /// `Patient/123` or `123` -> `123`, checked to exist.
 func linkedID(_ text: String, type: String, _ services: HealthHubServices) async throws -> String {
     let id = text.hasPrefix("\(type)/") ? String(text.dropFirst(type.count + 1)) : text
-    guard ResourceID.isValid(id), let v = try await services.fhir.store.read(type, id), !v.deleted else {
+    guard ResourceID.isValid(id), try await services.fhir.exists(type, id) else {
         throw ValidationError("\(type)/\(id.prefix(64)) does not exist; create it first (a user links to an existing record)")
     }
     return id

@@ -271,26 +271,17 @@ package struct BundleProcessor: Sendable {
             responses[e.index] = responseEntry(status: "204 No Content", version: deleted.0, resource: nil)
         }
         let creates = entries.filter { $0.method == "POST" && !existing.contains($0.index) }
-        // Each new resource must belong to permitted patients only, judged before anything of
-        // this bundle is written (an Encounter in the bundle must not grant its own care
-        // relationship). Patients a practitioner registers in this bundle count as theirs.
-        let carer = access.assignsCreatedPatients
-        let newPatients = carer == nil ? Set<String>() : Set(creates.filter { $0.type == "Patient" }.compactMap { "Patient/" + newIDs[$0.index]! })
+        // The same care rules as a plain create, every new resource judged before anything of
+        // this bundle is written; patients a practitioner registers in it count as theirs.
+        let registering = access.assignsCreatedPatients == nil ? Set<String>() : Set(creates.filter { $0.type == "Patient" }.compactMap { "Patient/" + newIDs[$0.index]! })
         for e in creates {
-            let limit = limits[e.index] ?? .unrestricted
-            guard access.condition(limit, type: e.type) != nil, !(e.type == "Patient" && carer != nil) else { continue }
-            let patients = service.compartment.patients(of: .object(e.resource!), type: e.type, id: newIDs[e.index]!)
-            let others = patients.filter { !newPatients.contains($0) }
-            if !patients.isEmpty && others.isEmpty { continue }
-            try await at(e) { try await access.requireContent(limit, e.type, patients: others, on: tx.sql) }
+            try await at(e) {
+                try await service.requireCreatable(e.resource!, type: e.type, id: newIDs[e.index]!, limit: limits[e.index] ?? .unrestricted, access: access,
+                                                   registering: registering, on: tx.sql)
+            }
         }
         let created = try await service.store.createMany(creates.map { ($0.type, newIDs[$0.index]!, $0.resource!) }, in: tx)
-        if let carer {
-            for v in created where v.type == "Patient" { try await AccessPolicy.assign(practitioner: carer, patient: v.id, in: tx) }
-        }
-        for v in created where access.isBreakGlass && AccessPolicy.careTypes.contains(v.type) {
-            try await AccessPolicy.noteCareWrite(type: v.type, id: v.id, underBreakGlass: true, in: tx)
-        }
+        for v in created { try await service.recordCare(ofCreated: v, access: access, in: tx) }
         for (e, v) in zip(creates, created) {
             audited("create", .create, v)
             responses[e.index] = responseEntry(status: "201 Created", version: v, resource: options.returnRepresentation ? v : nil)

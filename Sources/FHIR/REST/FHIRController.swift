@@ -1,5 +1,3 @@
-import Storage
-import SQLKit
 import Foundation
 import Gateway
 import HTTPTypes
@@ -55,9 +53,6 @@ package struct FHIRController: Sendable {
         fhir.patch(":type") { request, _ -> Response in throw Self.methodNotAllowed(request) }
     }
 
-    /// AuditEvents are written once and never change, so they have no history to page through.
-    static let noAuditHistory = FHIRError(.badRequest, code: "not-supported", "AuditEvents have a single version and no history; search them at /fhir/AuditEvent (e.g. ?date=ge2026-01-01)")
-
     static func methodNotAllowed(_ request: Request) -> FHIRError {
         FHIRError(.methodNotAllowed, code: "not-supported", "\(request.method.rawValue) is not allowed on this URL")
     }
@@ -100,10 +95,9 @@ package struct FHIRController: Sendable {
         try await audited("update", .update, request, context, committed: true) { record in
             let (type, id) = try typeAndID(context)
             record.resources = ["\(type)/\(id)"]
-            let access = self.access(context)
-            return try await writeUpdate(request, context, type: type, record: record) { resource, ifMatch, tx in
-                try await service.update(resource, type: type, id: id, ifMatch: ifMatch, access: access, in: tx)
-            }
+            let (resource, ifMatch) = try await updateBody(request, context, type: type)
+            let (v, created) = try await service.update(resource, type: type, id: id, ifMatch: ifMatch, access: access(context), audit: record)
+            return resourceResponse(v, status: created ? .created : .ok, request: request, context: context, location: true)
         }
     }
 
@@ -112,27 +106,17 @@ package struct FHIRController: Sendable {
             let type = try typeParameter(context)
             let query = try conditionQuery(request)
             record.query = "\(type)?\(query)"
-            let access = self.access(context)
-            return try await writeUpdate(request, context, type: type, record: record) { resource, ifMatch, tx in
-                try await service.conditionalUpdate(resource, type: type, query: query, ifMatch: ifMatch, access: access, in: tx)
-            }
+            let (resource, ifMatch) = try await updateBody(request, context, type: type)
+            let (v, created) = try await service.conditionalUpdate(resource, type: type, query: query, ifMatch: ifMatch, access: access(context), audit: record)
+            return resourceResponse(v, status: created ? .created : .ok, request: request, context: context, location: true)
         }
     }
 
-    /// The body of both updates: decode and validate, write with `apply`, audit in the same
-    /// transaction, answer 200 or 201.
-    private func writeUpdate(_ request: Request, _ context: IdentifiedRequestContext, type: String, record: AuditRecord,
-                             apply: @escaping @Sendable (JSONObject, Int?, DatabaseTransaction) async throws -> (ResourceVersion, created: Bool)) async throws -> Response {
+    /// The body of both updates, decoded and validated, and the If-Match version.
+    private func updateBody(_ request: Request, _ context: IdentifiedRequestContext, type: String) async throws -> (JSONObject, Int?) {
         try service.requireWritable(type)
         let body = try await jsonBody(request, context: context)
-        let resource = try service.decodeResource(body, type: type)
-        let ifMatch = try ifMatchVersion(request)
-        let (v, created) = try await service.database.transaction { tx in
-            let result = try await apply(resource, ifMatch, tx)
-            try await service.audit.append([record.changed(result.0, created: result.created, compartment: service.compartment)], in: tx)
-            return result
-        }
-        return resourceResponse(v, status: created ? .created : .ok, request: request, context: context, location: true)
+        return (try service.decodeResource(body, type: type), try ifMatchVersion(request))
     }
 
     @Sendable func patch(_ request: Request, context: IdentifiedRequestContext) async throws -> Response {
@@ -149,14 +133,7 @@ package struct FHIRController: Sendable {
             do { patch = try JSON.parse(buffer.readableBytesView) } catch let error as JSONSyntaxError {
                 throw FHIRError(.badRequest, code: "structure", "The patch is not valid JSON: \(error.description)")
             }
-            let ifMatch = try ifMatchVersion(request)
-            let template = record
-            let access = self.access(context)
-            let v = try await service.database.transaction { tx in
-                let v = try await service.patch(patch, type: type, id: id, ifMatch: ifMatch, access: access, in: tx)
-                try await service.audit.append([template.changed(v, created: false, compartment: service.compartment)], in: tx)
-                return v
-            }
+            let v = try await service.patch(patch, type: type, id: id, ifMatch: try ifMatchVersion(request), access: access(context), audit: record)
             return resourceResponse(v, status: .ok, request: request, context: context, location: false)
         }
     }
@@ -165,15 +142,7 @@ package struct FHIRController: Sendable {
         try await audited("delete", .delete, request, context, committed: true) { record in
             let (type, id) = try typeAndID(context)
             record.resources = ["\(type)/\(id)"]
-            let template = record
-            let access = self.access(context)
-            let deleted = try await service.database.transaction { tx in
-                let (deleted, patients) = try await service.delete(type, id, access: access, in: tx)
-                var r = template
-                r.patients = patients
-                try await service.audit.append([r], in: tx)
-                return deleted
-            }
+            let deleted = try await service.delete(type, id, access: access(context), audit: record)
             var headers = HTTPFields()
             if let deleted { headers[.eTag] = deleted.etag }
             return Response(status: .noContent, headers: headers)
@@ -185,15 +154,7 @@ package struct FHIRController: Sendable {
             let type = try typeParameter(context)
             let query = try conditionQuery(request)
             record.query = "\(type)?\(query)"
-            let template = record
-            let access = self.access(context)
-            try await service.database.transaction { tx in
-                let (deleted, patients) = try await service.conditionalDelete(type: type, query: query, access: access, in: tx)
-                var r = template
-                r.resources = deleted.map { [$0.reference] } ?? []
-                r.patients = patients
-                try await service.audit.append([r], in: tx)
-            }
+            try await service.conditionalDelete(type: type, query: query, access: access(context), audit: record)
             return Response(status: .noContent)
         }
     }
@@ -249,20 +210,14 @@ package struct FHIRController: Sendable {
 
     @Sendable func systemHistory(_ request: Request, context: IdentifiedRequestContext) async throws -> Response {
         try await audited("history-system", .read, request, context) { record in
-            guard access(context).seesEverything else {
-                throw AccessPolicy.forbidden("The history of the whole server needs a token that may read every resource (system/*.rs, or break-glass)")
-            }
-            return try await history(.system, path: "_history", request: request, record: &record)
+            try await history(.system, path: "_history", request: request, context: context, record: &record)
         }
     }
 
     @Sendable func typeHistory(_ request: Request, context: IdentifiedRequestContext) async throws -> Response {
         try await audited("history-type", .read, request, context) { record in
             let type = try typeParameter(context)
-            if type == "AuditEvent" { throw Self.noAuditHistory }
-            let access = self.access(context)
-            let visible = access.historyCondition(try access.limit(type, .read), type: type)
-            return try await history(.type(type), path: "\(type)/_history", request: request, record: &record, visible: visible)
+            return try await history(.type(type), path: "\(type)/_history", request: request, context: context, record: &record)
         }
     }
 
@@ -270,20 +225,11 @@ package struct FHIRController: Sendable {
         try await audited("history-instance", .read, request, context) { record in
             let (type, id) = try typeAndID(context)
             record.resources = ["\(type)/\(id)"]
-            if type == "AuditEvent" { throw Self.noAuditHistory }
-            let access = self.access(context)
-            let limit = try access.limit(type, .read)
-            if access.condition(limit, type: type) != nil {
-                try await service.database.read { db in try await access.require(limit, type, id, on: db) }
-                let all = try await service.store.history(.instance(type, id), since: nil, count: SearchRequest.maxCount, offset: 0).entries
-                try await service.requireVersions(all.filter { !$0.deleted }, limit: limit, access: access)
-            }
-            guard try await service.store.read(type, id) != nil else { throw FHIRError.notFound(type, id) }
-            return try await history(.instance(type, id), path: "\(type)/\(id)/_history", request: request, record: &record)
+            return try await history(.instance(type, id), path: "\(type)/\(id)/_history", request: request, context: context, record: &record)
         }
     }
 
-    func history(_ scope: ResourceStore.HistoryScope, path: String, request: Request, record: inout AuditRecord, visible: SQLQueryString? = nil) async throws -> Response {
+    func history(_ scope: ResourceStore.HistoryScope, path: String, request: Request, context: IdentifiedRequestContext, record: inout AuditRecord) async throws -> Response {
         let params = Dictionary(QueryString.decode(request.uri.query ?? ""), uniquingKeysWith: { $1 })
         var since: Int64?
         if let text = params["_since"] {
@@ -292,7 +238,7 @@ package struct FHIRController: Sendable {
         }
         let count = min(max(try params["_count"].map { v throws(FHIRError) in try SearchRequest.paging("_count", v) } ?? 50, 1), SearchRequest.maxCount)
         let offset = try params["_offset"].map { v throws(FHIRError) in try SearchRequest.paging("_offset", v) } ?? 0
-        let (entries, total) = try await service.store.history(scope, since: since, count: count, offset: offset, visible: visible)
+        let (entries, total) = try await service.history(scope, since: since, count: count, offset: offset, access: access(context))
         record.patients = patients(of: entries)
         let base = base(request)
         func url(_ o: Int) -> String {
@@ -320,23 +266,10 @@ package struct FHIRController: Sendable {
         RequestAccess(principal: context.principal, policy: service.policy)
     }
 
-    /// Runs an interaction and audits it. `committed`: the interaction audits its success in its
-    /// own transaction; otherwise success is audited here before the response goes out. Every
-    /// failure is audited here (its transaction, if any, rolled back), with the error's issue code.
+    /// Runs an interaction and audits it through the service (see `FHIRService.audited`).
     func audited(_ interaction: String, _ action: AuditRecord.Action, _ request: Request, _ context: IdentifiedRequestContext,
                  committed: Bool = false, _ body: (inout AuditRecord) async throws -> Response) async throws -> Response {
-        var record = auditRecord(interaction, action, request, context)
-        do {
-            let response = try await body(&record)
-            if !committed { try await service.audit.appendSoon([record]) }
-            return response
-        } catch {
-            let fhirError = FHIRError.from(error, requestID: context.requestID)
-            record.outcome = fhirError.status.code >= 500 ? .seriousFailure : .minorFailure
-            record.outcomeCode = fhirError.issues.first?.code
-            try? await service.audit.appendSoon([record])
-            throw error
-        }
+        try await service.audited(auditRecord(interaction, action, request, context), committed: committed, body)
     }
 
     func patients(of versions: [ResourceVersion]) -> [String] {

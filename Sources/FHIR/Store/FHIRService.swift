@@ -4,15 +4,18 @@ import Kernel
 import SQLKit
 import Storage
 
-/// The FHIR interactions without HTTP: validation, versioning rules, conditional logic.
-/// Writes take the transaction they run in, so a Bundle can group many of them.
+/// The FHIR interactions without HTTP, each one whole: validation, access, versioning rules,
+/// conditional logic, the transaction and the audit record. Controllers decode and encode only;
+/// the store, the database and the audit sink are the service's own (nothing outside this
+/// module reaches them). The steps that take a transaction (`in tx:`) let a Bundle group many
+/// interactions in one.
 package struct FHIRService: Sendable {
     package let definitions: FHIRDefinitions
-    package let store: ResourceStore
-    package let search: SearchEngine
+    let store: ResourceStore
+    let search: SearchEngine
     let validator: ResourceValidator
     let creates: CreateCoalescer
-    package let audit: any AuditSink<DatabaseTransaction>
+    let audit: any AuditSink<DatabaseTransaction>
     /// The audit trail read back: AuditEvents live in its tables, not as indexed resources.
     let auditEvents: any AuditEventReading
     package let compartment: PatientCompartment
@@ -40,7 +43,7 @@ package struct FHIRService: Sendable {
         }
     }
 
-    package var database: any Database { store.database }
+    var database: any Database { store.database }
     package var registry: SearchParameterRegistry { search.registry }
 
     // MARK: Input checks
@@ -153,14 +156,10 @@ package struct FHIRService: Sendable {
         let limit = try access.limit(type, .create)
         let id = ResourceID.generate()
         let patients = compartment.patients(of: .object(resource), type: type, id: id)
-        let carer = type == "Patient" ? access.assignsCreatedPatients : nil
-        if carer == nil, access.condition(limit, type: type) != nil {
-            try await database.read { db in try await access.requireContent(limit, type, patients: patients, on: db) }
-        }
+        try await database.read { db in try await requireCreatable(resource, type: type, id: id, limit: limit, access: access, on: db) }
         // Creates that must record more in their transaction than the coalescer writes go the
         // long way: a carer assignment, or an Encounter/CareTeam written under break-glass.
-        let notesCare = AccessPolicy.careTypes.contains(type) && access.isBreakGlass
-        guard carer != nil || notesCare || !(ifNoneExist ?? "").isEmpty else {
+        guard Self.recordsCare(type: type, access: access) || !(ifNoneExist ?? "").isEmpty else {
             let prepared = try store.prepareCreate(resource, type: type, id: id)
             var r = record
             r.resources = [prepared.version.reference]
@@ -180,9 +179,9 @@ package struct FHIRService: Sendable {
             if let existing = ids.first, let v = try await store.read(type, existing, on: tx.sql) {
                 result = (v, false)
             } else {
-                result = (try await store.create(resource, type: type, id: id, in: tx), true)
-                if let carer { try await AccessPolicy.assign(practitioner: carer, patient: id, in: tx) }
-                if notesCare { try await AccessPolicy.noteCareWrite(type: type, id: id, underBreakGlass: true, in: tx) }
+                let v = try await store.create(resource, type: type, id: id, in: tx)
+                try await recordCare(ofCreated: v, access: access, in: tx)
+                result = (v, true)
             }
             var r = record
             r.resources = [result.0.reference]
@@ -192,7 +191,136 @@ package struct FHIRService: Sendable {
         }
     }
 
-    package func update(_ resource: JSONObject, type: String, id: String, ifMatch: Int?, access: RequestAccess, in tx: DatabaseTransaction) async throws -> (ResourceVersion, created: Bool) {
+    // MARK: Whole interactions: their own transaction, audited in it
+
+    /// Runs an interaction and audits it. `committed`: the interaction audits its success in its
+    /// own transaction; otherwise success is audited here, soon, before the caller answers. Every
+    /// failure is audited here (its transaction, if any, rolled back) with the error's issue code.
+    package func audited<T: Sendable>(_ record: AuditRecord, committed: Bool = false, _ body: (inout AuditRecord) async throws -> T) async throws -> T {
+        var record = record
+        do {
+            let result = try await body(&record)
+            if !committed { try await audit.appendSoon([record]) }
+            return result
+        } catch {
+            let fhirError = FHIRError.from(error, requestID: record.requestID)
+            record.outcome = fhirError.status.code >= 500 ? .seriousFailure : .minorFailure
+            record.outcomeCode = fhirError.issues.first?.code
+            try? await audit.appendSoon([record])
+            throw error
+        }
+    }
+
+    /// Runs `change` in a transaction and commits `record`, completed with what it changed, in it.
+    func committing<T: Sendable>(_ record: AuditRecord, _ change: @Sendable (DatabaseTransaction) async throws -> T,
+                                 audit complete: @escaping @Sendable (AuditRecord, T) -> AuditRecord) async throws -> T {
+        try await database.transaction { tx in
+            let result = try await change(tx)
+            try await audit.append([complete(record, result)], in: tx)
+            return result
+        }
+    }
+
+    // MARK: The care rules of a create (one place for plain creates and Bundles)
+
+    /// A new resource must belong to patients the caller may write for. A patient a practitioner
+    /// registers becomes theirs, and so do the resources about the patients they register in the
+    /// same Bundle (`registering`), judged before anything of it is written: an Encounter in a
+    /// Bundle does not grant its own care relationship.
+    func requireCreatable(_ resource: JSONObject, type: String, id: String, limit: CompartmentLimit, access: RequestAccess,
+                          registering: Set<String> = [], on db: any SQLDatabase) async throws {
+        guard access.condition(limit, type: type) != nil, !(type == "Patient" && access.assignsCreatedPatients != nil) else { return }
+        let patients = compartment.patients(of: .object(resource), type: type, id: id)
+        let others = patients.filter { !registering.contains($0) }
+        if !patients.isEmpty && others.isEmpty { return }
+        try await access.requireContent(limit, type, patients: others, on: db)
+    }
+
+    /// Whether creating this type records care in the create's transaction (`recordCare`).
+    static func recordsCare(type: String, access: RequestAccess) -> Bool {
+        (type == "Patient" && access.assignsCreatedPatients != nil) || (AccessPolicy.careTypes.contains(type) && access.isBreakGlass)
+    }
+
+    /// What a create records besides the resource: the practitioner who registers a patient
+    /// takes care of them; an Encounter or CareTeam written under break-glass grants no care.
+    func recordCare(ofCreated v: ResourceVersion, access: RequestAccess, in tx: DatabaseTransaction) async throws {
+        if v.type == "Patient", let carer = access.assignsCreatedPatients { try await AccessPolicy.assign(practitioner: carer, patient: v.id, in: tx) }
+        if access.isBreakGlass && AccessPolicy.careTypes.contains(v.type) {
+            try await AccessPolicy.noteCareWrite(type: v.type, id: v.id, underBreakGlass: true, in: tx)
+        }
+    }
+
+    package func update(_ resource: JSONObject, type: String, id: String, ifMatch: Int?, access: RequestAccess, audit record: AuditRecord) async throws -> (ResourceVersion, created: Bool) {
+        try await committing(record, { tx in try await update(resource, type: type, id: id, ifMatch: ifMatch, access: access, in: tx) },
+                             audit: { [compartment] r, result in r.changed(result.0, created: result.created, compartment: compartment) })
+    }
+
+    package func conditionalUpdate(_ resource: JSONObject, type: String, query: String, ifMatch: Int?, access: RequestAccess, audit record: AuditRecord) async throws -> (ResourceVersion, created: Bool) {
+        try await committing(record, { tx in try await conditionalUpdate(resource, type: type, query: query, ifMatch: ifMatch, access: access, in: tx) },
+                             audit: { [compartment] r, result in r.changed(result.0, created: result.created, compartment: compartment) })
+    }
+
+    package func patch(_ patch: JSON, type: String, id: String, ifMatch: Int?, access: RequestAccess, audit record: AuditRecord) async throws -> ResourceVersion {
+        try await committing(record, { tx in try await self.patch(patch, type: type, id: id, ifMatch: ifMatch, access: access, in: tx) },
+                             audit: { [compartment] r, v in r.changed(v, created: false, compartment: compartment) })
+    }
+
+    /// Returns the deletion version, nil when there was nothing to delete.
+    package func delete(_ type: String, _ id: String, access: RequestAccess, audit record: AuditRecord) async throws -> ResourceVersion? {
+        try await committing(record, { tx in try await delete(type, id, access: access, in: tx) }, audit: { r, result in
+            var r = r
+            r.patients = result.patients
+            return r
+        }).0
+    }
+
+    package func conditionalDelete(type: String, query: String, access: RequestAccess, audit record: AuditRecord) async throws {
+        _ = try await committing(record, { tx in try await conditionalDelete(type: type, query: query, access: access, in: tx) }, audit: { r, result in
+            var r = r
+            r.resources = result.0.map { [$0.reference] } ?? []
+            r.patients = result.patients
+            return r
+        })
+    }
+
+    /// A page of history (`_since` as ms, newest first) under the request's access: the whole
+    /// server only for a caller that sees everything; a type's versions each within the caller's
+    /// limit (in the SQL); an instance's only when all its versions are.
+    package func history(_ scope: ResourceStore.HistoryScope, since: Int64?, count: Int, offset: Int, access: RequestAccess) async throws -> (entries: [ResourceVersion], total: Int) {
+        switch scope {
+        case .system:
+            guard access.seesEverything else {
+                throw AccessPolicy.forbidden("The history of the whole server needs a token that may read every resource (system/*.rs, or break-glass)")
+            }
+            return try await store.history(.system, since: since, count: count, offset: offset)
+        case .type("AuditEvent"), .instance("AuditEvent", _):
+            throw Self.noAuditHistory
+        case .type(let type):
+            let visible = access.historyCondition(try access.limit(type, .read), type: type)
+            return try await store.history(scope, since: since, count: count, offset: offset, visible: visible)
+        case .instance(let type, let id):
+            let limit = try access.limit(type, .read)
+            if access.condition(limit, type: type) != nil {
+                try await database.read { db in try await access.require(limit, type, id, on: db) }
+                let all = try await store.history(scope, since: nil, count: SearchRequest.maxCount, offset: 0).entries
+                try await requireVersions(all.filter { !$0.deleted }, limit: limit, access: access)
+            }
+            guard try await store.read(type, id) != nil else { throw FHIRError.notFound(type, id) }
+            return try await store.history(scope, since: since, count: count, offset: offset)
+        }
+    }
+
+    /// AuditEvents are written once and never change, so they have no history to page through.
+    static let noAuditHistory = FHIRError(.badRequest, code: "not-supported", "AuditEvents have a single version and no history; search them at /fhir/AuditEvent (e.g. ?date=ge2026-01-01)")
+
+    /// Whether a resource with this id exists and is not deleted (accounts link only to those).
+    package func exists(_ type: String, _ id: String) async throws -> Bool {
+        try await store.read(type, id).map { !$0.deleted } ?? false
+    }
+
+    // MARK: Steps in a caller's transaction
+
+    func update(_ resource: JSONObject, type: String, id: String, ifMatch: Int?, access: RequestAccess, in tx: DatabaseTransaction) async throws -> (ResourceVersion, created: Bool) {
         try requireWritable(type)
         guard let bodyID = resource["id"]?.stringValue else {
             throw FHIRError(.badRequest, code: "required", "An update must carry the resource id", expression: ["\(type).id"])
@@ -241,7 +369,7 @@ package struct FHIRService: Sendable {
     }
 
     /// `PUT Type?query`: update the single match, or create when nothing matches.
-    package func conditionalUpdate(_ resource: JSONObject, type: String, query: String, ifMatch: Int?, access: RequestAccess, in tx: DatabaseTransaction) async throws -> (ResourceVersion, created: Bool) {
+    func conditionalUpdate(_ resource: JSONObject, type: String, query: String, ifMatch: Int?, access: RequestAccess, in tx: DatabaseTransaction) async throws -> (ResourceVersion, created: Bool) {
         try requireWritable(type)
         try await tx.lock("create:\(type)?\(query)")
         let ids = try await search.matchingIDs(try searchRequest(type: type, query: query), limit: 2, access: access, for: .update, on: tx.sql)
@@ -265,7 +393,7 @@ package struct FHIRService: Sendable {
 
     /// Deletes; returns the deletion version (nil when there was nothing) and the patients the
     /// deleted resource belonged to, for the audit record.
-    package func delete(_ type: String, _ id: String, access: RequestAccess, in tx: DatabaseTransaction) async throws -> (ResourceVersion?, patients: [String]) {
+    func delete(_ type: String, _ id: String, access: RequestAccess, in tx: DatabaseTransaction) async throws -> (ResourceVersion?, patients: [String]) {
         try requireWritable(type)
         let limit = try access.limit(type, .delete)
         try await tx.lock("resource:\(type)/\(id)")
@@ -275,7 +403,7 @@ package struct FHIRService: Sendable {
     }
 
     /// `DELETE Type?query`: deletes the single match (nothing when none).
-    package func conditionalDelete(type: String, query: String, access: RequestAccess, in tx: DatabaseTransaction) async throws -> (ResourceVersion?, patients: [String]) {
+    func conditionalDelete(type: String, query: String, access: RequestAccess, in tx: DatabaseTransaction) async throws -> (ResourceVersion?, patients: [String]) {
         try requireWritable(type)
         _ = try access.limit(type, .delete)
         let ids = try await search.matchingIDs(try searchRequest(type: type, query: query), limit: 2, access: access, for: .delete, on: tx.sql)
@@ -284,7 +412,7 @@ package struct FHIRService: Sendable {
         return try await delete(type, id, access: access, in: tx)
     }
 
-    package func patch(_ patch: JSON, type: String, id: String, ifMatch: Int?, access: RequestAccess, in tx: DatabaseTransaction) async throws -> ResourceVersion {
+    func patch(_ patch: JSON, type: String, id: String, ifMatch: Int?, access: RequestAccess, in tx: DatabaseTransaction) async throws -> ResourceVersion {
         try requireWritable(type)
         let limit = try access.limit(type, .update)
         try await tx.lock("resource:\(type)/\(id)")
