@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // Foundation-only vocabulary shared by every module: ids, clock, errors.
@@ -73,7 +74,8 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ], swiftSettings: strictSettings),
+            .product(name: "Mustache", package: "swift-mustache"),
+        ], resources: [.copy("Templates")], swiftSettings: strictSettings),
         // FHIR R4: JSON model, definitions, FHIRPath, validation, store, search, REST routes.
         .target(name: "FHIR", dependencies: [
             "Kernel", "Storage", "Sealing", "Gateway",
@@ -130,7 +132,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
-        ], swiftSettings: strictSettings),
+        ], resources: [.copy("Templates")], swiftSettings: strictSettings),
         // The operations surface: health, readiness, metrics endpoint, status page, alarms API, WAF
         // admin, probes, the alarm loop, SIGHUP reloads, database maintenance.
         .target(name: "Ops", dependencies: [
@@ -143,7 +145,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-        ], swiftSettings: strictSettings),
+        ], resources: [.copy("Templates")], swiftSettings: strictSettings),
         // Demo data: a seeded generator of realistic patients and their records, the demo
         // practitioners, and demo accounts with their own passwords and enrolment codes.
         .target(name: "Demo", dependencies: [
@@ -186,9 +188,11 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
-        ], swiftSettings: strictSettings),
+        ], exclude: ["Snapshots"], swiftSettings: strictSettings),
         .testTarget(name: "FHIRTests", dependencies: [
             "FHIR", "Kernel", "Storage", "Sealing", "TestSupport", "Gateway",
+            .product(name: "SQLKit", package: "sql-kit"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -213,6 +217,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
         ], swiftSettings: strictSettings),
+        .testTarget(name: "AuthTests", dependencies: ["Auth", "Gateway", "TestSupport"], exclude: ["Snapshots"], swiftSettings: strictSettings),
+        .testTarget(name: "OpsTests", dependencies: ["Ops", "Gateway", "TestSupport"], exclude: ["Snapshots"], swiftSettings: strictSettings),
         .testTarget(name: "ServerAppTests", dependencies: [
             "ServerApp", "FHIR", "Storage", "TestSupport", "Audit", "Kernel", "Identity", "Gateway", "Alarms", "Telemetry", "Traces", "Ops", "Demo",
             .product(name: "Crypto", package: "swift-crypto"),

@@ -59,7 +59,7 @@ package struct LoginController: Sendable {
     }
 
     func csrfFailure() -> Response {
-        Page.html("Session expired", "<p>Your sign-in form has expired. <a href=\"/login\">Start again</a>.</p>", status: .forbidden)
+        Page.html("Session expired", Page.message("Your sign-in form has expired.", link: ("/login", "Start again")), status: .forbidden)
     }
 
     // MARK: Password
@@ -67,7 +67,7 @@ package struct LoginController: Sendable {
     @Sendable func loginPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         let next = Self.safeNext(request.uri.queryParameters["next"].map(String.init))
         if next == "/login", let s = try await session(request), s.userID != nil {
-            return Page.html("Signed in", "<p>You are signed in.</p><form method=\"post\" action=\"/logout\">\(Page.hidden([("csrf", s.csrf)]))<button>Sign out</button></form>")
+            return Page.html("Signed in", Page.signedIn(csrf: s.csrf))
         }
         let (cookie, s) = try await identity.sessions.create()
         return Page.html("Sign in", Page.login(csrf: s.csrf, next: next, message: nil), cookie: Cookies.set(cookie, secure: urls.isHTTPS(request)))
@@ -134,7 +134,7 @@ package struct LoginController: Sendable {
         if user.lockedUntil > Secrets.nowMillis() {
             try await identity.sessions.destroy(hash: s.idHash)
             await audit.record("mfa", context, agent: user.reference, success: false, code: "locked")
-            return Page.html("Sign in", "<p class=\"error\">Too many failed attempts. Try again later.</p>", status: .forbidden)
+            return Page.html("Sign in", Page.message("Too many failed attempts. Try again later.", error: true), status: .forbidden)
         }
         guard let factor = try await identity.accounts.verifySecondFactor(userID: user.id, code: form["code"] ?? "") else {
             let locked = try await identity.accounts.recordFailure(userID: user.id)
@@ -142,7 +142,7 @@ package struct LoginController: Sendable {
             if locked {
                 await audit.record("lockout", context, agent: user.reference, success: true)
                 try await identity.sessions.destroy(hash: s.idHash)
-                return Page.html("Sign in", "<p class=\"error\">Too many failed attempts. Try again later.</p>", status: .forbidden)
+                return Page.html("Sign in", Page.message("Too many failed attempts. Try again later.", error: true), status: .forbidden)
             }
             return Page.html("Two-factor sign-in", Page.mfa(csrf: s.csrf, next: next, message: "That code is not valid."), status: .unauthorized)
         }
@@ -191,7 +191,7 @@ package struct LoginController: Sendable {
         if let id = s.userID, let user = try await identity.accounts.find(id: id) {
             await audit.record("logout", context, agent: user.reference, role: user.role.rawValue, success: true)
         }
-        return Page.html("Signed out", "<p>You are signed out.</p>", cookie: Cookies.clear(secure: secure))
+        return Page.html("Signed out", Page.message("You are signed out."), cookie: Cookies.clear(secure: secure))
     }
 
     // MARK: Authorize
@@ -228,11 +228,11 @@ package struct LoginController: Sendable {
     /// an unverified URI); everything else is reported to the client by redirect.
     func validate(_ form: Form, request: Request, user: User?) async throws -> Outcome {
         guard let clientID = form["client_id"], let client = try await identity.clients.find(clientID), !client.revoked, client.kind != .backend else {
-            return .response(Page.html("Unknown application", "<p class=\"error\">The application asking for access is not registered here.</p>", status: .badRequest))
+            return .response(Page.html("Unknown application", Page.message("The application asking for access is not registered here.", error: true), status: .badRequest))
         }
         let redirectURI = form["redirect_uri"] ?? (client.redirectURIs.count == 1 ? client.redirectURIs[0] : "")
         guard client.redirectURIs.contains(redirectURI) else {
-            return .response(Page.html("Invalid redirect", "<p class=\"error\">The application's redirect URI is not registered.</p>", status: .badRequest))
+            return .response(Page.html("Invalid redirect", Page.message("The application's redirect URI is not registered.", error: true), status: .badRequest))
         }
         let state = form["state"]
         guard form["response_type"] == "code" else { return .response(Self.errorRedirect(redirectURI, "unsupported_response_type", "Only response_type=code is supported", state: state)) }
@@ -284,13 +284,7 @@ package struct LoginController: Sendable {
                 return Self.redirect("/login?" + Form.encode([("next", next)]))
             }
             let needsPatient = user.role == .practitioner && a.scope.contains("launch/patient")
-            let list = a.scope.tokens.map { "<li><code>\(Page.escape($0))</code></li>" }.joined()
-            let picker = needsPatient ? "<label for=\"patient\">Patient (id of a patient in your care)</label><input id=\"patient\" type=\"text\" name=\"patient\" required>" : ""
-            let body = """
-                <p><strong>\(Page.escape(a.client.name))</strong> asks to act for you (\(Page.escape(user.email))) with these permissions:</p>
-                <ul>\(list)</ul><form method="post" action="/oauth/consent">\(Page.hidden(a.fields + [("csrf", s.csrf)]))\(picker)
-                <button type="submit" name="decision" value="allow">Allow</button> <button type="submit" name="decision" value="deny">Deny</button></form>
-                """
+            let body = Page.consent(client: a.client.name, email: user.email, scopes: a.scope.tokens, fields: a.fields + [("csrf", s.csrf)], needsPatient: needsPatient)
             return Page.html("Allow access?", body, formTarget: a.redirectURI)
         }
     }
@@ -300,7 +294,7 @@ package struct LoginController: Sendable {
         guard let s = try await session(request), let csrf = form["csrf"], constantTimeEquals(csrf, s.csrf),
               let id = s.userID, let user = try await identity.accounts.find(id: id), !user.disabled else { return csrfFailure() }
         guard case .ready(let a) = try await validate(form, request: request, user: user) else {
-            return Page.html("Invalid request", "<p class=\"error\">The authorization request is not valid.</p>", status: .badRequest)
+            return Page.html("Invalid request", Page.message("The authorization request is not valid.", error: true), status: .badRequest)
         }
         guard form["decision"] == "allow" else {
             await audit.record("authorize", context, agent: user.reference, role: user.role.rawValue, client: a.client.id, success: false, code: "access_denied")
@@ -311,7 +305,7 @@ package struct LoginController: Sendable {
             let chosen = (form["patient"] ?? "").replacingOccurrences(of: "Patient/", with: "")
             let inCare = try await care.isInCare(patient: chosen, practitioner: user.practitionerID ?? "")
             guard ResourceID.isValid(chosen), inCare else {
-                return Page.html("Allow access?", "<p class=\"error\">That patient is not in your care.</p>", status: .forbidden)
+                return Page.html("Allow access?", Page.message("That patient is not in your care.", error: true), status: .forbidden)
             }
             patient = chosen
         }

@@ -4,24 +4,17 @@ import Hummingbird
 import NIOCore
 
 /// HealthHub's server-rendered page frame (sign-in, consent, status, error pages): plain HTML,
-/// no script, no outside resources, every value escaped by the caller with `HTMLText`.
+/// no script, no outside resources; pages are mustache templates (`PageTemplates`) whose values
+/// the template engine escapes.
 package enum HTMLPage {
-    static func escape(_ text: String) -> String { HTMLText.escape(text) }
-
-    static let style = """
-        body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1b1f23}
-        h1{font-size:1.4rem}label{display:block;margin:.8rem 0 .2rem}input[type=text],input[type=email],input[type=password]{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}
-        button{margin-top:1rem;padding:.5rem 1.2rem;font-size:1rem}.error{color:#b00020;font-weight:600}.note{color:#555}code{word-break:break-all;background:#f3f3f3;padding:.1rem .3rem}
-        ul.codes{font-family:monospace;font-size:1.1rem}
-        """
+    /// The frame and the error page (`Templates/`); the snapshot tests render every template,
+    /// so a broken one cannot ship.
+    package static let templates = try! PageTemplates(folder: Bundle.module.url(forResource: "Templates", withExtension: nil)!)
 
     /// `formTarget`: the one other origin a form of this page may end up at (the consent page's
     /// answer redirects to the application's registered redirect URI); otherwise forms stay here.
     package static func response(_ title: String, _ body: String, status: HTTPResponse.Status = .ok, cookie: String? = nil, formTarget: String? = nil) -> Response {
-        let doc = """
-            <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-            <title>\(escape(title)) · HealthHub</title><style>\(style)</style></head><body><h1>\(escape(title))</h1>\(body)</body></html>
-            """
+        let doc = Self.document(title, body)
         var headers: HTTPFields = [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"]
         // Until the gateway sets them for every page: no framing (clickjacking of the consent
         // button), no scripts, no outside resources.
@@ -30,6 +23,11 @@ package enum HTMLPage {
         headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
         if let cookie { headers[.setCookie] = cookie }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: doc)))
+    }
+
+    /// The whole document: `title` escaped, `body` (another template's output) as it is.
+    package static func document(_ title: String, _ body: String) -> String {
+        (try? templates.render("page", ["title": title, "body": body])) ?? ""
     }
 
     /// The CSP source of a redirect URI: `scheme://host[:port]` of an http(s) URL, or the scheme

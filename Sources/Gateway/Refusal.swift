@@ -70,10 +70,7 @@ package struct Refusal: HTTPResponseError {
             body = #"{"type":"about:blank","title":\#(Self.json(status.reasonPhrase)),"status":\#(status.code),"detail":\#(Self.json(message)),"code":\#(Self.json(code)),"request_id":\#(Self.json(requestID))}"#
         case .page:
             headers[.contentType] = "text/html; charset=utf-8"
-            body = """
-                <!doctype html><html lang="en"><head><meta charset="utf-8"><title>\(Self.html(status.reasonPhrase)) · HealthHub</title></head>\
-                <body><h1>\(Self.html(status.reasonPhrase))</h1><p>\(Self.html(message))</p><p>Request id: <code>\(Self.html(requestID))</code></p></body></html>
-                """
+            body = (try? HTMLPage.templates.render("error", ["title": status.reasonPhrase, "message": message, "requestID": requestID])) ?? ""
         }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
     }
@@ -83,8 +80,6 @@ package struct Refusal: HTTPResponseError {
         JSONLogHandler.appendString(text, to: &out)
         return out
     }
-
-    static func html(_ text: String) -> String { HTMLText.escape(text) }
 }
 
 /// Innermost of the gateway chain: the framework's own errors (no route: 404; a body over the

@@ -67,7 +67,7 @@ struct OperationsController: Sendable {
             return Response(status: .noContent)
         }
         routes.publicRoutes.get("api/status") { _, _ in try Self.json(try await status()) }
-        routes.publicRoutes.get("status") { _, _ in HTMLPage.response("Service status", Self.render(try await status())) }
+        routes.publicRoutes.get("status") { _, _ in HTMLPage.response("Service status", StatusPage.render(try await status())) }
     }
 
     struct AlarmsBody: Encodable {
@@ -82,19 +82,6 @@ struct OperationsController: Sendable {
         let reason: String
     }
 
-    struct StatusBody: Encodable {
-        struct Component: Encodable {
-            let name: String
-            /// up, down or unknown (no probe yet on this instance).
-            let status: String
-            let availability30d: Double?
-            let probes: Int
-        }
-        let status: String
-        let components: [Component]
-        let generatedAt: String
-    }
-
     func status() async throws -> StatusBody {
         let now = Date().timeIntervalSince1970
         let current = telemetry.snapshot()
@@ -106,18 +93,6 @@ struct OperationsController: Sendable {
         }
         let overall = components.contains { $0.status == "down" } ? "degraded" : "operational"
         return StatusBody(status: overall, components: components, generatedAt: ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: now)))
-    }
-
-    static func render(_ s: StatusBody) -> String {
-        let rows = s.components.map { c in
-            let availability = c.availability30d.map { String(format: "%.3f%%", $0 * 100) } ?? "no data"
-            return "<tr><td>\(HTMLText.escape(c.name))</td><td class=\"\(c.status)\">\(HTMLText.escape(c.status))</td><td>\(availability)</td><td>\(c.probes)</td></tr>"
-        }.joined()
-        return """
-            <p>Overall: <strong>\(HTMLText.escape(s.status))</strong> (as of \(HTMLText.escape(s.generatedAt)))</p>
-            <table><thead><tr><th>Component</th><th>Now</th><th>30-day availability</th><th>Probes</th></tr></thead><tbody>\(rows)</tbody></table>
-            <p class="note">Probes run every minute on each instance; minutes an instance was down count as failed. JSON: <a href="/api/status">/api/status</a>.</p>
-            """
     }
 
     static func require(_ context: IdentifiedRequestContext, _ roles: Set<Role>) throws {
