@@ -40,6 +40,7 @@ let package = Package(
         .target(name: "Kernel", swiftSettings: strictSettings),
         // Metrics: the Prometheus registry behind /metrics and the signals the alarms read.
         .target(name: "Telemetry", dependencies: [
+            "Kernel",
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: strictSettings),
         // SQLKit database handle for SQLite and PostgreSQL, migrations, transactions.

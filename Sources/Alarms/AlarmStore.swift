@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import SQLKit
 import Storage
 
@@ -141,7 +142,7 @@ package struct AlarmStore: Sendable {
         try await database.transaction { tx in
             try await tx.sql.raw("""
                 INSERT INTO hh_alarm_silence (id, matcher, starts_ms, ends_ms, reason, created_by, created_ms)
-                VALUES (\(bind: s.id), \(bind: s.matcher), \(bind: Self.millis(s.startsAt)), \(bind: Self.millis(s.endsAt)), \(bind: s.reason), \(bind: s.createdBy), \(bind: Self.millis(Date().timeIntervalSince1970)))
+                VALUES (\(bind: s.id), \(bind: s.matcher), \(bind: Self.millis(s.startsAt)), \(bind: Self.millis(s.endsAt)), \(bind: s.reason), \(bind: s.createdBy), \(bind: Self.millis(Now.date.timeIntervalSince1970)))
                 """).run()
         }
         return s

@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import SQLKit
 import Storage
 
@@ -58,7 +59,7 @@ package struct UptimeStore: Sendable {
         package var probes: Int
     }
 
-    package func availability(days: Double = 30, now: Double = Date().timeIntervalSince1970) async throws -> [Availability] {
+    package func availability(days: Double = 30, now: Double = Now.date.timeIntervalSince1970) async throws -> [Availability] {
         let since = Self.hour(now - days * 86400)
         let rows = try await database.read { db in
             try await db.raw("SELECT component, hour_ms, ok, total FROM hh_uptime WHERE hour_ms >= \(bind: since)").all().map { row in

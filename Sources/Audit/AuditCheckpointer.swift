@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import Logging
 import ServiceLifecycle
 import Storage
@@ -25,7 +26,7 @@ package struct AuditCheckpointer: Service {
         do {
             let head = try await database.read { try await AuditChain.head(on: $0) }
             try file.record(head)
-            telemetry?.set(.auditCheckpoint, Date().timeIntervalSince1970)
+            telemetry?.set(.auditCheckpoint, Now.date.timeIntervalSince1970)
         } catch {
             logger.error("audit checkpoint failed", metadata: ["error": .string(String(describing: error).prefix(200).description)])
         }
@@ -34,7 +35,7 @@ package struct AuditCheckpointer: Service {
     package func run() async throws {
         // Until the first checkpoint, "last checkpoint" is the start: a checkpoint file that can
         // never be written still trips the stale-checkpoint alarm.
-        telemetry?.set(.auditCheckpoint, Date().timeIntervalSince1970)
+        telemetry?.set(.auditCheckpoint, Now.date.timeIntervalSince1970)
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try await Task.sleep(for: interval)

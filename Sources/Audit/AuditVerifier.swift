@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import SQLKit
 import Storage
 
@@ -105,7 +106,7 @@ package struct AuditCheckpointFile: Sendable {
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }
         try handle.seekToEnd()
-        try handle.write(contentsOf: Data("\(head.seq) \(head.hash) \(Int64(Date().timeIntervalSince1970))\n".utf8))
+        try handle.write(contentsOf: Data("\(head.seq) \(head.hash) \(Int64(Now.date.timeIntervalSince1970))\n".utf8))
         try handle.synchronize()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import Glibc
 import Logging
 
@@ -36,7 +37,7 @@ package struct JSONLogHandler: LogHandler {
     package func log(event: LogEvent) {
         // Built by hand: JSONSerialization and a date formatter per line cost more than the
         // request being logged.
-        var line = "{\"ts\":\"" + Self.timestamp(Date()) + "\",\"level\":\"" + event.level.rawValue + "\",\"label\":"
+        var line = "{\"ts\":\"" + Self.timestamp(Now.date) + "\",\"level\":\"" + event.level.rawValue + "\",\"label\":"
         Self.appendString(label, to: &line)
         line += ",\"msg\":"
         Self.appendString(event.message.description, to: &line)

@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import Logging
 import NIOCore
 import NIOSSL
@@ -94,7 +95,7 @@ package final class TLSCertificates: Sendable {
             throw LoadError(description: "the TLS private key \(key) does not go with the certificate \(certificate)")
         }
         let notAfter = Double(leaf.notValidAfter)
-        guard notAfter > Date().timeIntervalSince1970 else { throw LoadError(description: "the TLS certificate \(certificate) has expired") }
+        guard notAfter > Now.date.timeIntervalSince1970 else { throw LoadError(description: "the TLS certificate \(certificate) has expired") }
         return Loaded(chain: chain, key: privateKey, notAfter: notAfter, stamp: stamp)
     }
 }

@@ -160,7 +160,7 @@ package struct AccountStore: Sendable {
         case disabled(userID: String)
     }
 
-    package func checkPassword(email: String, password: String, now: Date = Date()) async throws -> LoginResult {
+    package func checkPassword(email: String, password: String, now: Date = Now.date) async throws -> LoginResult {
         let row: (User, String)? = try await database.read { db in
             guard let r = try await db.raw("SELECT \(unsafeRaw: Self.columns), password_hash FROM hh_user WHERE email = \(bind: Self.normalize(email))").first() else { return nil }
             return (try Self.user(r), try r.decode(column: "password_hash", as: String.self))
@@ -234,7 +234,7 @@ package struct AccountStore: Sendable {
 
     /// Issues a new one-time enrolment code for a staff account (replacing any earlier one):
     /// shown once, to be handed over apart from the password.
-    package func issueEnrolmentCode(userID: String, now: Date = Date()) async throws -> String {
+    package func issueEnrolmentCode(userID: String, now: Date = Now.date) async throws -> String {
         let code = Secrets.token(bytes: 12)
         let expires = Int64(now.timeIntervalSince1970) + Self.enrolmentCodeLifetime
         try await database.transaction { tx in
@@ -245,7 +245,7 @@ package struct AccountStore: Sendable {
     }
 
     /// Whether `code` is the account's unexpired enrolment code (not used up by asking).
-    package func checkEnrolmentCode(userID: String, code: String, now: Date = Date()) async throws -> Bool {
+    package func checkEnrolmentCode(userID: String, code: String, now: Date = Now.date) async throws -> Bool {
         try await database.read { db in try await Self.enrolmentCodeMatches(userID: userID, code: code, now: now, on: db) }
     }
 
@@ -259,7 +259,7 @@ package struct AccountStore: Sendable {
 
     /// Turns on TOTP once the app's code matches; for a staff account the enrolment code must
     /// match too, and is used up. Returns the recovery codes, or nil when a code is wrong.
-    package func confirmEnrolment(userID: String, code: String, enrolmentCode: String?, now: Date = Date()) async throws -> [String]? {
+    package func confirmEnrolment(userID: String, code: String, enrolmentCode: String?, now: Date = Now.date) async throws -> [String]? {
         try await database.transaction { tx in
             try await tx.lock("login:\(userID)")
             guard let (totp, _) = try await totp(userID: userID, on: tx.sql), let counter = totp.matchingCounter(code, at: now) else { return nil }
@@ -280,7 +280,7 @@ package struct AccountStore: Sendable {
     package enum SecondFactor: Sendable, Equatable { case totp, recoveryCode }
 
     /// Checks a TOTP code (each time step once) or an unused recovery code (each once).
-    package func verifySecondFactor(userID: String, code: String, now: Date = Date()) async throws -> SecondFactor? {
+    package func verifySecondFactor(userID: String, code: String, now: Date = Now.date) async throws -> SecondFactor? {
         try await database.transaction { tx in
             try await tx.lock("login:\(userID)")
             if let (totp, last) = try await totp(userID: userID, on: tx.sql), let counter = totp.matchingCounter(code, at: now), counter > last {

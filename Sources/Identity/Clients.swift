@@ -124,7 +124,7 @@ package struct ClientStore: Sendable {
     /// the client id alone. `audience` is the token endpoint URL the assertion must name.
     static let authenticationFailed = "Client authentication failed"
 
-    package func authenticate(_ credentials: Credentials, audience: [String], now: Date = Date()) async throws -> OAuthClient {
+    package func authenticate(_ credentials: Credentials, audience: [String], now: Date = Now.date) async throws -> OAuthClient {
         var clientID = credentials.clientID
         var parsedAssertion: JWT.Parsed?
         if let assertion = credentials.assertion {

@@ -42,7 +42,7 @@ package struct GrantStore: Sendable {
         }
     }
 
-    package func createCode(_ a: Approval, now: Date = Date()) async throws -> String {
+    package func createCode(_ a: Approval, now: Date = Now.date) async throws -> String {
         let code = Secrets.token(bytes: 32)
         let expires = Int64(now.timeIntervalSince1970) + Self.codeLifetime
         try await database.transaction { tx in
@@ -67,7 +67,7 @@ package struct GrantStore: Sendable {
     }
 
     /// Redeems a code for the client that got it. A second redemption revokes the grant.
-    package func redeemCode(_ code: String, clientID: String, redirectURI: String?, verifier: String?, now: Date = Date()) async throws -> Approval {
+    package func redeemCode(_ code: String, clientID: String, redirectURI: String?, verifier: String?, now: Date = Now.date) async throws -> Approval {
         let nowSeconds = Int64(now.timeIntervalSince1970)
         let result: Result<Approval, IdentityError> = try await database.transaction { tx in
             try await tx.lock("code:\(Secrets.hash(code))")
@@ -111,7 +111,7 @@ package struct GrantStore: Sendable {
         }
     }
 
-    package func issueRefresh(_ g: RefreshGrant, now: Date = Date()) async throws -> String {
+    package func issueRefresh(_ g: RefreshGrant, now: Date = Now.date) async throws -> String {
         try await database.transaction { tx in try await insertRefresh(g, now: now, in: tx) }
     }
 
@@ -127,7 +127,7 @@ package struct GrantStore: Sendable {
     }
 
     /// Uses a refresh token: returns its grant (scope narrowed when asked) and its replacement.
-    package func rotate(_ token: String, clientID: String, scope requested: ScopeSet?, now: Date = Date()) async throws -> (RefreshGrant, String) {
+    package func rotate(_ token: String, clientID: String, scope requested: ScopeSet?, now: Date = Now.date) async throws -> (RefreshGrant, String) {
         let nowSeconds = Int64(now.timeIntervalSince1970)
         let result: Result<(RefreshGrant, String), IdentityError> = try await database.transaction { tx in
             guard let row = try await tx.sql.raw("SELECT family FROM hh_refresh_token WHERE token_hash = \(bind: Secrets.hash(token))").first() else {
@@ -159,7 +159,7 @@ package struct GrantStore: Sendable {
 
     func revokeFamily(_ family: String, in tx: DatabaseTransaction) async throws {
         try await tx.sql.raw("UPDATE hh_refresh_token SET revoked = 1 WHERE family = \(bind: family)").run()
-        let until = Int64(Date().timeIntervalSince1970) + tokens.accessTokenLifetime + 60
+        let until = Int64(Now.date.timeIntervalSince1970) + tokens.accessTokenLifetime + 60
         try await tx.sql.raw("DELETE FROM hh_revoked_token WHERE jti = \(bind: family)").run()
         try await tx.sql.raw("INSERT INTO hh_revoked_token (jti, family, expires_at) VALUES (\(bind: family), \(bind: family), \(bind: until))").run()
     }
@@ -173,7 +173,7 @@ package struct GrantStore: Sendable {
             guard try row.decode(column: "client_id", as: String.self) == clientID else { return }
             let family = try row.decode(column: "family", as: String.self)
             try await database.transaction { tx in try await revokeFamily(family, in: tx) }
-            try await tokens.revoke(id: family, family: true, until: Int64(Date().timeIntervalSince1970) + tokens.accessTokenLifetime + 60)
+            try await tokens.revoke(id: family, family: true, until: Int64(Now.date.timeIntervalSince1970) + tokens.accessTokenLifetime + 60)
             return
         }
         // RFC 7009 §2.1: a client revokes only tokens issued to it.
@@ -183,7 +183,7 @@ package struct GrantStore: Sendable {
     }
 
     /// RFC 7662: whether a refresh token is active, and its grant.
-    package func introspectRefresh(_ token: String, now: Date = Date()) async throws -> (RefreshGrant, exp: Int64)? {
+    package func introspectRefresh(_ token: String, now: Date = Now.date) async throws -> (RefreshGrant, exp: Int64)? {
         try await database.read { db in
             guard let r = try await db.raw("SELECT family, client_id, user_id, scope, patient_id, expires_at, used, revoked FROM hh_refresh_token WHERE token_hash = \(bind: Secrets.hash(token))").first(),
                   try r.decode(column: "used", as: Int.self) == 0, try r.decode(column: "revoked", as: Int.self) == 0 else { return nil }

@@ -16,5 +16,5 @@ package enum Secrets {
         Hex.encode(SHA256.hash(data: Data(token.utf8)))
     }
 
-    package static func nowMillis(_ date: Date = Date()) -> Int64 { Int64(date.timeIntervalSince1970 * 1000) }
+    package static func nowMillis(_ date: Date = Now.date) -> Int64 { Int64(date.timeIntervalSince1970 * 1000) }
 }

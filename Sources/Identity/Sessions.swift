@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import SQLKit
 import Storage
 
@@ -28,7 +29,7 @@ package struct SessionStore: Sendable {
     }
 
     /// Starts a session; returns the cookie value and the session.
-    package func create(userID: String? = nil, pendingUserID: String? = nil, now: Date = Date()) async throws -> (String, Session) {
+    package func create(userID: String? = nil, pendingUserID: String? = nil, now: Date = Now.date) async throws -> (String, Session) {
         let id = Secrets.token(bytes: 32)
         let millis = Secrets.nowMillis(now)
         let session = Session(idHash: Secrets.hash(id), userID: userID, pendingUserID: pendingUserID, csrf: Secrets.token(bytes: 24), createdAt: millis, lastSeen: millis)
@@ -43,7 +44,7 @@ package struct SessionStore: Sendable {
     }
 
     /// The live session of a cookie value, or nil (unknown, idle too long, or too old).
-    package func load(_ cookie: String, now: Date = Date()) async throws -> Session? {
+    package func load(_ cookie: String, now: Date = Now.date) async throws -> Session? {
         let millis = Secrets.nowMillis(now)
         let hash = Secrets.hash(cookie)
         guard let row = try await database.read({ db in
@@ -64,7 +65,7 @@ package struct SessionStore: Sendable {
     }
 
     /// Replaces a session with a new one (new id, new CSRF token) at a change of privilege.
-    package func replace(_ old: Session, userID: String?, pendingUserID: String?, now: Date = Date()) async throws -> (String, Session) {
+    package func replace(_ old: Session, userID: String?, pendingUserID: String?, now: Date = Now.date) async throws -> (String, Session) {
         try await destroy(hash: old.idHash)
         var (cookie, session) = try await create(userID: userID, pendingUserID: pendingUserID, now: now)
         if userID != nil {

@@ -1,5 +1,6 @@
 @preconcurrency import Crypto
 import Foundation
+import Kernel
 import SQLKit
 import Sealing
 import Storage
@@ -25,7 +26,7 @@ package final class SigningKeys: Sendable {
     private init(database: any Database, keyring: Keyring, keys: KeySet) {
         self.database = database
         self.keyring = keyring
-        self.state = Mutex((keys, Date()))
+        self.state = Mutex((keys, Now.date))
     }
 
     package static func open(database: any Database, keyring: Keyring) async throws -> SigningKeys {
@@ -81,11 +82,11 @@ package final class SigningKeys: Sendable {
 
     /// Reloads when the keys are older than a minute (or `force`, rate-limited).
     package func refreshIfStale(force: Bool = false) async {
-        let age = state.withLock { Date().timeIntervalSince($0.loadedAt) }
+        let age = state.withLock { Now.date.timeIntervalSince($0.loadedAt) }
         guard age > (force ? Self.unknownKidReloadInterval : Self.reloadInterval) else { return }
-        state.withLock { $0.loadedAt = Date() }  // one reload at a time is enough
+        state.withLock { $0.loadedAt = Now.date }  // one reload at a time is enough
         if let fresh = try? await Self.load(database: database, keyring: keyring) {
-            state.withLock { $0 = (fresh, Date()) }
+            state.withLock { $0 = (fresh, Now.date) }
         }
     }
 

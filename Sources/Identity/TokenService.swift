@@ -74,7 +74,7 @@ package final class TokenService: Sendable {
     }
 
     /// `fhirBase`: the FHIR base URL the token is for (its audience); `issuer`: this server.
-    package func issue(_ grant: Grant, issuer: String, fhirBase: String, now: Date = Date()) throws -> (token: String, expiresIn: Int64) {
+    package func issue(_ grant: Grant, issuer: String, fhirBase: String, now: Date = Now.date) throws -> (token: String, expiresIn: Int64) {
         let iat = Int64(now.timeIntervalSince1970)
         var claims = JWT.Claims(iss: issuer, sub: grant.subject, aud: .init([fhirBase]), exp: iat + accessTokenLifetime, iat: iat, jti: Secrets.token(bytes: 16))
         claims.scope = grant.scope.text
@@ -88,7 +88,7 @@ package final class TokenService: Sendable {
     }
 
     /// An OpenID Connect id token for the user.
-    package func idToken(subject: String, fhirUser: String?, clientID: String, nonce: String?, issuer: String, fhirBase: String, now: Date = Date()) throws -> String {
+    package func idToken(subject: String, fhirUser: String?, clientID: String, nonce: String?, issuer: String, fhirBase: String, now: Date = Now.date) throws -> String {
         let iat = Int64(now.timeIntervalSince1970)
         var claims = JWT.Claims(iss: issuer, sub: subject, aud: .init([clientID]), exp: iat + 3600, iat: iat, jti: Secrets.token(bytes: 16))
         claims.fhirUser = fhirUser.map { "\(fhirBase)/\($0)" }
@@ -99,7 +99,7 @@ package final class TokenService: Sendable {
 
     /// Verifies a bearer token and returns who it stands for. `audiences`: the FHIR base URLs
     /// this server answers to.
-    package func verify(_ token: String, audiences: [String], issuer: String, now: Date = Date()) async throws(IdentityError) -> Principal {
+    package func verify(_ token: String, audiences: [String], issuer: String, now: Date = Now.date) async throws(IdentityError) -> Principal {
         let nowSeconds = Int64(now.timeIntervalSince1970)
         await refreshRevocations()
         await keys.refreshIfStale()  // a key rotated by the CLI or another instance, within a minute
@@ -153,7 +153,7 @@ package final class TokenService: Sendable {
     package static func revokeSubject(_ subject: String, in tx: DatabaseTransaction) async throws {
         let prefix = "\(subjectPrefix)\(subject)@"
         try await tx.sql.raw("DELETE FROM hh_revoked_token WHERE substr(jti, 1, \(unsafeRaw: String(prefix.utf8.count))) = \(bind: prefix)").run()
-        let now = Int64(Date().timeIntervalSince1970)
+        let now = Int64(Now.date.timeIntervalSince1970)
         try await tx.sql.raw("INSERT INTO hh_revoked_token (jti, family, expires_at) VALUES (\(bind: prefix + String(now)), NULL, \(bind: now + subjectRevocationLifetime))").run()
     }
 
@@ -174,26 +174,26 @@ package final class TokenService: Sendable {
     /// Revokes one access token (by its jti) or every token of a refresh family.
     package func revoke(id: String, family: Bool, until expires: Int64) async throws {
         try await database.transaction { tx in
-            try await tx.sql.raw("DELETE FROM hh_revoked_token WHERE expires_at < \(bind: Int64(Date().timeIntervalSince1970))").run()
+            try await tx.sql.raw("DELETE FROM hh_revoked_token WHERE expires_at < \(bind: Int64(Now.date.timeIntervalSince1970))").run()
             try await tx.sql.raw("DELETE FROM hh_revoked_token WHERE jti = \(bind: id)").run()
             try await tx.sql.raw("INSERT INTO hh_revoked_token (jti, family, expires_at) VALUES (\(bind: id), \(bind: family ? id : nil), \(bind: expires))").run()
         }
         revoked.withLock {
             $0.ids.insert(id)
-            $0.local[id] = Date()
+            $0.local[id] = Now.date
         }
     }
 
     /// Reads the revocation list when it is older than two seconds (other instances revoke too).
     func refreshRevocations() async {
         let stale = revoked.withLock { state -> Bool in
-            guard Date().timeIntervalSince(state.loadedAt) > Self.revocationRefresh else { return false }
-            state.loadedAt = Date()
+            guard Now.date.timeIntervalSince(state.loadedAt) > Self.revocationRefresh else { return false }
+            state.loadedAt = Now.date
             return true
         }
         guard stale else { return }
-        let now = Int64(Date().timeIntervalSince1970)
-        let started = Date()
+        let now = Int64(Now.date.timeIntervalSince1970)
+        let started = Now.date
         if let ids = try? await database.read({ db in
             try await db.raw("SELECT jti FROM hh_revoked_token WHERE expires_at >= \(bind: now)").all().map { try $0.decode(column: "jti", as: String.self) }
         }) {

@@ -36,7 +36,7 @@ package struct AuditRecord: Sendable, Equatable {
     package init(action: Action, interaction: String, outcome: Outcome = .success, outcomeCode: String? = nil,
                  agent: String = "anonymous", agentRole: String? = nil, networkAddress: String? = nil,
                  patients: [String] = [], resources: [String] = [], query: String? = nil,
-                 purposeOfUse: String? = nil, requestID: String? = nil, recorded: Date = Date()) {
+                 purposeOfUse: String? = nil, requestID: String? = nil, recorded: Date = Now.date) {
         self.action = action
         self.interaction = interaction
         self.outcome = outcome

@@ -1,5 +1,6 @@
 import Alarms
 import Foundation
+import Kernel
 import Logging
 import ServiceLifecycle
 import Telemetry
@@ -29,7 +30,7 @@ package struct AlarmService: Service {
     }
 
     package func run() async throws {
-        let started = Date().timeIntervalSince1970
+        let started = Now.date.timeIntervalSince1970
         do {
             telemetry.set(.restartsLastHour, Double(try await coordinator.store.recordStart(at: started)))
         } catch {
@@ -44,7 +45,7 @@ package struct AlarmService: Service {
                 }
                 var lastProbe = -Double.infinity
                 while !Task.isCancelled {
-                    let now = Date().timeIntervalSince1970
+                    let now = Now.date.timeIntervalSince1970
                     if now - lastProbe >= 60 {
                         lastProbe = now
                         await probe(at: now)

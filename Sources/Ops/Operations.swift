@@ -1,6 +1,7 @@
 import Alarms
 import Audit
 import Foundation
+import Kernel
 import Gateway
 import Hummingbird
 import Logging
@@ -85,7 +86,7 @@ package struct Operations: Sendable {
             logger.warning("geo allow-list is on but has no country source: set HEALTHHUB_GEO_DATABASE or trusted proxies that send the country header")
         }
         let store = AlarmStore(database: database, instance: configuration.instance)
-        let coordinator = try await AlarmCoordinator.open(store: store, now: Date().timeIntervalSince1970)
+        let coordinator = try await AlarmCoordinator.open(store: store, now: Now.date.timeIntervalSince1970)
         var channels: [any AlarmChannel] = [LogChannel(logger: logger)]
         if let url = configuration.alarms.webhookURL { channels.append(WebhookChannel(url: url)) }
         if let smtp = configuration.alarms.smtpURL {

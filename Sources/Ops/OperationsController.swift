@@ -28,7 +28,7 @@ struct OperationsController: Sendable {
         let router = routes.identified
         router.get("api/alarms") { _, context in
             try Self.require(context, Self.readers)
-            let now = Date().timeIntervalSince1970
+            let now = Now.date.timeIntervalSince1970
             let silences = try await operations.coordinator.store.silences(activeAfter: now)
             return try Self.json(AlarmsBody(instance: operations.coordinator.store.instance, alarms: operations.coordinator.engine.statuses(), silences: silences))
         }
@@ -51,7 +51,7 @@ struct OperationsController: Sendable {
             guard (1...10080).contains(input.minutes) else { throw Self.problem(.badRequest, "minutes must be 1 to 10080 (one week)", context) }
             let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)
             guard (3...500).contains(reason.count) else { throw Self.problem(.badRequest, "reason must be 3 to 500 characters", context) }
-            let now = Date().timeIntervalSince1970
+            let now = Now.date.timeIntervalSince1970
             let silence = try await operations.coordinator.store.addSilence(matcher: input.alarm, startsAt: now, endsAt: now + Double(input.minutes) * 60,
                                                                            reason: reason, createdBy: context.principal.reference)
             await audit.operation("alarm-silence", context, success: true, code: input.alarm)
@@ -60,7 +60,7 @@ struct OperationsController: Sendable {
         router.delete("api/alarms/silences/:id") { _, context in
             try Self.require(context, Self.operators)
             let id = context.parameters.get("id") ?? ""
-            guard try await operations.coordinator.store.expireSilence(id: id, at: Date().timeIntervalSince1970) else {
+            guard try await operations.coordinator.store.expireSilence(id: id, at: Now.date.timeIntervalSince1970) else {
                 throw Self.problem(.notFound, "No such silence", context)
             }
             await audit.operation("alarm-unsilence", context, success: true)
@@ -83,7 +83,7 @@ struct OperationsController: Sendable {
     }
 
     func status() async throws -> StatusBody {
-        let now = Date().timeIntervalSince1970
+        let now = Now.date.timeIntervalSince1970
         let current = telemetry.snapshot()
         let signals: [String: Signal] = ["database": .probeDatabase, "storage": .probeStorage, "audit": .probeAudit]
         let components = try await operations.uptime.availability(days: 30, now: now).map { a in

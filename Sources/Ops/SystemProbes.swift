@@ -1,5 +1,6 @@
 import Audit
 import Foundation
+import Kernel
 import SQLKit
 import Storage
 import Synchronization
@@ -31,7 +32,7 @@ package final class SystemProbes: Sendable {
 
     /// Runs every probe once; returns each component's result (api, database, storage, and
     /// audit once a verification has finished).
-    package func run(now: Double = Date().timeIntervalSince1970, timeout: Duration = .seconds(10)) async -> [String: Bool] {
+    package func run(now: Double = Now.date.timeIntervalSince1970, timeout: Duration = .seconds(10)) async -> [String: Bool] {
         let database = await databaseAnswers(within: timeout)
         let (free, size) = Self.volume(near: dataPath)
         let ratio = free.flatMap { f in size.map { $0 > 0 ? Double(f) / Double($0) : 0 } }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Kernel
 import SQLKit
 import Storage
 
@@ -68,7 +69,7 @@ package struct Keyring: Sendable {
             if rows.isEmpty {
                 let id = "dk-" + UUID().uuidString.lowercased().prefix(8)
                 let wrapped = try wrap(SymmetricKey(size: .bits256), id: id, with: masterKey)
-                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                let now = Int64(Now.date.timeIntervalSince1970 * 1000)
                 try await tx.sql.raw("INSERT INTO hh_data_key (key_id, wrapped, created_at) VALUES (\(bind: id), \(bind: wrapped), \(bind: now))").run()
                 rows = [(id, wrapped, now)]
             }

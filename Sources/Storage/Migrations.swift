@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import SQLKit
 
 /// One forward-only schema change. Ids are `module.NNN` and never reused.
@@ -38,7 +39,7 @@ package struct MigrationRunner: Sendable {
                         throw StorageError.migrationFailed(id: migration.id, reason: String(reflecting: error).prefix(500).description)
                     }
                 }
-                try await tx.sql.raw("INSERT INTO hh_schema_migration (id, applied_at) VALUES (\(bind: migration.id), \(bind: Int64(Date().timeIntervalSince1970)))").run()
+                try await tx.sql.raw("INSERT INTO hh_schema_migration (id, applied_at) VALUES (\(bind: migration.id), \(bind: Int64(Now.date.timeIntervalSince1970)))").run()
                 done.append(migration.id)
             }
             return done

@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import Prometheus
 import Synchronization
 
@@ -32,7 +33,7 @@ package final class Telemetry: Sendable {
         dbDuration = registry.makeValueHistogram(descriptor: .init(metricName: "healthhub_db_query_duration", unitName: "seconds", helpText: "Database operation latency (one read or transaction)"), buckets: Self.latencyBuckets)
         dbErrors = registry.makeCounter(descriptor: .init(metricName: "healthhub_db_errors", unitName: "total", helpText: "Database operations that failed"))
         dbInUse = registry.makeGauge(descriptor: .init(metricName: "healthhub_db_pool_in_use", unitName: "", helpText: "Database connections leased or waited for"))
-        set(.startTime, Date().timeIntervalSince1970)
+        set(.startTime, Now.date.timeIntervalSince1970)
         // Counters the alarms read start at zero, so a quiet server reads "0", not "no data".
         values.withLock { v in
             for s in [Signal.httpRequests, .http5xx, .httpSlow, .dbOperations, .dbErrors, .dbSlow, .wafBlocks, .rateLimited,

@@ -1,6 +1,7 @@
 import Alarms
 import ArgumentParser
 import Foundation
+import Kernel
 import ServerApp
 
 /// `healthhub alarms list|history|silence|unsilence`: the alarm states every running instance
@@ -33,7 +34,7 @@ struct AlarmsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (states, silences) = try await AlarmsCommand.withStore(common) { store in
-                (try await store.states(instance: nil), try await store.silences(activeAfter: Date().timeIntervalSince1970))
+                (try await store.states(instance: nil), try await store.silences(activeAfter: Now.date.timeIntervalSince1970))
             }
             if json {
                 struct Row: Encodable { let instance: String; let alarm: AlarmStatus }
@@ -82,7 +83,7 @@ struct AlarmsCommand: AsyncParsableCommand {
             }
             guard (1...10080).contains(minutes) else { throw ValidationError("--minutes must be 1 to 10080") }
             guard reason.trimmingCharacters(in: .whitespaces).count >= 3 else { throw ValidationError("--reason must say why (3+ characters)") }
-            let now = Date().timeIntervalSince1970
+            let now = Now.date.timeIntervalSince1970
             let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
             let s = try await AlarmsCommand.withStore(common) {
                 try await $0.addSilence(matcher: alarm, startsAt: now, endsAt: now + Double(minutes) * 60, reason: reason, createdBy: "cli:\(user)")
@@ -97,7 +98,7 @@ struct AlarmsCommand: AsyncParsableCommand {
         @Argument(help: "The silence id (from `alarms list`).") var id: String
 
         func run() async throws {
-            guard try await AlarmsCommand.withStore(common, { try await $0.expireSilence(id: id, at: Date().timeIntervalSince1970) }) else {
+            guard try await AlarmsCommand.withStore(common, { try await $0.expireSilence(id: id, at: Now.date.timeIntervalSince1970) }) else {
                 print("no silence \(id)")
                 throw ExitCode(1)
             }

@@ -268,3 +268,20 @@ let strongPassword = "glacier-mint-4417-harbor"
         }
     }
 }
+
+@Suite struct PinnedClockTests {
+    struct Fixed: WallClock { let date: Date; func now() -> Date { date } }
+
+    /// Time comes from the task's clock, so a test can make a session old without waiting.
+    @Test(arguments: TestDatabaseKind.allCases)
+    func aSessionIdleForLongerThanTheTimeoutIsGone(_ kind: TestDatabaseKind) async throws {
+        try await withIdentity(kind) { id, _ in
+            let start = Date(timeIntervalSince1970: 1_800_000_000)
+            let (cookie, _) = try await Now.$clock.withValue(Fixed(date: start)) { try await id.sessions.create() }
+            let soon = try await Now.$clock.withValue(Fixed(date: start + 60)) { try await id.sessions.load(cookie) }
+            #expect(soon != nil)
+            let later = try await Now.$clock.withValue(Fixed(date: start + 60 + 16 * 60)) { try await id.sessions.load(cookie) }
+            #expect(later == nil)
+        }
+    }
+}

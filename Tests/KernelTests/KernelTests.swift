@@ -27,3 +27,24 @@ import Testing
         #expect(Set(ids).count == 100)
     }
 }
+
+/// A clock a test moves by hand.
+final class HandClock: WallClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Date
+    init(_ start: Date) { current = start }
+    func now() -> Date { lock.withLock { current } }
+    func advance(_ seconds: TimeInterval) { lock.withLock { current += seconds } }
+}
+
+@Suite struct NowTests {
+    @Test func theTasksClockIsTheOneInForceAndTasksStartedInsideInheritIt() async {
+        let clock = HandClock(Date(timeIntervalSince1970: 1_000_000))
+        await Now.$clock.withValue(clock) {
+            #expect(Now.date == Date(timeIntervalSince1970: 1_000_000))
+            clock.advance(60)
+            #expect(await Task { Now.date }.value == Date(timeIntervalSince1970: 1_000_060))
+        }
+        #expect(abs(Now.date.timeIntervalSinceNow) < 5)
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -85,7 +86,7 @@ package struct SMTPChannel: AlarmChannel {
         body = body.map { $0.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ") }
         let lines = [
             "From: HealthHub alarms <\(settings.from)>", "To: \(settings.to.map { "<\($0)>" }.joined(separator: ", "))",
-            "Subject: \(subject)", "Date: \(date.string(from: Date()))",
+            "Subject: \(subject)", "Date: \(date.string(from: Now.date))",
             "Message-ID: <\(UUID().uuidString.lowercased())@healthhub>", "MIME-Version: 1.0",
             "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit", "",
         ] + body

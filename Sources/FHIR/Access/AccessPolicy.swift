@@ -192,7 +192,7 @@ package struct AccessPolicy: Sendable {
     /// Records an explicit care relationship (idempotent).
     package static func assign(practitioner: String, patient: String, in tx: DatabaseTransaction) async throws {
         try await tx.sql.raw("DELETE FROM hh_care_assignment WHERE practitioner_id = \(bind: practitioner) AND patient_id = \(bind: patient)").run()
-        try await tx.sql.raw("INSERT INTO hh_care_assignment (practitioner_id, patient_id, created_at) VALUES (\(bind: practitioner), \(bind: patient), \(bind: Int64(Date().timeIntervalSince1970 * 1000)))").run()
+        try await tx.sql.raw("INSERT INTO hh_care_assignment (practitioner_id, patient_id, created_at) VALUES (\(bind: practitioner), \(bind: patient), \(bind: Int64(Now.date.timeIntervalSince1970 * 1000)))").run()
     }
 
     package static func unassign(practitioner: String, patient: String, in tx: DatabaseTransaction) async throws {

@@ -76,7 +76,7 @@ package struct ResourceImporter: Sendable {
     /// next file is read, decompressed and parsed while the current one is written.
     package func run(_ files: [String], progress: (@Sendable (Int, Summary) -> Void)? = nil) async -> Summary {
         var summary = Summary()
-        let start = Date()
+        let start = Now.date
         var next: Task<Result<Document, any Error>, Never>? = files.first.map { first in Task { Self.load(first) } }
         for (n, file) in files.enumerated() {
             let loaded = await next!.value
@@ -97,10 +97,10 @@ package struct ResourceImporter: Sendable {
                 summary.failures.append(Failure(file: file, reason: String(describing: error)))
             }
             summary.files += 1
-            summary.seconds = Date().timeIntervalSince(start)
+            summary.seconds = Now.date.timeIntervalSince(start)
             progress?(n + 1, summary)
         }
-        summary.seconds = Date().timeIntervalSince(start)
+        summary.seconds = Now.date.timeIntervalSince(start)
         return summary
     }
 

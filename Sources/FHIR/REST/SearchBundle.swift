@@ -11,7 +11,7 @@ package enum SearchBundle {
         var head = JSONObject()
         head["resourceType"] = .string("Bundle")
         head["id"] = .string(ResourceID.generate())
-        head["meta"] = .object(JSONObject([("lastUpdated", .string(Instant.format(millis: Instant.millis(Date()))))]))
+        head["meta"] = .object(JSONObject([("lastUpdated", .string(Instant.format(millis: Instant.millis(Now.date))))]))
         head["type"] = .string("searchset")
         if let total = result.total { head["total"] = .int(total) }
         head["link"] = .array(links(request: request, hasMore: result.hasMore, base: base))

@@ -218,7 +218,7 @@ struct SearchSQL {
         case "sa": return lo + " > \(bind: r.high)"
         case "eb": return hi + " < \(bind: r.low)"
         default: // ap: within 10% of the distance from now, at least a day
-            let now = Instant.millis(Date())
+            let now = Instant.millis(Now.date)
             let gap = max(86_400_000, abs(now - r.low) / 10)
             return lo + " <= \(bind: r.high + gap) AND " + hi + " >= \(bind: r.low - gap)"
         }
