@@ -104,3 +104,21 @@ struct NumberedRenderer: AuditEventRendering {
         }
     }
 }
+
+@Suite struct AuditQueryPlanTests {
+    /// Every append reads the chain head; it must come from the primary key, not a scan and a
+    /// sort. (On SQLite `seq` is the rowid, so the plan is a rowid-order scan stopped by LIMIT 1.)
+    @Test(arguments: TestDatabaseKind.allCases)
+    func theChainHeadComesFromAnIndex(_ kind: TestDatabaseKind) async throws {
+        try await TestDatabases.with(kind, migrations: AuditTrailStorageTests.migrations) { db in
+            let plan = try await db.transaction { tx in
+                if kind == .postgres { try await tx.sql.raw("SET LOCAL enable_seqscan = off").run() }
+                let prefix = kind == .sqlite ? "EXPLAIN QUERY PLAN" : "EXPLAIN"
+                return try await tx.sql.raw("\(unsafeRaw: prefix) SELECT seq, hash FROM hh_audit_event ORDER BY seq DESC LIMIT 1").all()
+                    .map { try $0.decode(column: kind == .sqlite ? "detail" : "QUERY PLAN", as: String.self) }
+            }
+            #expect(plan.contains { $0.contains("Index Scan Backward using hh_audit_event_pkey") } || plan == ["SCAN hh_audit_event"], "\(plan)")
+            #expect(!plan.contains { $0.contains("Seq Scan") || $0.contains("TEMP B-TREE") }, "\(plan)")
+        }
+    }
+}
