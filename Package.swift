@@ -13,7 +13,7 @@ let package = Package(
     name: "HealthHub",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "healthhub", targets: ["healthhub"]),
+        .executable(name: "healthhub", targets: ["healthhub"])
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -39,195 +39,241 @@ let package = Package(
         // Foundation-only vocabulary shared by every module: ids, clock, errors.
         .target(name: "Kernel", swiftSettings: strictSettings),
         // Metrics: the Prometheus registry behind /metrics and the signals the alarms read.
-        .target(name: "Telemetry", dependencies: [
-            "Kernel",
-            .product(name: "Prometheus", package: "swift-prometheus"),
-        ], swiftSettings: strictSettings),
+        .target(
+            name: "Telemetry",
+            dependencies: [
+                "Kernel",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ], swiftSettings: strictSettings),
         // SQLKit database handle for SQLite and PostgreSQL, migrations, transactions.
-        .target(name: "Storage", dependencies: [
-            "Kernel", "Telemetry",
-            .product(name: "Tracing", package: "swift-distributed-tracing"),
-            .product(name: "Instrumentation", package: "swift-distributed-tracing"),
-            .product(name: "SQLKit", package: "sql-kit"),
-            .product(name: "SQLiteKit", package: "sqlite-kit"),
-            .product(name: "SQLiteNIO", package: "sqlite-nio"),
-            .product(name: "PostgresKit", package: "postgres-kit"),
-            .product(name: "PostgresNIO", package: "postgres-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "Logging", package: "swift-log"),
-        ], swiftSettings: strictSettings),
+        .target(
+            name: "Storage",
+            dependencies: [
+                "Kernel", "Telemetry",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: strictSettings),
         // Keyring and AES-256-GCM envelope encryption. (Not named Security: on Linux a module of
         // that name makes `canImport(Security)` true inside swift-certificates.)
-        .target(name: "Sealing", dependencies: [
-            "Kernel", "Storage",
-            .product(name: "Crypto", package: "swift-crypto"),
-        ], swiftSettings: strictSettings),
+        .target(
+            name: "Sealing",
+            dependencies: [
+                "Kernel", "Storage",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ], swiftSettings: strictSettings),
         // Request context, request ids, error mapping.
-        .target(name: "Gateway", dependencies: [
-            "Kernel", "Telemetry",
-            .product(name: "Tracing", package: "swift-distributed-tracing"),
-            .product(name: "Instrumentation", package: "swift-distributed-tracing"),
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HummingbirdTLS", package: "hummingbird"),
-            .product(name: "HummingbirdCore", package: "hummingbird"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "Mustache", package: "swift-mustache"),
-        ], resources: [.copy("Templates")], swiftSettings: strictSettings),
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "Kernel", "Telemetry",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ], resources: [.copy("Templates")], swiftSettings: strictSettings),
         // FHIR R4: JSON model, definitions, FHIRPath, validation, store, search, REST routes.
-        .target(name: "FHIR", dependencies: [
-            "Kernel", "Storage", "Sealing", "Gateway",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "SQLKit", package: "sql-kit"),
-            .product(name: "Logging", package: "swift-log"),
-        ], resources: [.copy("Definitions")], swiftSettings: strictSettings),
+        .target(
+            name: "FHIR",
+            dependencies: [
+                "Kernel", "Storage", "Sealing", "Gateway",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ], resources: [.copy("Definitions")], swiftSettings: strictSettings),
         // Tamper-evident audit trail: rendered events sealed and chained by SHA-256, verification,
         // checkpoints. Knows no FHIR: the renderer and the reading side are Kernel ports.
-        .target(name: "Audit", dependencies: [
-            "Kernel", "Storage", "Sealing", "Telemetry",
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "SQLKit", package: "sql-kit"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ], swiftSettings: strictSettings),
+        .target(
+            name: "Audit",
+            dependencies: [
+                "Kernel", "Storage", "Sealing", "Telemetry",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ], swiftSettings: strictSettings),
         // Accounts, passwords, TOTP, OAuth clients, grants, sessions, ES256 JWTs (no HTTP).
-        .target(name: "Identity", dependencies: [
-            "Kernel", "Storage", "Sealing",
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "_CryptoExtras", package: "swift-crypto"),
-            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
-            .product(name: "SQLKit", package: "sql-kit"),
-            .product(name: "Logging", package: "swift-log"),
-        ], resources: [.copy("Resources/common-passwords.txt")], swiftSettings: strictSettings),
+        .target(
+            name: "Identity",
+            dependencies: [
+                "Kernel", "Storage", "Sealing",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ], resources: [.copy("Resources/common-passwords.txt")], swiftSettings: strictSettings),
         // The 22 alarms: rules over the telemetry signals, states, history, silences, uptime
         // tallies, and the webhook, email and log channels.
-        .target(name: "Alarms", dependencies: [
-            "Kernel", "Storage", "Telemetry",
-            .product(name: "SQLKit", package: "sql-kit"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-        ], swiftSettings: strictSettings),
+        .target(
+            name: "Alarms",
+            dependencies: [
+                "Kernel", "Storage", "Telemetry",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ], swiftSettings: strictSettings),
         // Tracing: a swift-distributed-tracing tracer exporting spans over OTLP/HTTP (JSON).
-        .target(name: "Traces", dependencies: [
-            .product(name: "Tracing", package: "swift-distributed-tracing"),
-            .product(name: "Instrumentation", package: "swift-distributed-tracing"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ], swiftSettings: strictSettings),
+        .target(
+            name: "Traces",
+            dependencies: [
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ], swiftSettings: strictSettings),
         // HTTP side of identity: bearer authentication, OAuth2/SMART endpoints, login pages.
-        .target(name: "Auth", dependencies: [
-            "Kernel", "Storage", "Identity", "Gateway", "Telemetry",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-        ], resources: [.copy("Templates")], swiftSettings: strictSettings),
+        .target(
+            name: "Auth",
+            dependencies: [
+                "Kernel", "Storage", "Identity", "Gateway", "Telemetry",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ], resources: [.copy("Templates")], swiftSettings: strictSettings),
         // The operations surface: health, readiness, metrics endpoint, status page, alarms API, WAF
         // admin, probes, the alarm loop, SIGHUP reloads, database maintenance.
-        .target(name: "Ops", dependencies: [
-            "Kernel", "Storage", "Telemetry", "Gateway", "Alarms", "Audit", "Traces",
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "SQLKit", package: "sql-kit"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-        ], resources: [.copy("Templates")], swiftSettings: strictSettings),
+        .target(
+            name: "Ops",
+            dependencies: [
+                "Kernel", "Storage", "Telemetry", "Gateway", "Alarms", "Audit", "Traces",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ], resources: [.copy("Templates")], swiftSettings: strictSettings),
         // Demo data: a seeded generator of realistic patients and their records, the demo
         // practitioners, and demo accounts with their own passwords and enrolment codes.
-        .target(name: "Demo", dependencies: [
-            "Kernel", "Storage", "FHIR", "Identity",
-        ], swiftSettings: strictSettings),
+        .target(
+            name: "Demo",
+            dependencies: [
+                "Kernel", "Storage", "FHIR", "Identity",
+            ], swiftSettings: strictSettings),
         // Composition root: configuration, HealthHubServices, buildApplication, runServer.
-        .target(name: "ServerApp", dependencies: [
-            "Kernel", "Storage", "Sealing", "Gateway", "FHIR", "Audit", "Identity", "Auth", "Telemetry", "Alarms", "Traces", "Ops",
-            .product(name: "Instrumentation", package: "swift-distributed-tracing"),
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-        ], swiftSettings: strictSettings),
-        .executableTarget(name: "healthhub", dependencies: [
-            "ServerApp", "Kernel", "Storage", "FHIR", "Audit", "Identity", "Gateway", "Alarms", "Ops", "Demo",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
-        ], swiftSettings: strictSettings),
+        .target(
+            name: "ServerApp",
+            dependencies: [
+                "Kernel", "Storage", "Sealing", "Gateway", "FHIR", "Audit", "Identity", "Auth", "Telemetry", "Alarms", "Traces", "Ops",
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "healthhub",
+            dependencies: [
+                "ServerApp", "Kernel", "Storage", "FHIR", "Audit", "Identity", "Gateway", "Alarms", "Ops", "Demo",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: strictSettings),
 
-        .target(name: "TestSupport", dependencies: [
-            "Storage", "Kernel",
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "SQLKit", package: "sql-kit"),
-        ], path: "Tests/TestSupport", swiftSettings: strictSettings),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "Storage", "Kernel",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ], path: "Tests/TestSupport", swiftSettings: strictSettings),
         .testTarget(name: "KernelTests", dependencies: ["Kernel"], swiftSettings: strictSettings),
-        .testTarget(name: "StorageTests", dependencies: [
-            "Storage", "TestSupport",
-            .product(name: "SQLKit", package: "sql-kit"),
-        ], swiftSettings: strictSettings),
-        .testTarget(name: "SealingTests", dependencies: [
-            "Sealing", "Storage", "TestSupport",
-            .product(name: "Crypto", package: "swift-crypto"),
-        ], swiftSettings: strictSettings),
-        .testTarget(name: "GatewayTests", dependencies: [
-            "Gateway", "TestSupport",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-        ], exclude: ["Snapshots"], swiftSettings: strictSettings),
-        .testTarget(name: "FHIRTests", dependencies: [
-            "FHIR", "Kernel", "Storage", "Sealing", "TestSupport", "Gateway",
-            .product(name: "SQLKit", package: "sql-kit"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
-        ], swiftSettings: strictSettings),
-        .testTarget(name: "AlarmsTests", dependencies: [
-            "Alarms", "Telemetry", "Storage", "TestSupport",
-            .product(name: "SQLKit", package: "sql-kit"),
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-        ], swiftSettings: strictSettings),
-        .testTarget(name: "AuditTests", dependencies: [
-            "Audit", "Kernel", "Sealing", "Storage", "TestSupport",
-            .product(name: "SQLKit", package: "sql-kit"),
-        ], swiftSettings: strictSettings),
-        .testTarget(name: "IdentityTests", dependencies: [
-            "Identity", "Kernel", "Storage", "Sealing", "TestSupport",
-            .product(name: "SQLKit", package: "sql-kit"),
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "_CryptoExtras", package: "swift-crypto"),
-        ], swiftSettings: strictSettings),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: [
+                "Storage", "TestSupport",
+                .product(name: "SQLKit", package: "sql-kit"),
+            ], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SealingTests",
+            dependencies: [
+                "Sealing", "Storage", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ], swiftSettings: strictSettings),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ], exclude: ["Snapshots"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "FHIRTests",
+            dependencies: [
+                "FHIR", "Kernel", "Storage", "Sealing", "TestSupport", "Gateway",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ], swiftSettings: strictSettings),
+        .testTarget(
+            name: "AlarmsTests",
+            dependencies: [
+                "Alarms", "Telemetry", "Storage", "TestSupport",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: strictSettings),
+        .testTarget(
+            name: "AuditTests",
+            dependencies: [
+                "Audit", "Kernel", "Sealing", "Storage", "TestSupport",
+                .product(name: "SQLKit", package: "sql-kit"),
+            ], swiftSettings: strictSettings),
+        .testTarget(
+            name: "IdentityTests",
+            dependencies: [
+                "Identity", "Kernel", "Storage", "Sealing", "TestSupport",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ], swiftSettings: strictSettings),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "Gateway", "TestSupport"], exclude: ["Snapshots"], swiftSettings: strictSettings),
         .testTarget(name: "OpsTests", dependencies: ["Ops", "Gateway", "TestSupport"], exclude: ["Snapshots"], swiftSettings: strictSettings),
-        .testTarget(name: "ServerAppTests", dependencies: [
-            "ServerApp", "FHIR", "Storage", "TestSupport", "Audit", "Kernel", "Identity", "Gateway", "Alarms", "Telemetry", "Traces", "Ops", "Demo",
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "SQLKit", package: "sql-kit"),
-        ], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ServerAppTests",
+            dependencies: [
+                "ServerApp", "FHIR", "Storage", "TestSupport", "Audit", "Kernel", "Identity", "Gateway", "Alarms", "Telemetry", "Traces", "Ops", "Demo",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ], swiftSettings: strictSettings),
     ]
 )

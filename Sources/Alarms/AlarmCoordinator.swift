@@ -58,7 +58,8 @@ package final class AlarmCoordinator: Sendable {
             storeError = "alarm states not saved: \(String(describing: error).prefix(200))"
         }
         let due = transitions.filter { $0.notifies && !silenced.contains($0.rule) }
-        return Outcome(transitions: transitions, notifications: due.map { AlarmNotification($0, instance: store.instance) }, silenced: silenced,
-                       storeError: storeError)
+        return Outcome(
+            transitions: transitions, notifications: due.map { AlarmNotification($0, instance: store.instance) }, silenced: silenced,
+            storeError: storeError)
     }
 }

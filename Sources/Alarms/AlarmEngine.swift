@@ -101,8 +101,10 @@ package final class AlarmEngine: Sendable {
             for (rule, reading) in readings {
                 guard var status = map[rule.name] else { continue }
                 func move(_ to: AlarmState) {
-                    out.append(AlarmTransition(rule: rule.name, severity: rule.severity, summary: rule.summary, from: status.state, to: to,
-                                               at: now, value: status.value, duration: max(0, now - status.since)))
+                    out.append(
+                        AlarmTransition(
+                            rule: rule.name, severity: rule.severity, summary: rule.summary, from: status.state, to: to,
+                            at: now, value: status.value, duration: max(0, now - status.since)))
                     status.state = to
                     status.since = now
                 }

@@ -22,8 +22,10 @@ package struct AlarmRule: Sendable {
     package let pendingFor: Double
     package let evaluate: @Sendable (SignalHistory) -> AlarmReading
 
-    package init(_ name: String, _ severity: Severity, for pendingFor: Double = 0, summary: String,
-                 evaluate: @escaping @Sendable (SignalHistory) -> AlarmReading) {
+    package init(
+        _ name: String, _ severity: Severity, for pendingFor: Double = 0, summary: String,
+        evaluate: @escaping @Sendable (SignalHistory) -> AlarmReading
+    ) {
         self.name = name
         self.severity = severity
         self.summary = summary

@@ -15,6 +15,7 @@ package struct AlarmStore: Sendable {
         self.instance = instance
     }
 
+    // swift-format-ignore
     package static let migrations: [Migration] = [
         Migration("alarms.001-state-history-silences-uptime") { d in [
             """
@@ -62,11 +63,14 @@ package struct AlarmStore: Sendable {
             try await db.raw("SELECT instance, rule, state, since_ms, value, no_data FROM hh_alarm_state \(filter) ORDER BY instance").all().compactMap { row in
                 let name = try row.decode(column: "rule", as: String.self)
                 guard let state = AlarmState(rawValue: try row.decode(column: "state", as: String.self)), let rule = rules[name] else { return nil }
-                return (try row.decode(column: "instance", as: String.self),
-                        AlarmStatus(name: name, severity: rule.severity, summary: rule.summary, state: state,
-                                    since: Double(try row.decode(column: "since_ms", as: Int64.self)) / 1000,
-                                    value: try row.decode(column: "value", as: Double?.self),
-                                    noData: try row.decode(column: "no_data", as: Int.self) != 0))
+                return (
+                    try row.decode(column: "instance", as: String.self),
+                    AlarmStatus(
+                        name: name, severity: rule.severity, summary: rule.summary, state: state,
+                        since: Double(try row.decode(column: "since_ms", as: Int64.self)) / 1000,
+                        value: try row.decode(column: "value", as: Double?.self),
+                        noData: try row.decode(column: "no_data", as: Int.self) != 0)
+                )
             }
         }
     }
@@ -77,17 +81,21 @@ package struct AlarmStore: Sendable {
         try await database.transaction { tx in
             try await tx.sql.raw("DELETE FROM hh_alarm_state WHERE instance = \(bind: instance)").run()
             for s in statuses {
-                try await tx.sql.raw("""
+                try await tx.sql.raw(
+                    """
                     INSERT INTO hh_alarm_state (instance, rule, state, since_ms, value, no_data)
                     VALUES (\(bind: instance), \(bind: s.name), \(bind: s.state.rawValue), \(bind: Self.millis(s.since)), \(bind: s.value.flatMap { $0.isFinite ? $0 : nil }), \(bind: s.noData ? 1 : 0))
-                    """).run()
+                    """
+                ).run()
             }
             for t in transitions {
-                try await tx.sql.raw("""
+                try await tx.sql.raw(
+                    """
                     INSERT INTO hh_alarm_history (id, instance, rule, severity, from_state, to_state, at_ms, value, duration_ms, silenced)
                     VALUES (\(bind: UUID().uuidString.lowercased()), \(bind: instance), \(bind: t.rule), \(bind: t.severity.rawValue), \(bind: t.from.rawValue),
                             \(bind: t.to.rawValue), \(bind: Self.millis(t.at)), \(bind: t.value.flatMap { $0.isFinite ? $0 : nil }), \(bind: Self.millis(t.duration)), \(bind: silenced.contains(t.rule) ? 1 : 0))
-                    """).run()
+                    """
+                ).run()
             }
         }
     }
@@ -103,20 +111,25 @@ package struct AlarmStore: Sendable {
     package func history(limit: Int = 100, rule: String? = nil) async throws -> [HistoryEntry] {
         try await database.read { db in
             let filter: SQLQueryString = rule.map { "WHERE rule = \(bind: $0)" } ?? ""
-            return try await db.raw("""
+            return try await db.raw(
+                """
                 SELECT instance, rule, severity, from_state, to_state, at_ms, value, duration_ms, silenced FROM hh_alarm_history
                 \(filter) ORDER BY at_ms DESC, id LIMIT \(unsafeRaw: String(max(1, min(limit, 1000))))
-                """).all().compactMap { row in
+                """
+            ).all().compactMap { row in
                 guard let from = AlarmState(rawValue: try row.decode(column: "from_state", as: String.self)),
-                      let to = AlarmState(rawValue: try row.decode(column: "to_state", as: String.self)),
-                      let severity = AlarmRule.Severity(rawValue: try row.decode(column: "severity", as: String.self)) else { return nil }
+                    let to = AlarmState(rawValue: try row.decode(column: "to_state", as: String.self)),
+                    let severity = AlarmRule.Severity(rawValue: try row.decode(column: "severity", as: String.self))
+                else { return nil }
                 let name = try row.decode(column: "rule", as: String.self)
-                let t = AlarmTransition(rule: name, severity: severity, summary: AlarmRules.all.first { $0.name == name }?.summary ?? "",
-                                        from: from, to: to, at: Double(try row.decode(column: "at_ms", as: Int64.self)) / 1000,
-                                        value: try row.decode(column: "value", as: Double?.self),
-                                        duration: Double(try row.decode(column: "duration_ms", as: Int64.self)) / 1000)
-                return HistoryEntry(instance: try row.decode(column: "instance", as: String.self), transition: t,
-                                    silenced: try row.decode(column: "silenced", as: Int.self) != 0)
+                let t = AlarmTransition(
+                    rule: name, severity: severity, summary: AlarmRules.all.first { $0.name == name }?.summary ?? "",
+                    from: from, to: to, at: Double(try row.decode(column: "at_ms", as: Int64.self)) / 1000,
+                    value: try row.decode(column: "value", as: Double?.self),
+                    duration: Double(try row.decode(column: "duration_ms", as: Int64.self)) / 1000)
+                return HistoryEntry(
+                    instance: try row.decode(column: "instance", as: String.self), transition: t,
+                    silenced: try row.decode(column: "silenced", as: Int.self) != 0)
             }
         }
     }
@@ -140,10 +153,12 @@ package struct AlarmStore: Sendable {
     package func addSilence(matcher: String, startsAt: Double, endsAt: Double, reason: String, createdBy: String) async throws -> Silence {
         let s = Silence(id: UUID().uuidString.lowercased(), matcher: matcher, startsAt: startsAt, endsAt: endsAt, reason: reason, createdBy: createdBy)
         try await database.transaction { tx in
-            try await tx.sql.raw("""
+            try await tx.sql.raw(
+                """
                 INSERT INTO hh_alarm_silence (id, matcher, starts_ms, ends_ms, reason, created_by, created_ms)
                 VALUES (\(bind: s.id), \(bind: s.matcher), \(bind: Self.millis(s.startsAt)), \(bind: Self.millis(s.endsAt)), \(bind: s.reason), \(bind: s.createdBy), \(bind: Self.millis(Now.date.timeIntervalSince1970)))
-                """).run()
+                """
+            ).run()
         }
         return s
     }
@@ -152,7 +167,9 @@ package struct AlarmStore: Sendable {
     package func expireSilence(id: String, at time: Double) async throws -> Bool {
         try await database.transaction { tx in
             let found = try await tx.sql.raw("SELECT id FROM hh_alarm_silence WHERE id = \(bind: id)").first() != nil
-            if found { try await tx.sql.raw("UPDATE hh_alarm_silence SET ends_ms = \(bind: Self.millis(time)) WHERE id = \(bind: id) AND ends_ms > \(bind: Self.millis(time))").run() }
+            if found {
+                try await tx.sql.raw("UPDATE hh_alarm_silence SET ends_ms = \(bind: Self.millis(time)) WHERE id = \(bind: id) AND ends_ms > \(bind: Self.millis(time))").run()
+            }
             return found
         }
     }
@@ -160,12 +177,14 @@ package struct AlarmStore: Sendable {
     /// Silences that have not ended by `time`.
     package func silences(activeAfter time: Double) async throws -> [Silence] {
         try await database.read { db in
-            try await db.raw("SELECT id, matcher, starts_ms, ends_ms, reason, created_by FROM hh_alarm_silence WHERE ends_ms > \(bind: Self.millis(time)) ORDER BY starts_ms").all().map { row in
-                Silence(id: try row.decode(column: "id", as: String.self), matcher: try row.decode(column: "matcher", as: String.self),
+            try await db.raw("SELECT id, matcher, starts_ms, ends_ms, reason, created_by FROM hh_alarm_silence WHERE ends_ms > \(bind: Self.millis(time)) ORDER BY starts_ms").all()
+                .map { row in
+                    Silence(
+                        id: try row.decode(column: "id", as: String.self), matcher: try row.decode(column: "matcher", as: String.self),
                         startsAt: Double(try row.decode(column: "starts_ms", as: Int64.self)) / 1000,
                         endsAt: Double(try row.decode(column: "ends_ms", as: Int64.self)) / 1000,
                         reason: try row.decode(column: "reason", as: String.self), createdBy: try row.decode(column: "created_by", as: String.self))
-            }
+                }
         }
     }
 
@@ -181,10 +200,12 @@ package struct AlarmStore: Sendable {
             try await tx.sql.raw("DELETE FROM hh_instance_start WHERE started_ms < \(bind: Self.millis(time - 31 * 86400))").run()
             try await tx.sql.raw("DELETE FROM hh_alarm_history WHERE at_ms < \(bind: Self.millis(time - 90 * 86400))").run()
             try await tx.sql.raw("DELETE FROM hh_alarm_silence WHERE ends_ms < \(bind: Self.millis(time - 30 * 86400))").run()
-            try await tx.sql.raw("""
+            try await tx.sql.raw(
+                """
                 DELETE FROM hh_alarm_state WHERE instance <> \(bind: instance) AND instance NOT IN
                   (SELECT instance FROM hh_uptime_instance WHERE last_ms >= \(bind: Self.millis(time - 30 * 86400)))
-                """).run()
+                """
+            ).run()
             return try await Self.starts(tx.sql, instance: instance, since: time - 3600)
         }
     }

@@ -37,7 +37,9 @@ package struct SignalHistory: Sendable {
     package func sample(secondsAgo window: Double) -> SignalSample? {
         guard let last = samples.last else { return nil }
         let target = last.at - window
-        var lo = 0, hi = samples.count - 1, found: Int?
+        var lo = 0
+        var hi = samples.count - 1
+        var found: Int?
         while lo <= hi {
             let mid = (lo + hi) / 2
             if samples[mid].at <= target { found = mid; lo = mid + 1 } else { hi = mid - 1 }

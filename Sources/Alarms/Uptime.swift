@@ -45,10 +45,12 @@ package struct UptimeStore: Sendable {
     }
 
     static func add(_ db: any SQLDatabase, component: String, hour: Int64, ok: Int, total: Int) async throws {
-        try await db.raw("""
+        try await db.raw(
+            """
             INSERT INTO hh_uptime (component, hour_ms, ok, total) VALUES (\(bind: component), \(bind: hour), \(bind: ok), \(bind: total))
             ON CONFLICT (component, hour_ms) DO UPDATE SET ok = hh_uptime.ok + excluded.ok, total = hh_uptime.total + excluded.total
-            """).run()
+            """
+        ).run()
     }
 
     /// One component's availability over a window.
@@ -63,13 +65,16 @@ package struct UptimeStore: Sendable {
         let since = Self.hour(now - days * 86400)
         let rows = try await database.read { db in
             try await db.raw("SELECT component, hour_ms, ok, total FROM hh_uptime WHERE hour_ms >= \(bind: since)").all().map { row in
-                (try row.decode(column: "component", as: String.self), try row.decode(column: "hour_ms", as: Int64.self),
-                 try row.decode(column: "ok", as: Int.self), try row.decode(column: "total", as: Int.self))
+                (
+                    try row.decode(column: "component", as: String.self), try row.decode(column: "hour_ms", as: Int64.self),
+                    try row.decode(column: "ok", as: Int.self), try row.decode(column: "total", as: Int.self)
+                )
             }
         }
         return Self.components.map { component in
             let mine = rows.filter { $0.0 == component }
-            let ok = mine.reduce(0) { $0 + $1.2 }, total = mine.reduce(0) { $0 + $1.3 }
+            let ok = mine.reduce(0) { $0 + $1.2 }
+            let total = mine.reduce(0) { $0 + $1.3 }
             return Availability(component: component, availability: total > 0 ? Double(ok) / Double(total) : nil, probes: total)
         }
     }

@@ -1,8 +1,8 @@
 import Crypto
 import Foundation
 import Kernel
-import Sealing
 import SQLKit
+import Sealing
 import Storage
 
 /// The tamper-evident audit trail. Each record is rendered (by the FHIR module, as an R4
@@ -33,6 +33,7 @@ package final class AuditTrail: AuditSink, AuditEventReading {
     /// them (a migration's statements never change with later code).
     static let formerIndexTables = ["hh_idx_string", "hh_idx_token", "hh_idx_date", "hh_idx_reference", "hh_idx_number", "hh_idx_quantity", "hh_idx_uri"]
 
+    // swift-format-ignore
     package static let migrations = [
         Migration("audit.001-chain") { d in [
             """
@@ -95,8 +96,9 @@ package final class AuditTrail: AuditSink, AuditEventReading {
             let sealed = try keyring.seal(record: content, type: Self.sealedType, id: id, version: 1)
             var entities = r.patients
             for resource in r.resources where !entities.contains(resource) { entities.append(resource) }
-            return Prepared(id: id, content: content, sealed: sealed, recorded: recorded, agent: r.agent, subtype: r.interaction, action: r.action.rawValue,
-                            outcome: r.outcome.rawValue, entities: entities)
+            return Prepared(
+                id: id, content: content, sealed: sealed, recorded: recorded, agent: r.agent, subtype: r.interaction, action: r.action.rawValue,
+                outcome: r.outcome.rawValue, entities: entities)
         }
     }
 
@@ -159,8 +161,9 @@ package final class AuditTrail: AuditSink, AuditEventReading {
 
     /// The content of a row selected with `key_id` and `content`, authenticated and decrypted.
     func unseal(_ row: any SQLRow, id: String) throws -> Data {
-        try keyring.open(record: try row.decode(column: "content", as: Data.self), keyID: try row.decode(column: "key_id", as: String.self),
-                         type: Self.sealedType, id: id, version: 1)
+        try keyring.open(
+            record: try row.decode(column: "content", as: Data.self), keyID: try row.decode(column: "key_id", as: String.self),
+            type: Self.sealedType, id: id, version: 1)
     }
 
     package func events(_ query: AuditQuery) async throws -> AuditPage {
@@ -170,8 +173,10 @@ package final class AuditTrail: AuditSink, AuditEventReading {
             var events: [StoredAuditEvent] = []
             var hasMore = false
             if query.count > 0 {
-                let rows = try await db.raw("SELECT e.id, e.recorded, e.key_id, e.content FROM hh_audit_event e WHERE " + condition
-                                            + " ORDER BY " + order + " LIMIT \(bind: query.count + 1) OFFSET \(bind: query.offset)").all()
+                let rows = try await db.raw(
+                    "SELECT e.id, e.recorded, e.key_id, e.content FROM hh_audit_event e WHERE " + condition
+                        + " ORDER BY " + order + " LIMIT \(bind: query.count + 1) OFFSET \(bind: query.offset)"
+                ).all()
                 hasMore = rows.count > query.count
                 events = try rows.prefix(query.count).map(self.event)
             }

@@ -27,10 +27,12 @@ package struct AuditVerifier: Sendable {
         while true {
             let after = expectedSeq - 1
             let rows = try await trail.database.read { db in
-                try await db.raw("""
+                try await db.raw(
+                    """
                     SELECT seq, id, prev_hash, hash, key_id, content FROM hh_audit_event
                     WHERE seq > \(bind: after) ORDER BY seq LIMIT 1000
-                    """).all()
+                    """
+                ).all()
             }
             if rows.isEmpty { break }
             for row in rows {

@@ -33,8 +33,9 @@ package struct BearerAuthenticator: RouterMiddleware {
         }
         var principal: Principal
         do {
-            principal = try await tokens.verify(Self.bearerToken(header),
-                                                audiences: [urls.fhirBase(request)], issuer: urls.issuer(request))
+            principal = try await tokens.verify(
+                Self.bearerToken(header),
+                audiences: [urls.fhirBase(request)], issuer: urls.issuer(request))
         } catch {
             await audit.denied(request, context, reason: "login", principal: nil, failure: .token)
             let text = error.message.replacingOccurrences(of: "\"", with: "'")
@@ -47,8 +48,9 @@ package struct BearerAuthenticator: RouterMiddleware {
             }
             // Real text: padding with spaces, invisible characters or punctuation states nothing.
             guard reason.count <= 500, reason.filter({ $0.isLetter || $0.isNumber }).count >= 4 else {
-                throw Refusal(.badRequest, code: "invalid", "X-Break-Glass-Reason must state a reason: at least 4 letters or digits, at most 500 characters",
-                              for: request, context)
+                throw Refusal(
+                    .badRequest, code: "invalid", "X-Break-Glass-Reason must state a reason: at least 4 letters or digits, at most 500 characters",
+                    for: request, context)
             }
             principal.breakGlassReason = reason
             context.logger.warning("break-glass access", metadata: ["agent": .string(principal.reference)])

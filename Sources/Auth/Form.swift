@@ -1,7 +1,7 @@
 import Foundation
-import Kernel
 import HTTPTypes
 import Hummingbird
+import Kernel
 import NIOCore
 
 /// `application/x-www-form-urlencoded` bodies and queries, and cookies.

@@ -48,7 +48,8 @@ package struct LoginController: Sendable {
     /// `//evil.example`: anything but visible ASCII is refused.
     static func safeNext(_ next: String?) -> String {
         guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), next.count <= 4096,
-              next.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return "/login" }
+            next.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
+        else { return "/login" }
         return next
     }
 
@@ -115,15 +116,19 @@ package struct LoginController: Sendable {
 
     func enrolmentPage(_ user: User, csrf: String, next: String, enrolmentCode: String, message: String?, cookie: String? = nil) async throws -> Response {
         let totp = try await identity.accounts.enrolment(userID: user.id)
-        return Page.html("Set up two-factor sign-in", Page.enrol(csrf: csrf, next: next, enrolmentCode: enrolmentCode, uri: totp.uri(account: user.email, issuer: "HealthHub"),
-                                                                  secret: Base32.encode(totp.secret), message: message), cookie: cookie)
+        return Page.html(
+            "Set up two-factor sign-in",
+            Page.enrol(
+                csrf: csrf, next: next, enrolmentCode: enrolmentCode, uri: totp.uri(account: user.email, issuer: "HealthHub"),
+                secret: Base32.encode(totp.secret), message: message), cookie: cookie)
     }
 
     // MARK: Second factor
 
     func pendingUser(_ request: Request, _ form: Form) async throws -> (SessionStore.Session, User)? {
         guard let s = try await session(request), let csrf = form["csrf"], constantTimeEquals(csrf, s.csrf),
-              let id = s.pendingUserID, let user = try await identity.accounts.find(id: id), !user.disabled else { return nil }
+            let id = s.pendingUserID, let user = try await identity.accounts.find(id: id), !user.disabled
+        else { return nil }
         return (s, user)
     }
 
@@ -148,8 +153,9 @@ package struct LoginController: Sendable {
         }
         let (cookie, _) = try await identity.sessions.replace(s, userID: user.id, pendingUserID: nil)
         try await identity.accounts.recordSuccess(userID: user.id)
-        await audit.record("login", context, agent: user.reference, role: user.role.rawValue, success: true,
-                           code: factor == .recoveryCode ? "recovery-code" : nil)
+        await audit.record(
+            "login", context, agent: user.reference, role: user.role.rawValue, success: true,
+            code: factor == .recoveryCode ? "recovery-code" : nil)
         return Self.redirect(next, cookie: Cookies.set(cookie, secure: urls.isHTTPS(request)))
     }
 
@@ -165,8 +171,11 @@ package struct LoginController: Sendable {
             if try await identity.accounts.recordFailure(userID: user.id) {
                 await audit.record("lockout", context, agent: user.reference, success: true)
             }
-            return Page.html("Set up two-factor sign-in", Page.enrolmentCode(csrf: s.csrf, next: next,
-                                                                                message: "That enrolment code is not valid or has expired; ask an administrator for a new one."), status: .unauthorized)
+            return Page.html(
+                "Set up two-factor sign-in",
+                Page.enrolmentCode(
+                    csrf: s.csrf, next: next,
+                    message: "That enrolment code is not valid or has expired; ask an administrator for a new one."), status: .unauthorized)
         }
         guard let code = form["code"] else {
             return try await enrolmentPage(user, csrf: s.csrf, next: next, enrolmentCode: enrolmentCode, message: nil)
@@ -205,8 +214,10 @@ package struct LoginController: Sendable {
         var nonce: String?
 
         var fields: [(String, String)] {
-            var f = [("client_id", client.id), ("redirect_uri", redirectURI), ("response_type", "code"), ("scope", scope.text),
-                     ("code_challenge", challenge), ("code_challenge_method", "S256")]
+            var f = [
+                ("client_id", client.id), ("redirect_uri", redirectURI), ("response_type", "code"), ("scope", scope.text),
+                ("code_challenge", challenge), ("code_challenge_method", "S256"),
+            ]
             if let state { f.append(("state", state)) }
             if let nonce { f.append(("nonce", nonce)) }
             return f
@@ -235,7 +246,9 @@ package struct LoginController: Sendable {
             return .response(Page.html("Invalid redirect", Page.message("The application's redirect URI is not registered.", error: true), status: .badRequest))
         }
         let state = form["state"]
-        guard form["response_type"] == "code" else { return .response(Self.errorRedirect(redirectURI, "unsupported_response_type", "Only response_type=code is supported", state: state)) }
+        guard form["response_type"] == "code" else {
+            return .response(Self.errorRedirect(redirectURI, "unsupported_response_type", "Only response_type=code is supported", state: state))
+        }
         guard let challenge = form["code_challenge"], form["code_challenge_method"] == "S256", (43...128).contains(challenge.count) else {
             return .response(Self.errorRedirect(redirectURI, "invalid_request", "PKCE is required: code_challenge with code_challenge_method=S256", state: state))
         }
@@ -292,7 +305,8 @@ package struct LoginController: Sendable {
     @Sendable func consent(_ request: Request, context: AppRequestContext) async throws -> Response {
         let form = try await Form.body(request)
         guard let s = try await session(request), let csrf = form["csrf"], constantTimeEquals(csrf, s.csrf),
-              let id = s.userID, let user = try await identity.accounts.find(id: id), !user.disabled else { return csrfFailure() }
+            let id = s.userID, let user = try await identity.accounts.find(id: id), !user.disabled
+        else { return csrfFailure() }
         guard case .ready(let a) = try await validate(form, request: request, user: user) else {
             return Page.html("Invalid request", Page.message("The authorization request is not valid.", error: true), status: .badRequest)
         }
@@ -309,8 +323,10 @@ package struct LoginController: Sendable {
             }
             patient = chosen
         }
-        let code = try await identity.grants.createCode(.init(clientID: a.client.id, userID: user.id, redirectURI: a.redirectURI, scope: a.scope,
-                                                              patientID: patient, codeChallenge: a.challenge, nonce: a.nonce))
+        let code = try await identity.grants.createCode(
+            .init(
+                clientID: a.client.id, userID: user.id, redirectURI: a.redirectURI, scope: a.scope,
+                patientID: patient, codeChallenge: a.challenge, nonce: a.nonce))
         await audit.record("authorize", context, agent: user.reference, role: user.role.rawValue, client: a.client.id, success: true)
         var pairs = [("code", code)]
         if let state = a.state { pairs.append(("state", state)) }

@@ -23,13 +23,16 @@ package struct OAuthController: Sendable {
         self.audit = audit
     }
 
-    static let scopesSupported = ["openid", "fhirUser", "launch/patient", "offline_access", "online_access",
-                                  "patient/*.cruds", "patient/*.rs", "user/*.cruds", "user/*.rs", "system/*.cruds", "system/*.rs",
-                                  "patient/*.read", "patient/*.write", "user/*.read", "user/*.write", "system/*.read", "system/*.write"]
+    static let scopesSupported = [
+        "openid", "fhirUser", "launch/patient", "offline_access", "online_access",
+        "patient/*.cruds", "patient/*.rs", "user/*.cruds", "user/*.rs", "system/*.cruds", "system/*.rs",
+        "patient/*.read", "patient/*.write", "user/*.read", "user/*.write", "system/*.read", "system/*.write",
+    ]
 
     package /// Discovery and the token endpoints are public: the token endpoints authenticate the client
     /// themselves (secret or signed assertion).
-    func register(on routes: RouteTable) {
+        func register(on routes: RouteTable)
+    {
         let router = routes.publicRoutes
         router.get(".well-known/smart-configuration", use: smartConfiguration)
         router.get("fhir/.well-known/smart-configuration", use: smartConfiguration)
@@ -63,9 +66,11 @@ package struct OAuthController: Sendable {
 
     @Sendable func smartConfiguration(_ request: Request, context: AppRequestContext) async throws -> Response {
         var doc = endpoints(request)
-        doc["capabilities"] = ["launch-standalone", "client-public", "client-confidential-symmetric", "client-confidential-asymmetric",
-                               "context-standalone-patient", "permission-offline", "permission-online", "permission-patient", "permission-user",
-                               "permission-v1", "permission-v2", "sso-openid-connect", "authorize-post"]
+        doc["capabilities"] = [
+            "launch-standalone", "client-public", "client-confidential-symmetric", "client-confidential-asymmetric",
+            "context-standalone-patient", "permission-offline", "permission-online", "permission-patient", "permission-user",
+            "permission-v1", "permission-v2", "sso-openid-connect", "authorize-post",
+        ]
         return jsonResponse(.ok, doc, headers: [.cacheControl: "max-age=300"])
     }
 
@@ -94,16 +99,19 @@ package struct OAuthController: Sendable {
     }
 
     func credentials(_ request: Request, _ form: Form) throws(IdentityError) -> ClientStore.Credentials {
-        var c = ClientStore.Credentials(clientID: form["client_id"], secret: form["client_secret"],
-                                        assertionType: form["client_assertion_type"], assertion: form["client_assertion"])
+        var c = ClientStore.Credentials(
+            clientID: form["client_id"], secret: form["client_secret"],
+            assertionType: form["client_assertion_type"], assertion: form["client_assertion"])
         if let header = request.headers[.authorization], header.prefix(6).lowercased() == "basic " {
             guard c.secret == nil, c.assertion == nil else { throw .invalidRequest("Use one client authentication method") }
             guard let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-                  let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") else {
+                let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
+            else {
                 throw .invalidClient("Malformed Basic credentials")
             }
             // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
-            let id = Form.unescape(String(text[..<colon])), secret = Form.unescape(String(text[text.index(after: colon)...]))
+            let id = Form.unescape(String(text[..<colon]))
+            let secret = Form.unescape(String(text[text.index(after: colon)...]))
             if let formID = c.clientID, formID != id { throw .invalidClient("client_id does not match the Basic credentials") }
             c.clientID = id
             c.secret = secret
@@ -143,8 +151,9 @@ package struct OAuthController: Sendable {
         guard let code = form["code"] else { throw IdentityError.invalidRequest("code is required") }
         let approval = try await identity.grants.redeemCode(code, clientID: client.id, redirectURI: form["redirect_uri"], verifier: form["code_verifier"])
         guard let user = try await identity.accounts.find(id: approval.userID), !user.disabled else { throw IdentityError.invalidGrant("The account is disabled") }
-        return try await issue(user: user, client: client, scope: approval.scope, patient: approval.patientID, family: approval.family,
-                               nonce: approval.nonce, refresh: nil, request: request, context: context)
+        return try await issue(
+            user: user, client: client, scope: approval.scope, patient: approval.patientID, family: approval.family,
+            nonce: approval.nonce, refresh: nil, request: request, context: context)
     }
 
     func refresh(_ form: Form, client: OAuthClient, request: Request, context: AppRequestContext) async throws -> [String: Any] {
@@ -156,17 +165,21 @@ package struct OAuthController: Sendable {
             let inCare = try await care.isInCare(patient: patient, practitioner: user.practitionerID ?? "")
             guard inCare else { throw IdentityError.invalidGrant("The patient of this grant is no longer in the practitioner's care") }
         }
-        return try await issue(user: user, client: client, scope: grant.scope, patient: grant.patientID, family: grant.family,
-                               nonce: nil, refresh: next, request: request, context: context)
+        return try await issue(
+            user: user, client: client, scope: grant.scope, patient: grant.patientID, family: grant.family,
+            nonce: nil, refresh: next, request: request, context: context)
     }
 
     /// Access token (+ refresh token with offline_access/online_access, + id token with openid).
-    func issue(user: User, client: OAuthClient, scope: ScopeSet, patient: String?, family: String, nonce: String?, refresh: String?,
-               request: Request, context: AppRequestContext) async throws -> [String: Any] {
+    func issue(
+        user: User, client: OAuthClient, scope: ScopeSet, patient: String?, family: String, nonce: String?, refresh: String?,
+        request: Request, context: AppRequestContext
+    ) async throws -> [String: Any] {
         let fhirUser: String? = user.role == .patient || user.role == .practitioner ? user.reference : nil
         let contextPatient = user.role == .patient ? user.patientID : patient
-        let grant = TokenService.Grant(subject: user.id, role: user.role, scope: scope, clientID: client.id,
-                                       patient: contextPatient, fhirUser: fhirUser, family: family)
+        let grant = TokenService.Grant(
+            subject: user.id, role: user.role, scope: scope, clientID: client.id,
+            patient: contextPatient, fhirUser: fhirUser, family: family)
         let (access, expiresIn) = try identity.tokens.issue(grant, issuer: urls.issuer(request), fhirBase: urls.fhirBase(request))
         var body: [String: Any] = ["access_token": access, "token_type": "Bearer", "expires_in": expiresIn, "scope": scope.text]
         if let contextPatient, scope.contains("launch/patient") || user.role == .patient { body["patient"] = contextPatient }
@@ -178,8 +191,9 @@ package struct OAuthController: Sendable {
             }
         }
         if scope.contains("openid") {
-            body["id_token"] = try identity.tokens.idToken(subject: user.id, fhirUser: scope.contains("fhirUser") ? fhirUser : nil, clientID: client.id,
-                                                           nonce: nonce, issuer: urls.issuer(request), fhirBase: urls.fhirBase(request))
+            body["id_token"] = try identity.tokens.idToken(
+                subject: user.id, fhirUser: scope.contains("fhirUser") ? fhirUser : nil, clientID: client.id,
+                nonce: nonce, issuer: urls.issuer(request), fhirBase: urls.fhirBase(request))
         }
         await audit.record("token", context, agent: user.reference, role: user.role.rawValue, client: client.id, success: true)
         return body
@@ -207,7 +221,8 @@ package struct OAuthController: Sendable {
         let form = try await Form.body(request)
         let basic = request.headers[.authorization]?.lowercased().hasPrefix("basic ") == true
         do {
-            let client = try await identity.clients.authenticate(try credentials(request, form), audience: ["\(urls.issuer(request))/oauth/token", "\(urls.issuer(request))/oauth/revoke"])
+            let client = try await identity.clients.authenticate(
+                try credentials(request, form), audience: ["\(urls.issuer(request))/oauth/token", "\(urls.issuer(request))/oauth/revoke"])
             guard let token = form["token"] else { throw IdentityError.invalidRequest("token is required") }
             try await identity.grants.revoke(token, clientID: client.id)
             await audit.record("token-revoke", context, agent: "Client/\(client.id)", client: client.id, success: true)
@@ -221,15 +236,19 @@ package struct OAuthController: Sendable {
         let form = try await Form.body(request)
         let basic = request.headers[.authorization]?.lowercased().hasPrefix("basic ") == true
         do {
-            let client = try await identity.clients.authenticate(try credentials(request, form), audience: ["\(urls.issuer(request))/oauth/token", "\(urls.issuer(request))/oauth/introspect"])
+            let client = try await identity.clients.authenticate(
+                try credentials(request, form), audience: ["\(urls.issuer(request))/oauth/token", "\(urls.issuer(request))/oauth/introspect"])
             guard client.kind != .public else { throw IdentityError.invalidClient("Public clients may not introspect") }
             guard let token = form["token"] else { throw IdentityError.invalidRequest("token is required") }
             // A client learns about its own tokens only: another application's token is
             // "inactive" to it, whoever holds it.
             if let p = try? await identity.tokens.verify(token, audiences: [urls.fhirBase(request)], issuer: urls.issuer(request)),
-               p.clientID == client.id, let (_, exp, _) = identity.tokens.unverifiedIDs(token) {
-                var body: [String: Any] = ["active": true, "scope": p.scopes.text, "client_id": p.clientID ?? "", "sub": p.subject,
-                                           "exp": exp, "token_type": "Bearer", "iss": urls.issuer(request), "aud": urls.fhirBase(request)]
+                p.clientID == client.id, let (_, exp, _) = identity.tokens.unverifiedIDs(token)
+            {
+                var body: [String: Any] = [
+                    "active": true, "scope": p.scopes.text, "client_id": p.clientID ?? "", "sub": p.subject,
+                    "exp": exp, "token_type": "Bearer", "iss": urls.issuer(request), "aud": urls.fhirBase(request),
+                ]
                 if let patient = p.patient { body["patient"] = patient }
                 if p.role == .patient || p.role == .practitioner { body["fhirUser"] = "\(urls.fhirBase(request))/\(p.reference)" }
                 return jsonResponse(.ok, body)

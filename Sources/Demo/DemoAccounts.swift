@@ -16,8 +16,9 @@ package struct DemoAccounts: Sendable {
         package var clientSecret: String
 
         package var text: String {
-            var lines = ["# HealthHub demo credentials (created by `healthhub demo`; keep this file private)",
-                        ]
+            var lines = [
+                "# HealthHub demo credentials (created by `healthhub demo`; keep this file private)"
+            ]
             for a in accounts {
                 lines.append("\(a.role.rawValue): \(a.email) password=\(a.password)" + (a.enrolmentCode.map { " enrolment_code=\($0)" } ?? ""))
             }
@@ -42,8 +43,9 @@ package struct DemoAccounts: Sendable {
         let request = try fhir.searchRequest(type: "Patient", query: "identifier=\(DemoJSON.mrnSystem)|\(mrn)")
         let found = try await fhir.search(request, access: RequestAccess(healthHub: .demoData, policy: fhir.policy)).matches
         guard let patient = found.first, let content = patient.content,
-              let gp = try JSON.parse(content)["generalPractitioner"]?.arrayValue?.first?["reference"]?.stringValue,
-              gp.hasPrefix("Practitioner/") else {
+            let gp = try JSON.parse(content)["generalPractitioner"]?.arrayValue?.first?["reference"]?.stringValue,
+            gp.hasPrefix("Practitioner/")
+        else {
             throw IdentityError.internalError("the demo patients are missing; load them first")
         }
         let accounts: [(String, Role, String?, String?)] = [

@@ -24,7 +24,8 @@ enum DemoDate {
 
     /// Whole years between a birth date and a moment.
     static func age(birth: Int, at moment: Int) -> Int {
-        let b = civil(seconds: birth), m = civil(seconds: moment)
+        let b = civil(seconds: birth)
+        let m = civil(seconds: moment)
         var years = m.year - b.year
         if (m.month, m.day) < (b.month, b.day) { years -= 1 }
         return years
@@ -90,7 +91,8 @@ enum DemoDate {
     /// April to last Sunday of October 1987–2006). Changes happen at 02:00 local time.
     static func easternOffsetMinutes(at seconds: Int) -> Int {
         let year = civil(seconds: seconds).year
-        let startDay: Int, endDay: Int
+        let startDay: Int
+        let endDay: Int
         if year >= 2007 {
             startDay = sunday(2, year: year, month: 3)
             endDay = sunday(1, year: year, month: 11)
@@ -99,7 +101,7 @@ enum DemoDate {
             endDay = sunday(0, year: year, month: 10)
         }
         let start = startDay * secondsPerDay + 7 * 3600  // 02:00 EST
-        let end = endDay * secondsPerDay + 6 * 3600      // 02:00 EDT
+        let end = endDay * secondsPerDay + 6 * 3600  // 02:00 EDT
         return seconds >= start && seconds < end ? -240 : -300
     }
 

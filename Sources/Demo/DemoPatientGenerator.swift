@@ -180,7 +180,8 @@ struct DemoPatientGenerator {
                 }
             }
 
-            var start: Int, end: Int
+            var start: Int
+            var end: Int
             switch kind {
             case .wellness, .symptom, .followUp:
                 let weekday = DemoDate.weekday(days: dayNumber)
@@ -203,8 +204,10 @@ struct DemoPatientGenerator {
             case .emergency: who = rng.pick(DemoRoster.practitioners(.emergency))
             case .inpatient: who = rng.pick(DemoRoster.practitioners(.hospitalist))
             }
-            visits.append(Visit(kind: kind, start: start, end: end, acute: acute, reasonChronic: nil,
-                                uuid: ids.uuid(), practitioner: who))
+            visits.append(
+                Visit(
+                    kind: kind, start: start, end: end, acute: acute, reasonChronic: nil,
+                    uuid: ids.uuid(), practitioner: who))
         }
     }
 
@@ -233,11 +236,14 @@ struct DemoPatientGenerator {
             } else {
                 let candidates = visits.indices.filter { visits[$0].start >= c.onset }
                 // Usually picked up at the next check-up; otherwise at the next non-emergency visit.
-                c.diagnosisVisit = candidates.first(where: { visits[$0].kind == .wellness })
+                c.diagnosisVisit =
+                    candidates.first(where: { visits[$0].kind == .wellness })
                     ?? candidates.first(where: { visits[$0].kind != .emergency }) ?? candidates.first ?? visits.count - 1
             }
-            kept.append(ChronicCase(definition: c.definition, onset: c.onset, diagnosisVisit: c.diagnosisVisit,
-                                    uuid: ids.uuid(), treatedSince: nil))
+            kept.append(
+                ChronicCase(
+                    definition: c.definition, onset: c.onset, diagnosisVisit: c.diagnosisVisit,
+                    uuid: ids.uuid(), treatedSince: nil))
         }
         chronic = kept
     }
@@ -292,48 +298,61 @@ struct DemoPatientGenerator {
         let email = emailName + String(rng.int(1...99)) + "@example.com"
 
         var telecom: [JSON] = [
-            J.object(["system": .string("phone"), "value": .string(phone), "use": .string(age < 18 || rng.chance(0.5) ? "home" : "mobile")]),
+            J.object(["system": .string("phone"), "value": .string(phone), "use": .string(age < 18 || rng.chance(0.5) ? "home" : "mobile")])
         ]
         if age >= 13 {
             telecom.append(J.object(["system": .string("email"), "value": .string(email), "use": .string("home")]))
         } else {
-            telecom.append(J.object(["system": .string("email"), "value": .string("family." + family.lowercased().filter { $0.isLetter }
-                + String(rng.int(1...99)) + "@example.com"), "use": .string("home")]))
+            telecom.append(
+                J.object([
+                    "system": .string("email"),
+                    "value": .string(
+                        "family." + family.lowercased().filter { $0.isLetter }
+                            + String(rng.int(1...99)) + "@example.com"), "use": .string("home"),
+                ]))
         }
 
         let gp = practitioner(forAge: age)
         return J.object([
             "resourceType": .string("Patient"),
-            "identifier": .array([J.object([
-                "use": .string("usual"),
-                "type": J.concept("http://terminology.hl7.org/CodeSystem/v2-0203", "MR", "Medical Record Number"),
-                "system": .string(DemoJSON.mrnSystem),
-                "value": .string(mrn),
-            ])]),
+            "identifier": .array([
+                J.object([
+                    "use": .string("usual"),
+                    "type": J.concept("http://terminology.hl7.org/CodeSystem/v2-0203", "MR", "Medical Record Number"),
+                    "system": .string(DemoJSON.mrnSystem),
+                    "value": .string(mrn),
+                ])
+            ]),
             "active": .bool(true),
-            "name": .array([J.object([
-                "use": .string("official"),
-                "family": .string(family),
-                "given": J.strings(givenNames),
-                "prefix": prefix.map { J.strings([$0]) },
-            ])]),
+            "name": .array([
+                J.object([
+                    "use": .string("official"),
+                    "family": .string(family),
+                    "given": J.strings(givenNames),
+                    "prefix": prefix.map { J.strings([$0]) },
+                ])
+            ]),
             "telecom": .array(telecom),
             "gender": .string(gender),
             "birthDate": .string(DemoDate.date(birth)),
-            "address": .array([J.object([
-                "use": .string("home"),
-                "type": .string("physical"),
-                "line": J.strings(line),
-                "city": .string(place.city),
-                "state": .string(place.state),
-                "postalCode": .string(place.postalCode),
-                "country": .string("US"),
-            ])]),
+            "address": .array([
+                J.object([
+                    "use": .string("home"),
+                    "type": .string("physical"),
+                    "line": J.strings(line),
+                    "city": .string(place.city),
+                    "state": .string(place.state),
+                    "postalCode": .string(place.postalCode),
+                    "country": .string("US"),
+                ])
+            ]),
             "maritalStatus": J.concept(V.maritalStatusSystem, marital.0, marital.1),
-            "communication": .array([J.object([
-                "language": J.concept("urn:ietf:bcp:47", language.code, language.display),
-                "preferred": .bool(true),
-            ])]),
+            "communication": .array([
+                J.object([
+                    "language": J.concept("urn:ietf:bcp:47", language.code, language.display),
+                    "preferred": .bool(true),
+                ])
+            ]),
             "generalPractitioner": .array([J.reference(gp.conditionalReference, display: gp.displayName)]),
             "managingOrganization": J.reference(DemoRoster.clinic.conditionalReference, display: DemoRoster.clinic.name),
         ])
@@ -373,8 +392,9 @@ struct DemoPatientGenerator {
             let resource = J.object([
                 "resourceType": .string("AllergyIntolerance"),
                 "clinicalStatus": J.concept("http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active", "Active"),
-                "verificationStatus": J.concept("http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
-                                                confirmed ? "confirmed" : "unconfirmed", confirmed ? "Confirmed" : "Unconfirmed"),
+                "verificationStatus": J.concept(
+                    "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
+                    confirmed ? "confirmed" : "unconfirmed", confirmed ? "Confirmed" : "Unconfirmed"),
                 "type": .string("allergy"),
                 "category": J.strings([allergen.category.rawValue]),
                 "criticality": .string(high ? "high" : "low"),
@@ -403,8 +423,9 @@ struct DemoPatientGenerator {
         let bmi = addVitals(visit: visit, at: vitalsTime)
         if bmi >= 30, age(at: visit.start) >= 18, !obesityRecorded {
             obesityRecorded = true
-            let resource = conditionResource(code: V.obesity, display: "Body mass index 30+ - obesity (finding)", visit: visit,
-                                             onset: vitalsTime, abatement: nil, problemList: true)
+            let resource = conditionResource(
+                code: V.obesity, display: "Body mass index 30+ - obesity (finding)", visit: visit,
+                onset: vitalsTime, abatement: nil, problemList: true)
             entries.append(J.entry(uuid: ids.uuid(), resource: resource))
         }
         addLabs(visitIndex: i, at: min(visit.start + 60 * rng.int(10...40), visit.end - 120))
@@ -425,7 +446,8 @@ struct DemoPatientGenerator {
         case .inpatient: actCode = ("IMP", "inpatient encounter"); type = V.hospitalAdmission
         }
         let organization = visit.practitioner.organization
-        let participantType = visit.kind == .inpatient || visit.kind == .emergency
+        let participantType =
+            visit.kind == .inpatient || visit.kind == .emergency
             ? J.concept("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "ATND", "attender")
             : J.concept("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "PPRF", "primary performer")
 
@@ -452,11 +474,13 @@ struct DemoPatientGenerator {
             "class": J.coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", actCode.0, actCode.1),
             "type": .array([J.concept(DemoJSON.snomed, type.0, type.1)]),
             "subject": J.reference(patientRef, display: patientDisplay),
-            "participant": .array([J.object([
-                "type": .array([participantType]),
-                "period": period,
-                "individual": J.reference(visit.practitioner.conditionalReference, display: visit.practitioner.displayName),
-            ])]),
+            "participant": .array([
+                J.object([
+                    "type": .array([participantType]),
+                    "period": period,
+                    "individual": J.reference(visit.practitioner.conditionalReference, display: visit.practitioner.displayName),
+                ])
+            ]),
             "period": period,
             "reasonCode": reason,
             "hospitalization": hospitalization,
@@ -466,17 +490,22 @@ struct DemoPatientGenerator {
 
     // MARK: - Conditions
 
-    private func conditionResource(code: String, display: String, visit: Visit, onset: Int, abatement: Int?,
-                                   problemList: Bool) -> JSON {
+    private func conditionResource(
+        code: String, display: String, visit: Visit, onset: Int, abatement: Int?,
+        problemList: Bool
+    ) -> JSON {
         let resolved = abatement != nil
         return J.object([
             "resourceType": .string("Condition"),
-            "clinicalStatus": J.concept("http://terminology.hl7.org/CodeSystem/condition-clinical",
-                                        resolved ? "resolved" : "active", resolved ? "Resolved" : "Active"),
+            "clinicalStatus": J.concept(
+                "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                resolved ? "resolved" : "active", resolved ? "Resolved" : "Active"),
             "verificationStatus": J.concept("http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed", "Confirmed"),
-            "category": .array([problemList
-                ? J.concept("http://terminology.hl7.org/CodeSystem/condition-category", "problem-list-item", "Problem List Item")
-                : J.concept("http://terminology.hl7.org/CodeSystem/condition-category", "encounter-diagnosis", "Encounter Diagnosis")]),
+            "category": .array([
+                problemList
+                    ? J.concept("http://terminology.hl7.org/CodeSystem/condition-category", "problem-list-item", "Problem List Item")
+                    : J.concept("http://terminology.hl7.org/CodeSystem/condition-category", "encounter-diagnosis", "Encounter Diagnosis")
+            ]),
             "code": J.concept(DemoJSON.snomed, code, display),
             "subject": J.reference(patientRef, display: patientDisplay),
             "encounter": J.reference(visit.ref),
@@ -497,22 +526,30 @@ struct DemoPatientGenerator {
         let resolvedAt = onset + Self.day * rng.int(acute.days)
         let abatement: Int? = resolvedAt < DemoDate.reference ? resolvedAt : nil
         let uuid = ids.uuid()
-        entries.append(J.entry(uuid: uuid, resource: conditionResource(code: acute.code, display: acute.display, visit: visit,
-                                                                       onset: onset, abatement: abatement, problemList: false)))
+        entries.append(
+            J.entry(
+                uuid: uuid,
+                resource: conditionResource(
+                    code: acute.code, display: acute.display, visit: visit,
+                    onset: onset, abatement: abatement, problemList: false)))
         for med in acute.medications {
             if med.penicillinClass && penicillinAllergy { continue }
             let authored = visit.kind == .inpatient ? visit.start + 60 * rng.int(60...240) : visit.end - 60 * rng.int(1...5)
             let courseEnd = authored + Self.day * (med.courseDays ?? acute.days.lowerBound)
-            addMedicationRequest(med, visit: visit, authored: authored, reason: "urn:uuid:" + uuid,
-                                 status: courseEnd < DemoDate.reference ? "completed" : "active")
+            addMedicationRequest(
+                med, visit: visit, authored: authored, reason: "urn:uuid:" + uuid,
+                status: courseEnd < DemoDate.reference ? "completed" : "active")
         }
     }
 
     private mutating func addChronicCondition(_ c: Int, visit: Visit) {
         let definition = chronic[c].definition
-        entries.append(J.entry(uuid: chronic[c].uuid, resource: conditionResource(
-            code: definition.code, display: definition.display, visit: visit,
-            onset: chronic[c].onset, abatement: nil, problemList: true)))
+        entries.append(
+            J.entry(
+                uuid: chronic[c].uuid,
+                resource: conditionResource(
+                    code: definition.code, display: definition.display, visit: visit,
+                    onset: chronic[c].onset, abatement: nil, problemList: true)))
         // Most patients get first-line therapy when the condition is diagnosed or first recorded.
         guard let med = definition.medications.first, rng.chance(0.85) else { return }
         let authored = visit.end - 60 * rng.int(1...5)
@@ -543,7 +580,8 @@ struct DemoPatientGenerator {
         repeatObject["period"] = .int(med.period)
         repeatObject["periodUnit"] = .string(med.periodUnit)
         let supplyDays = med.courseDays ?? 30
-        let category = visit.kind == .inpatient
+        let category =
+            visit.kind == .inpatient
             ? J.concept("http://terminology.hl7.org/CodeSystem/medicationrequest-category", "inpatient", "Inpatient")
             : J.concept("http://terminology.hl7.org/CodeSystem/medicationrequest-category", "outpatient", "Outpatient")
         let resource = J.object([
@@ -557,12 +595,14 @@ struct DemoPatientGenerator {
             "authoredOn": .string(DemoDate.easternDateTime(authored)),
             "requester": J.reference(visit.practitioner.conditionalReference, display: visit.practitioner.displayName),
             "reasonReference": .array([J.reference(reason)]),
-            "dosageInstruction": .array([J.object([
-                "sequence": .int(1),
-                "text": .string(med.instruction),
-                "timing": J.object(["repeat": .object(repeatObject)]),
-                "asNeededBoolean": .bool(med.asNeeded),
-            ])]),
+            "dosageInstruction": .array([
+                J.object([
+                    "sequence": .int(1),
+                    "text": .string(med.instruction),
+                    "timing": J.object(["repeat": .object(repeatObject)]),
+                    "asNeededBoolean": .bool(med.asNeeded),
+                ])
+            ]),
             "dispenseRequest": J.object([
                 "numberOfRepeatsAllowed": .int(med.courseDays == nil ? 5 : 0),
                 "expectedSupplyDuration": J.quantity(.int(supplyDays), unit: "days", code: "d"),
@@ -573,14 +613,19 @@ struct DemoPatientGenerator {
 
     // MARK: - Observations
 
-    private func observation(visit: Visit, category: String, code: String, display: String, effective: Int, issued: Int,
-                             value: JSON?, components: [JSON]? = nil, interpretation: JSON? = nil,
-                             referenceRange: JSON? = nil) -> JSON {
+    private func observation(
+        visit: Visit, category: String, code: String, display: String, effective: Int, issued: Int,
+        value: JSON?, components: [JSON]? = nil, interpretation: JSON? = nil,
+        referenceRange: JSON? = nil
+    ) -> JSON {
         J.object([
             "resourceType": .string("Observation"),
             "status": .string("final"),
-            "category": .array([J.concept(Self.observationCategory, category,
-                                          category == "vital-signs" ? "Vital Signs" : "Laboratory")]),
+            "category": .array([
+                J.concept(
+                    Self.observationCategory, category,
+                    category == "vital-signs" ? "Vital Signs" : "Laboratory")
+            ]),
             "code": J.concept(DemoJSON.loinc, code, display),
             "subject": J.reference(patientRef, display: patientDisplay),
             "encounter": J.reference(visit.ref),
@@ -597,7 +642,8 @@ struct DemoPatientGenerator {
     private static func interpolate(_ table: [(Double, Double)], at x: Double) -> Double {
         if x <= table[0].0 { return table[0].1 }
         for k in 1..<table.count where x <= table[k].0 {
-            let (x0, y0) = table[k - 1], (x1, y1) = table[k]
+            let (x0, y0) = table[k - 1]
+            let (x1, y1) = table[k]
             return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
         }
         return table[table.count - 1].1
@@ -631,14 +677,19 @@ struct DemoPatientGenerator {
         let bmiActual = weight / (heightRounded * heightRounded / 10_000)
 
         var heartRate: Double
-        if ageYears < 6 { heartRate = rng.normal(mean: 102, sd: 8) } else if ageYears < 12 { heartRate = rng.normal(mean: 88, sd: 7) } else {
+        if ageYears < 6 {
+            heartRate = rng.normal(mean: 102, sd: 8)
+        } else if ageYears < 12 {
+            heartRate = rng.normal(mean: 88, sd: 7)
+        } else {
             heartRate = heartRateBase + rng.normal(mean: 0, sd: 5)
         }
         if fever { heartRate += rng.double(8, 20) }
         if hasCondition("49436004", at: time) { heartRate += rng.double(0, 18) }
         let temperature = fever ? rng.normal(mean: 38.5, sd: 0.35, clampedTo: 38.0...40.0) : rng.normal(mean: 36.8, sd: 0.2, clampedTo: 36.1...37.4)
 
-        var systolic: Double, diastolic: Double
+        var systolic: Double
+        var diastolic: Double
         if age < 18 {
             systolic = max(86, 90 + ageYears * 1.2 + systolicOffset * 0.6 + rng.normal(mean: 0, sd: 4))
             diastolic = max(50, 54 + ageYears * 0.8 + diastolicOffset * 0.6 + rng.normal(mean: 0, sd: 3))
@@ -655,8 +706,9 @@ struct DemoPatientGenerator {
 
         let issued = time + 60 * rng.int(1...20)
         func vital(_ code: String, _ display: String, _ value: JSON, _ unit: String, _ ucum: String) -> JSON {
-            observation(visit: visit, category: "vital-signs", code: code, display: display, effective: time, issued: issued,
-                        value: J.quantity(value, unit: unit, code: ucum))
+            observation(
+                visit: visit, category: "vital-signs", code: code, display: display, effective: time, issued: issued,
+                value: J.quantity(value, unit: unit, code: ucum))
         }
         var vitals: [JSON] = [
             vital("8302-2", "Body height", J.decimal(heightRounded, places: 1), "cm", "cm"),
@@ -675,30 +727,38 @@ struct DemoPatientGenerator {
                 "valueQuantity": J.quantity(.int(Int(diastolic.rounded())), unit: "mm[Hg]", code: "mm[Hg]"),
             ]),
         ]
-        vitals.append(observation(visit: visit, category: "vital-signs", code: "85354-9",
-                                  display: "Blood pressure panel with all children optional", effective: time, issued: issued,
-                                  value: nil, components: components))
+        vitals.append(
+            observation(
+                visit: visit, category: "vital-signs", code: "85354-9",
+                display: "Blood pressure panel with all children optional", effective: time, issued: issued,
+                value: nil, components: components))
         for v in vitals { entries.append(J.entry(uuid: ids.uuid(), resource: v)) }
         return bmiActual
     }
 
     private static let glucose = LabSpec(code: "2339-0", display: "Glucose [Mass/volume] in Blood", unit: "mg/dL", places: 0, low: 70, high: 99)
     private static let a1c = LabSpec(code: "4548-4", display: "Hemoglobin A1c/Hemoglobin.total in Blood", unit: "%", places: 1, low: 4.0, high: 5.6)
-    private static let cholesterol = LabSpec(code: "2093-3", display: "Cholesterol [Mass/volume] in Serum or Plasma", unit: "mg/dL",
-                                             places: 0, low: nil, high: 199)
-    private static let triglycerides = LabSpec(code: "2571-8", display: "Triglyceride [Mass/volume] in Serum or Plasma", unit: "mg/dL",
-                                               places: 0, low: nil, high: 149)
-    private static let hdl = LabSpec(code: "2085-9", display: "Cholesterol in HDL [Mass/volume] in Serum or Plasma", unit: "mg/dL",
-                                     places: 0, low: 40, high: nil)
-    private static let ldl = LabSpec(code: "18262-6", display: "Cholesterol in LDL [Mass/volume] in Serum or Plasma by Direct assay",
-                                     unit: "mg/dL", places: 0, low: nil, high: 99)
-    private static let creatinine = LabSpec(code: "2160-0", display: "Creatinine [Mass/volume] in Serum or Plasma", unit: "mg/dL",
-                                            places: 2, low: 0.6, high: 1.3)
+    private static let cholesterol = LabSpec(
+        code: "2093-3", display: "Cholesterol [Mass/volume] in Serum or Plasma", unit: "mg/dL",
+        places: 0, low: nil, high: 199)
+    private static let triglycerides = LabSpec(
+        code: "2571-8", display: "Triglyceride [Mass/volume] in Serum or Plasma", unit: "mg/dL",
+        places: 0, low: nil, high: 149)
+    private static let hdl = LabSpec(
+        code: "2085-9", display: "Cholesterol in HDL [Mass/volume] in Serum or Plasma", unit: "mg/dL",
+        places: 0, low: 40, high: nil)
+    private static let ldl = LabSpec(
+        code: "18262-6", display: "Cholesterol in LDL [Mass/volume] in Serum or Plasma by Direct assay",
+        unit: "mg/dL", places: 0, low: nil, high: 99)
+    private static let creatinine = LabSpec(
+        code: "2160-0", display: "Creatinine [Mass/volume] in Serum or Plasma", unit: "mg/dL",
+        places: 2, low: 0.6, high: 1.3)
 
     private func hemoglobinSpec(age: Int) -> LabSpec {
         let range: (Double, Double) = age < 12 ? (11.0, 14.5) : (gender == "male" ? (13.5, 17.5) : (12.0, 15.5))
-        return LabSpec(code: "718-7", display: "Hemoglobin [Mass/volume] in Blood", unit: "g/dL", places: 1,
-                       low: range.0, high: range.1)
+        return LabSpec(
+            code: "718-7", display: "Hemoglobin [Mass/volume] in Blood", unit: "g/dL", places: 1,
+            low: range.0, high: range.1)
     }
 
     private mutating func lab(_ spec: LabSpec, _ value: Double, visit: Visit, at time: Int, issued: Int) {
@@ -723,7 +783,11 @@ struct DemoPatientGenerator {
         let visit = visits[i]
         let age = self.age(at: time)
         let issued = time + 60 * rng.int(90...1800)
-        var wantGlucose = false, wantA1c = false, wantLipids = false, wantHemoglobin = false, wantCreatinine = false
+        var wantGlucose = false
+        var wantA1c = false
+        var wantLipids = false
+        var wantHemoglobin = false
+        var wantCreatinine = false
         let reason = visit.reasonChronic.map { chronic[$0].definition.code }
 
         switch visit.kind {
@@ -819,7 +883,8 @@ struct DemoPatientGenerator {
             lastFluSeason = season
         }
         if time >= DemoDate.epochSeconds(year: 2021, month: 1, day: 1) && age >= 5 && doses(V.covidPfizer) + doses(V.covidModerna) < 3
-            && rng.chance(age >= 65 ? 0.6 : 0.35) {
+            && rng.chance(age >= 65 ? 0.6 : 0.35)
+        {
             due.append(rng.chance(0.6) ? V.covidPfizer : V.covidModerna)
         }
         if (2...3).contains(age) && doses(V.hepA) == 0 && rng.chance(0.6) { due.append(V.hepA) }
@@ -857,10 +922,12 @@ struct DemoPatientGenerator {
                 "site": J.concept("http://terminology.hl7.org/CodeSystem/v3-ActSite", site, site == "LA" ? "left arm" : "right arm"),
                 "route": J.concept("http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration", vaccine.route.code, vaccine.route.display),
                 "doseQuantity": J.quantity(J.decimal(vaccine.doseML, places: 1), unit: "mL", code: "mL"),
-                "performer": .array([J.object([
-                    "function": J.concept("http://terminology.hl7.org/CodeSystem/v2-0443", "AP", "Administering Provider"),
-                    "actor": J.reference(visit.practitioner.conditionalReference, display: visit.practitioner.displayName),
-                ])]),
+                "performer": .array([
+                    J.object([
+                        "function": J.concept("http://terminology.hl7.org/CodeSystem/v2-0443", "AP", "Administering Provider"),
+                        "actor": J.reference(visit.practitioner.conditionalReference, display: visit.practitioner.displayName),
+                    ])
+                ]),
             ])
             entries.append(J.entry(uuid: ids.uuid(), resource: resource))
         }

@@ -107,8 +107,10 @@ struct DemoRandom: Sendable {
     mutating func uuid() -> String {
         let hi = (next() & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000
         let lo = (next() & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
-        let h = Self.hex(hi, digits: 16), l = Self.hex(lo, digits: 16)
-        let hc = Array(h), lc = Array(l)
+        let h = Self.hex(hi, digits: 16)
+        let l = Self.hex(lo, digits: 16)
+        let hc = Array(h)
+        let lc = Array(l)
         return String(hc[0..<8]) + "-" + String(hc[8..<12]) + "-" + String(hc[12..<16]) + "-"
             + String(lc[0..<4]) + "-" + String(lc[4..<16])
     }

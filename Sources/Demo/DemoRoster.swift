@@ -28,10 +28,12 @@ enum DemoRoster {
         var displayName: String { "Dr. \(given) \(family)" }
     }
 
-    static let clinic = Organization(identifier: "HH-001", name: "HealthHub Community Clinic",
-                                     line: "250 Harbor Street", phone: "(617) 555-0100")
-    static let hospital = Organization(identifier: "HH-002", name: "HealthHub General Hospital",
-                                       line: "1200 Commonwealth Avenue", phone: "(617) 555-0150")
+    static let clinic = Organization(
+        identifier: "HH-001", name: "HealthHub Community Clinic",
+        line: "250 Harbor Street", phone: "(617) 555-0100")
+    static let hospital = Organization(
+        identifier: "HH-002", name: "HealthHub General Hospital",
+        line: "1200 Commonwealth Avenue", phone: "(617) 555-0150")
     static let organizations = [clinic, hospital]
 
     static let city = "Boston", state = "MA", postalCode = "02118"
@@ -105,13 +107,15 @@ enum DemoRoster {
             "resourceType": .string("Practitioner"),
             "identifier": .array([J.identifier(DemoJSON.npi, p.npi)]),
             "active": .bool(true),
-            "name": .array([J.object([
-                "use": .string("official"),
-                "family": .string(p.family),
-                "given": J.strings([p.given]),
-                "prefix": J.strings(["Dr."]),
-                "suffix": J.strings(["MD"]),
-            ])]),
+            "name": .array([
+                J.object([
+                    "use": .string("official"),
+                    "family": .string(p.family),
+                    "given": J.strings([p.given]),
+                    "prefix": J.strings(["Dr."]),
+                    "suffix": J.strings(["MD"]),
+                ])
+            ]),
             "telecom": .array([
                 J.object(["system": .string("phone"), "value": .string(p.organization.phone), "use": .string("work")]),
                 J.object(["system": .string("email"), "value": .string(email), "use": .string("work")]),
@@ -127,12 +131,16 @@ enum DemoRoster {
         var ids = DemoRandom(seed: 0x4848_5348_4152_4544)  // fixed: the roster is seed-independent
         var entries: [JSON] = []
         for org in organizations {
-            entries.append(J.entry(uuid: ids.uuid(), resource: organizationResource(org),
-                                   ifNoneExist: "identifier=\(DemoJSON.orgSystem)|\(org.identifier)"))
+            entries.append(
+                J.entry(
+                    uuid: ids.uuid(), resource: organizationResource(org),
+                    ifNoneExist: "identifier=\(DemoJSON.orgSystem)|\(org.identifier)"))
         }
         for p in practitioners {
-            entries.append(J.entry(uuid: ids.uuid(), resource: practitionerResource(p),
-                                   ifNoneExist: "identifier=\(DemoJSON.npi)|\(p.npi)"))
+            entries.append(
+                J.entry(
+                    uuid: ids.uuid(), resource: practitionerResource(p),
+                    ifNoneExist: "identifier=\(DemoJSON.npi)|\(p.npi)"))
         }
         return J.bundle(type: "batch", entries: entries)
     }

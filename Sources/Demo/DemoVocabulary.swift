@@ -1,3 +1,6 @@
+// swift-format-ignore-file
+// (Data tables and migration statements: their hand alignment carries meaning.)
+
 /// Invented names and places plus the clinical code tables the demo generator draws from.
 /// Names are common given and family names combined at random; no record describes a real person.
 enum DemoVocabulary {

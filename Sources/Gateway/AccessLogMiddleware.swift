@@ -36,11 +36,13 @@ package struct AccessLogMiddleware: RouterMiddleware {
         telemetry?.requestFinished(method: request.method.rawValue, route: route, status: status, seconds: elapsed.seconds)
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
         let fraction = String(micros % 1000)
-        context.logger.info("request", metadata: [
-            "method": .string(request.method.rawValue),
-            "route": .string(route),
-            "status": .stringConvertible(status),
-            "duration_ms": .string("\(micros / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"),
-        ])
+        context.logger.info(
+            "request",
+            metadata: [
+                "method": .string(request.method.rawValue),
+                "route": .string(route),
+                "status": .stringConvertible(status),
+                "duration_ms": .string("\(micros / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"),
+            ])
     }
 }

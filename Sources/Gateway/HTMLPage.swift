@@ -34,7 +34,8 @@ package enum HTMLPage {
     /// alone (`com.example.app:`) for a native app's private-use scheme; nil when malformed.
     package static func origin(of url: String) -> String? {
         guard let u = URLComponents(string: url), let scheme = u.scheme?.lowercased(),
-              scheme.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }) else { return nil }
+            scheme.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) })
+        else { return nil }
         guard ["http", "https"].contains(scheme) else { return scheme + ":" }
         guard let host = u.host, !host.isEmpty, host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-:[]".contains($0)) }) else { return nil }
         return "\(scheme)://\(host)" + (u.port.map { ":\($0)" } ?? "")

@@ -1,6 +1,6 @@
 import Foundation
-import Kernel
 import Glibc
+import Kernel
 import Logging
 
 /// One JSON object per line on standard error: `ts`, `level`, `label`, `msg` and the metadata

@@ -24,7 +24,9 @@ package struct PageTemplates: Sendable {
     package enum TemplateError: Error, CustomStringConvertible {
         case missing(String)
         package var description: String {
-            switch self { case .missing(let name): "no page template named \(name)" }
+            switch self {
+            case .missing(let name): "no page template named \(name)"
+            }
         }
     }
 

@@ -66,8 +66,10 @@ package final class RateLimiter: Sendable {
     private let telemetry: Telemetry?
     static let maxKeys = 100_000
 
-    package init(configuration: Configuration, telemetry: Telemetry? = nil,
-                 now: @escaping @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }) {
+    package init(
+        configuration: Configuration, telemetry: Telemetry? = nil,
+        now: @escaping @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }
+    ) {
         self.configuration = configuration
         self.telemetry = telemetry
         self.now = now
@@ -99,9 +101,10 @@ package final class RateLimiter: Sendable {
             if allowed { b.tokens -= cost }
             state.all[key] = b
             let missing = budget.capacity - b.tokens
-            return Decision(allowed: allowed, limit: Int(budget.capacity), remaining: max(0, Int(b.tokens)),
-                            reset: budget.perSecond > 0 ? Int((missing / budget.perSecond).rounded(.up)) : 0,
-                            retryAfter: allowed ? 0 : max(1, Int(((cost - b.tokens) / max(budget.perSecond, 0.0001)).rounded(.up))))
+            return Decision(
+                allowed: allowed, limit: Int(budget.capacity), remaining: max(0, Int(b.tokens)),
+                reset: budget.perSecond > 0 ? Int((missing / budget.perSecond).rounded(.up)) : 0,
+                retryAfter: allowed ? 0 : max(1, Int(((cost - b.tokens) / max(budget.perSecond, 0.0001)).rounded(.up))))
         }
     }
 
@@ -176,8 +179,10 @@ package struct RateLimitError: HTTPResponseError {
     package func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers: HTTPFields = [.retryAfter: String(decision.retryAfter)]
         Self.apply(decision, to: &headers)
-        return try Refusal(.tooManyRequests, code: "rate_limited", "Too many \(scope); retry in \(decision.retryAfter) s", surface: .of(request.uri.path),
-                           requestID: (context as? any GatewayRequestContext)?.requestID ?? "", headers: headers).response(from: request, context: context)
+        return try Refusal(
+            .tooManyRequests, code: "rate_limited", "Too many \(scope); retry in \(decision.retryAfter) s", surface: .of(request.uri.path),
+            requestID: (context as? any GatewayRequestContext)?.requestID ?? "", headers: headers
+        ).response(from: request, context: context)
     }
 
     package static func apply(_ d: RateLimiter.Decision, to headers: inout HTTPFields) {

@@ -67,7 +67,8 @@ package struct Refusal: HTTPResponseError {
             body = #"{"error":\#(Self.json(code)),"error_description":\#(Self.json(message)),"request_id":\#(Self.json(requestID))}"#
         case .api:
             headers[.contentType] = "application/problem+json"
-            body = #"{"type":"about:blank","title":\#(Self.json(status.reasonPhrase)),"status":\#(status.code),"detail":\#(Self.json(message)),"code":\#(Self.json(code)),"request_id":\#(Self.json(requestID))}"#
+            body =
+                #"{"type":"about:blank","title":\#(Self.json(status.reasonPhrase)),"status":\#(status.code),"detail":\#(Self.json(message)),"code":\#(Self.json(code)),"request_id":\#(Self.json(requestID))}"#
         case .page:
             headers[.contentType] = "text/html; charset=utf-8"
             body = (try? HTMLPage.templates.render("error", ["title": status.reasonPhrase, "message": message, "requestID": requestID])) ?? ""
@@ -93,13 +94,14 @@ package struct SurfaceErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as HTTPError {
-            let code = switch error.status {
-            case .notFound: "not_found"
-            case .methodNotAllowed: "method_not_allowed"
-            case .contentTooLarge: "too_large"
-            case .unauthorized: "unauthorized"
-            default: "invalid"
-            }
+            let code =
+                switch error.status {
+                case .notFound: "not_found"
+                case .methodNotAllowed: "method_not_allowed"
+                case .contentTooLarge: "too_large"
+                case .unauthorized: "unauthorized"
+                default: "invalid"
+                }
             let message = error.status == .notFound ? "There is nothing at this URL" : error.body ?? error.status.reasonPhrase
             throw Refusal(error.status, code: code, message, for: request, context, headers: error.headers)
         }

@@ -33,8 +33,10 @@ package final class RouteTable {
 
     /// `bodyInspection` reads bodies for the handlers (the WAF's body rules): on identified
     /// routes after `authentication`, so that no body is read for a request without an identity.
-    package init(router: Router<AppRequestContext>, authentication: any MiddlewareProtocol<Request, Response, AppRequestContext>,
-                 bodyInspection: (any MiddlewareProtocol<Request, Response, AppRequestContext>)?) {
+    package init(
+        router: Router<AppRequestContext>, authentication: any MiddlewareProtocol<Request, Response, AppRequestContext>,
+        bodyInspection: (any MiddlewareProtocol<Request, Response, AppRequestContext>)?
+    ) {
         let recorder = Recorder()
         var open: RouterGroup<AppRequestContext> = router.group()
         var authenticated: RouterGroup<AppRequestContext> = router.group().add(middleware: authentication)

@@ -16,10 +16,13 @@ package struct SecurityAudit: Sendable {
     }
 
     /// `agent`: `User/<id>`, `Patient/<id>`, `Client/<id>` or `anonymous`.
-    package func record(_ interaction: String, _ context: some GatewayRequestContext, agent: String, role: String? = nil,
-                client: String? = nil, success: Bool, code: String? = nil) async {
-        var r = AuditRecord(action: .execute, interaction: interaction, outcome: success ? .success : .minorFailure, outcomeCode: code,
-                            agent: agent, agentRole: role, networkAddress: context.remoteAddress, requestID: context.requestID)
+    package func record(
+        _ interaction: String, _ context: some GatewayRequestContext, agent: String, role: String? = nil,
+        client: String? = nil, success: Bool, code: String? = nil
+    ) async {
+        var r = AuditRecord(
+            action: .execute, interaction: interaction, outcome: success ? .success : .minorFailure, outcomeCode: code,
+            agent: agent, agentRole: role, networkAddress: context.remoteAddress, requestID: context.requestID)
         r.client = client
         r.purposeOfUse = role.flatMap(Role.init(rawValue:)).map(AuditRecord.purpose(of:))
         if !success, let kind = Self.failureKinds[interaction] { telemetry?.authFailed(kind) }
@@ -31,8 +34,9 @@ package struct SecurityAudit: Sendable {
     /// An operator's change through the operations API (WAF replaced or reloaded, alarm
     /// silenced), by the signed-in principal.
     package func operation(_ interaction: String, _ context: IdentifiedRequestContext, success: Bool, code: String? = nil) async {
-        await record(interaction, context, agent: context.principal.reference, role: context.principal.role.rawValue,
-                     client: context.principal.clientID, success: success, code: code)
+        await record(
+            interaction, context, agent: context.principal.reference, role: context.principal.role.rawValue,
+            client: context.principal.clientID, success: success, code: code)
     }
 
     /// Failed interactions that the auth-failure metrics count.
@@ -41,8 +45,9 @@ package struct SecurityAudit: Sendable {
     /// A refused request before any FHIR interaction ran (no or bad token, forbidden break-glass).
     /// `failure`: what the auth-failure metrics count it as (a missing or a refused token).
     package func denied(_ request: Request, _ context: AppRequestContext, reason: String, principal: Principal?, failure: Telemetry.AuthFailure? = nil) async {
-        var r = AuditRecord(action: .execute, interaction: "denied", outcome: .minorFailure, outcomeCode: reason,
-                            networkAddress: context.remoteAddress, requestID: context.requestID)
+        var r = AuditRecord(
+            action: .execute, interaction: "denied", outcome: .minorFailure, outcomeCode: reason,
+            networkAddress: context.remoteAddress, requestID: context.requestID)
         r.setAgent(principal)
         r.query = "\(request.method.rawValue) \(request.uri.path)"
         if let failure { telemetry?.authFailed(failure) }

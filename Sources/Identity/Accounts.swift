@@ -55,15 +55,16 @@ package struct AccountStore: Sendable {
     static let columns = "id, email, role, patient_id, practitioner_id, disabled, mfa_enrolled, locked_until, created_at"
 
     static func user(_ row: any SQLRow) throws -> User {
-        User(id: try row.decode(column: "id", as: String.self),
-             email: try row.decode(column: "email", as: String.self),
-             role: Role(rawValue: try row.decode(column: "role", as: String.self)) ?? .patient,
-             patientID: try row.decode(column: "patient_id", as: String?.self),
-             practitionerID: try row.decode(column: "practitioner_id", as: String?.self),
-             disabled: try row.decode(column: "disabled", as: Int.self) != 0,
-             mfaEnrolled: try row.decode(column: "mfa_enrolled", as: Int.self) != 0,
-             lockedUntil: try row.decode(column: "locked_until", as: Int64.self),
-             createdAt: try row.decode(column: "created_at", as: Int64.self))
+        User(
+            id: try row.decode(column: "id", as: String.self),
+            email: try row.decode(column: "email", as: String.self),
+            role: Role(rawValue: try row.decode(column: "role", as: String.self)) ?? .patient,
+            patientID: try row.decode(column: "patient_id", as: String?.self),
+            practitionerID: try row.decode(column: "practitioner_id", as: String?.self),
+            disabled: try row.decode(column: "disabled", as: Int.self) != 0,
+            mfaEnrolled: try row.decode(column: "mfa_enrolled", as: Int.self) != 0,
+            lockedUntil: try row.decode(column: "locked_until", as: Int64.self),
+            createdAt: try row.decode(column: "created_at", as: Int64.self))
     }
 
     // MARK: Administration
@@ -82,15 +83,18 @@ package struct AccountStore: Sendable {
         if role != .patient, patientID != nil { throw IdentityError.rejected("Only patient accounts link to a Patient") }
         if role != .practitioner, practitionerID != nil { throw IdentityError.rejected("Only practitioner accounts link to a Practitioner") }
         if let problem = policy.problem(with: password) { throw IdentityError.rejected(problem) }
-        let user = User(id: UUID().uuidString.lowercased(), email: email, role: role, patientID: patientID, practitionerID: practitionerID,
-                        disabled: false, mfaEnrolled: false, lockedUntil: 0, createdAt: Secrets.nowMillis())
+        let user = User(
+            id: UUID().uuidString.lowercased(), email: email, role: role, patientID: patientID, practitionerID: practitionerID,
+            disabled: false, mfaEnrolled: false, lockedUntil: 0, createdAt: Secrets.nowMillis())
         let hash = PasswordHasher.hash(password)
         do {
             try await database.transaction { tx in
-                try await tx.sql.raw("""
+                try await tx.sql.raw(
+                    """
                     INSERT INTO hh_user (id, email, role, patient_id, practitioner_id, password_hash, created_at)
                     VALUES (\(bind: user.id), \(bind: user.email), \(bind: role.rawValue), \(bind: patientID), \(bind: practitionerID), \(bind: hash), \(bind: user.createdAt))
-                    """).run()
+                    """
+                ).run()
             }
         } catch StorageError.conflict {
             throw IdentityError.rejected("An account with this email already exists")
@@ -209,7 +213,9 @@ package struct AccountStore: Sendable {
         let totp = TOTP.generate()
         let sealed = try keyring.seal(totp.secret, context: "hh_user/totp/\(userID)")
         try await database.transaction { tx in
-            try await tx.sql.raw("UPDATE hh_user SET totp_secret = \(bind: sealed), totp_key_id = \(bind: keyring.currentKeyID), mfa_enrolled = 0 WHERE id = \(bind: userID) AND mfa_enrolled = 0").run()
+            try await tx.sql.raw(
+                "UPDATE hh_user SET totp_secret = \(bind: sealed), totp_key_id = \(bind: keyring.currentKeyID), mfa_enrolled = 0 WHERE id = \(bind: userID) AND mfa_enrolled = 0"
+            ).run()
         }
         return totp
     }
@@ -222,8 +228,9 @@ package struct AccountStore: Sendable {
 
     func totp(userID: String, on db: any SQLDatabase) async throws -> (TOTP, lastCounter: Int64)? {
         guard let row = try await db.raw("SELECT totp_secret, totp_key_id, totp_last_counter FROM hh_user WHERE id = \(bind: userID)").first(),
-              let sealed = try row.decode(column: "totp_secret", as: Data?.self),
-              let keyID = try row.decode(column: "totp_key_id", as: String?.self) else { return nil }
+            let sealed = try row.decode(column: "totp_secret", as: Data?.self),
+            let keyID = try row.decode(column: "totp_key_id", as: String?.self)
+        else { return nil }
         let secret = try keyring.open(sealed, keyID: keyID, context: "hh_user/totp/\(userID)")
         return (TOTP(secret: Array(secret)), try row.decode(column: "totp_last_counter", as: Int64.self))
     }
@@ -239,7 +246,9 @@ package struct AccountStore: Sendable {
         let expires = Int64(now.timeIntervalSince1970) + Self.enrolmentCodeLifetime
         try await database.transaction { tx in
             try await tx.sql.raw("DELETE FROM hh_enrolment_code WHERE user_id = \(bind: userID)").run()
-            try await tx.sql.raw("INSERT INTO hh_enrolment_code (user_id, code_hash, expires_at) VALUES (\(bind: userID), \(bind: Self.recoveryHash(code, userID: userID)), \(bind: expires))").run()
+            try await tx.sql.raw(
+                "INSERT INTO hh_enrolment_code (user_id, code_hash, expires_at) VALUES (\(bind: userID), \(bind: Self.recoveryHash(code, userID: userID)), \(bind: expires))"
+            ).run()
         }
         return code
     }
@@ -251,7 +260,8 @@ package struct AccountStore: Sendable {
 
     static func enrolmentCodeMatches(userID: String, code: String, now: Date, on db: any SQLDatabase) async throws -> Bool {
         guard !code.isEmpty, code.count <= 64,
-              let row = try await db.raw("SELECT code_hash, expires_at FROM hh_enrolment_code WHERE user_id = \(bind: userID)").first() else { return false }
+            let row = try await db.raw("SELECT code_hash, expires_at FROM hh_enrolment_code WHERE user_id = \(bind: userID)").first()
+        else { return false }
         let hash = try row.decode(column: "code_hash", as: String.self)
         return try row.decode(column: "expires_at", as: Int64.self) > Int64(now.timeIntervalSince1970)
             && constantTimeEquals(Self.recoveryHash(code.trimmingCharacters(in: .whitespaces), userID: userID), hash)
@@ -290,7 +300,8 @@ package struct AccountStore: Sendable {
             let normalized = code.uppercased().filter { $0.isLetter || $0.isNumber }
             guard normalized.count == 16 else { return nil }
             let hash = Self.recoveryHash(normalized, userID: userID)
-            guard try await tx.sql.raw("SELECT 1 AS one FROM hh_recovery_code WHERE user_id = \(bind: userID) AND code_hash = \(bind: hash) AND used_at IS NULL").first() != nil else { return nil }
+            guard try await tx.sql.raw("SELECT 1 AS one FROM hh_recovery_code WHERE user_id = \(bind: userID) AND code_hash = \(bind: hash) AND used_at IS NULL").first() != nil
+            else { return nil }
             try await tx.sql.raw("UPDATE hh_recovery_code SET used_at = \(bind: Secrets.nowMillis(now)) WHERE user_id = \(bind: userID) AND code_hash = \(bind: hash)").run()
             return .recoveryCode
         }

@@ -42,12 +42,16 @@ package struct ClientStore: Sendable {
         guard !scopeSet.tokens.isEmpty else { throw IdentityError.rejected("A client needs at least one scope") }
         let allowed: Set<String> = ["openid", "fhirUser", "profile", "offline_access", "online_access", "launch", "launch/patient"]
         for token in scopeSet.tokens where ResourceScope(token) == nil && !allowed.contains(token) {
-            throw IdentityError.rejected("'\(token.prefix(80))' is not a scope HealthHub grants (e.g. patient/Observation.rs, user/*.cruds, system/*.rs, launch/patient, openid, fhirUser, offline_access)")
+            throw IdentityError.rejected(
+                "'\(token.prefix(80))' is not a scope HealthHub grants (e.g. patient/Observation.rs, user/*.cruds, system/*.rs, launch/patient, openid, fhirUser, offline_access)")
         }
         for uri in redirectURIs {
             guard let url = URL(string: uri), let scheme = url.scheme, url.fragment == nil,
-                  scheme == "https" || (scheme == "http" && ["localhost", "127.0.0.1", "[::1]", "::1"].contains(url.host ?? "")) || !["http", "https"].contains(scheme) && scheme.contains(".") else {
-                throw IdentityError.rejected("'\(uri.prefix(120))' is not an acceptable redirect URI (https, http on loopback, or a private-use scheme like com.example.app; no fragment)")
+                scheme == "https" || (scheme == "http" && ["localhost", "127.0.0.1", "[::1]", "::1"].contains(url.host ?? ""))
+                    || !["http", "https"].contains(scheme) && scheme.contains(".")
+            else {
+                throw IdentityError.rejected(
+                    "'\(uri.prefix(120))' is not an acceptable redirect URI (https, http on loopback, or a private-use scheme like com.example.app; no fragment)")
             }
         }
         if isPublic && redirectURIs.isEmpty { throw IdentityError.rejected("--public is for SMART apps: give a --redirect-uri") }
@@ -60,27 +64,31 @@ package struct ClientStore: Sendable {
         }
         if let jwks { _ = try JWK.set(Data(jwks.utf8)) }
         let secret: String? = kind == .public || jwks != nil ? nil : Secrets.token(bytes: 32)
-        let client = OAuthClient(id: Secrets.token(bytes: 12), name: name, kind: kind, scopes: scopeSet, redirectURIs: redirectURIs,
-                                 jwks: jwks, revoked: false, createdAt: Secrets.nowMillis())
+        let client = OAuthClient(
+            id: Secrets.token(bytes: 12), name: name, kind: kind, scopes: scopeSet, redirectURIs: redirectURIs,
+            jwks: jwks, revoked: false, createdAt: Secrets.nowMillis())
         try await database.transaction { tx in
-            try await tx.sql.raw("""
+            try await tx.sql.raw(
+                """
                 INSERT INTO hh_oauth_client (id, name, kind, secret_hash, scopes, redirect_uris, jwks, created_at)
                 VALUES (\(bind: client.id), \(bind: name), \(bind: kind.rawValue), \(bind: secret.map(Secrets.hash)), \(bind: scopeSet.text),
                         \(bind: redirectURIs.joined(separator: "\n")), \(bind: jwks), \(bind: client.createdAt))
-                """).run()
+                """
+            ).run()
         }
         return (client, secret)
     }
 
     static func client(_ row: any SQLRow) throws -> OAuthClient {
         let uris = try row.decode(column: "redirect_uris", as: String.self)
-        return OAuthClient(id: try row.decode(column: "id", as: String.self), name: try row.decode(column: "name", as: String.self),
-                           kind: OAuthClient.Kind(rawValue: try row.decode(column: "kind", as: String.self)) ?? .public,
-                           scopes: ScopeSet(try row.decode(column: "scopes", as: String.self)),
-                           redirectURIs: uris.isEmpty ? [] : uris.split(separator: "\n").map(String.init),
-                           jwks: try row.decode(column: "jwks", as: String?.self),
-                           revoked: try row.decode(column: "revoked", as: Int.self) != 0,
-                           createdAt: try row.decode(column: "created_at", as: Int64.self))
+        return OAuthClient(
+            id: try row.decode(column: "id", as: String.self), name: try row.decode(column: "name", as: String.self),
+            kind: OAuthClient.Kind(rawValue: try row.decode(column: "kind", as: String.self)) ?? .public,
+            scopes: ScopeSet(try row.decode(column: "scopes", as: String.self)),
+            redirectURIs: uris.isEmpty ? [] : uris.split(separator: "\n").map(String.init),
+            jwks: try row.decode(column: "jwks", as: String?.self),
+            revoked: try row.decode(column: "revoked", as: Int.self) != 0,
+            createdAt: try row.decode(column: "created_at", as: Int64.self))
     }
 
     static let columns = "id, name, kind, scopes, redirect_uris, jwks, revoked, created_at, secret_hash"
@@ -154,14 +162,18 @@ package struct ClientStore: Sendable {
             throw IdentityError.invalidClient(Self.authenticationFailed)
         }
         if let parsed = parsedAssertion {
-            guard let jwks = client.jwks, let keys = try? JWK.set(Data(jwks.utf8)) else { throw IdentityError.invalidClient("This client has no registered keys for private_key_jwt") }
+            guard let jwks = client.jwks, let keys = try? JWK.set(Data(jwks.utf8)) else {
+                throw IdentityError.invalidClient("This client has no registered keys for private_key_jwt")
+            }
             let candidates = keys.filter { parsed.header.kid == nil || $0.kid == nil || $0.kid == parsed.header.kid }
             guard candidates.contains(where: { JWT.verify(parsed, with: $0) }) else { throw IdentityError.invalidClient("The client assertion's signature does not verify") }
             let nowSeconds = Int64(now.timeIntervalSince1970)
             guard let exp = parsed.claims.exp, exp > nowSeconds - 30, exp <= nowSeconds + 300 else {
                 throw IdentityError.invalidClient("The client assertion is expired or lives longer than 5 minutes")
             }
-            guard let aud = parsed.claims.aud?.values, aud.contains(where: audience.contains) else { throw IdentityError.invalidClient("The client assertion's aud must be the token endpoint URL") }
+            guard let aud = parsed.claims.aud?.values, aud.contains(where: audience.contains) else {
+                throw IdentityError.invalidClient("The client assertion's aud must be the token endpoint URL")
+            }
             guard let jti = parsed.claims.jti, !jti.isEmpty, jti.count <= 256 else { throw IdentityError.invalidClient("The client assertion needs a jti") }
             do {
                 try await database.transaction { tx in

@@ -30,7 +30,10 @@ package struct GrantStore: Sendable {
         package var nonce: String?
         package var family: String
 
-        package init(clientID: String, userID: String, redirectURI: String, scope: ScopeSet, patientID: String?, codeChallenge: String, nonce: String?, family: String = Secrets.token(bytes: 12)) {
+        package init(
+            clientID: String, userID: String, redirectURI: String, scope: ScopeSet, patientID: String?, codeChallenge: String, nonce: String?,
+            family: String = Secrets.token(bytes: 12)
+        ) {
             self.clientID = clientID
             self.userID = userID
             self.redirectURI = redirectURI
@@ -46,11 +49,13 @@ package struct GrantStore: Sendable {
         let code = Secrets.token(bytes: 32)
         let expires = Int64(now.timeIntervalSince1970) + Self.codeLifetime
         try await database.transaction { tx in
-            try await tx.sql.raw("""
+            try await tx.sql.raw(
+                """
                 INSERT INTO hh_oauth_code (code_hash, client_id, user_id, redirect_uri, scope, patient_id, challenge, nonce, expires_at, family)
                 VALUES (\(bind: Secrets.hash(code)), \(bind: a.clientID), \(bind: a.userID), \(bind: a.redirectURI), \(bind: a.scope.text),
                         \(bind: a.patientID), \(bind: a.codeChallenge), \(bind: a.nonce), \(bind: expires), \(bind: a.family))
-                """).run()
+                """
+            ).run()
         }
         return code
     }
@@ -61,9 +66,10 @@ package struct GrantStore: Sendable {
     }
 
     static func isValidVerifier(_ v: String) -> Bool {
-        (43...128).contains(v.utf8.count) && v.utf8.allSatisfy { b in
-            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E
-        }
+        (43...128).contains(v.utf8.count)
+            && v.utf8.allSatisfy { b in
+                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E
+            }
     }
 
     /// Redeems a code for the client that got it. A second redemption revokes the grant.
@@ -71,13 +77,18 @@ package struct GrantStore: Sendable {
         let nowSeconds = Int64(now.timeIntervalSince1970)
         let result: Result<Approval, IdentityError> = try await database.transaction { tx in
             try await tx.lock("code:\(Secrets.hash(code))")
-            guard let row = try await tx.sql.raw("SELECT client_id, user_id, redirect_uri, scope, patient_id, challenge, nonce, expires_at, used, family FROM hh_oauth_code WHERE code_hash = \(bind: Secrets.hash(code))").first() else {
+            guard
+                let row = try await tx.sql.raw(
+                    "SELECT client_id, user_id, redirect_uri, scope, patient_id, challenge, nonce, expires_at, used, family FROM hh_oauth_code WHERE code_hash = \(bind: Secrets.hash(code))"
+                ).first()
+            else {
                 return .failure(.invalidGrant("Unknown authorization code"))
             }
-            let approval = Approval(clientID: try row.decode(column: "client_id", as: String.self), userID: try row.decode(column: "user_id", as: String.self),
-                                    redirectURI: try row.decode(column: "redirect_uri", as: String.self), scope: ScopeSet(try row.decode(column: "scope", as: String.self)),
-                                    patientID: try row.decode(column: "patient_id", as: String?.self), codeChallenge: try row.decode(column: "challenge", as: String.self),
-                                    nonce: try row.decode(column: "nonce", as: String?.self), family: try row.decode(column: "family", as: String.self))
+            let approval = Approval(
+                clientID: try row.decode(column: "client_id", as: String.self), userID: try row.decode(column: "user_id", as: String.self),
+                redirectURI: try row.decode(column: "redirect_uri", as: String.self), scope: ScopeSet(try row.decode(column: "scope", as: String.self)),
+                patientID: try row.decode(column: "patient_id", as: String?.self), codeChallenge: try row.decode(column: "challenge", as: String.self),
+                nonce: try row.decode(column: "nonce", as: String?.self), family: try row.decode(column: "family", as: String.self))
             if try row.decode(column: "used", as: Int.self) != 0 {
                 try await revokeFamily(approval.family, in: tx)
                 return .failure(.invalidGrant("The authorization code was already used; the tokens issued for it are revoked"))
@@ -118,11 +129,13 @@ package struct GrantStore: Sendable {
     func insertRefresh(_ g: RefreshGrant, now: Date, in tx: DatabaseTransaction) async throws -> String {
         let token = Secrets.token(bytes: 32)
         let nowSeconds = Int64(now.timeIntervalSince1970)
-        try await tx.sql.raw("""
+        try await tx.sql.raw(
+            """
             INSERT INTO hh_refresh_token (token_hash, family, client_id, user_id, scope, patient_id, expires_at, created_at)
             VALUES (\(bind: Secrets.hash(token)), \(bind: g.family), \(bind: g.clientID), \(bind: g.userID), \(bind: g.scope.text),
                     \(bind: g.patientID), \(bind: nowSeconds + Self.refreshLifetime), \(bind: nowSeconds))
-            """).run()
+            """
+        ).run()
         return token
     }
 
@@ -135,11 +148,16 @@ package struct GrantStore: Sendable {
             }
             let family = try row.decode(column: "family", as: String.self)
             try await tx.lock("refresh:\(family)")
-            guard let r = try await tx.sql.raw("SELECT client_id, user_id, scope, patient_id, expires_at, used, revoked FROM hh_refresh_token WHERE token_hash = \(bind: Secrets.hash(token))").first() else {
+            guard
+                let r = try await tx.sql.raw(
+                    "SELECT client_id, user_id, scope, patient_id, expires_at, used, revoked FROM hh_refresh_token WHERE token_hash = \(bind: Secrets.hash(token))"
+                ).first()
+            else {
                 return .failure(.invalidGrant("Unknown refresh token"))
             }
-            var grant = RefreshGrant(family: family, clientID: try r.decode(column: "client_id", as: String.self), userID: try r.decode(column: "user_id", as: String.self),
-                                     scope: ScopeSet(try r.decode(column: "scope", as: String.self)), patientID: try r.decode(column: "patient_id", as: String?.self))
+            var grant = RefreshGrant(
+                family: family, clientID: try r.decode(column: "client_id", as: String.self), userID: try r.decode(column: "user_id", as: String.self),
+                scope: ScopeSet(try r.decode(column: "scope", as: String.self)), patientID: try r.decode(column: "patient_id", as: String?.self))
             if try r.decode(column: "revoked", as: Int.self) != 0 { return .failure(.invalidGrant("The refresh token has been revoked")) }
             if try r.decode(column: "used", as: Int.self) != 0 {
                 try await revokeFamily(family, in: tx)
@@ -185,13 +203,20 @@ package struct GrantStore: Sendable {
     /// RFC 7662: whether a refresh token is active, and its grant.
     package func introspectRefresh(_ token: String, now: Date = Now.date) async throws -> (RefreshGrant, exp: Int64)? {
         try await database.read { db in
-            guard let r = try await db.raw("SELECT family, client_id, user_id, scope, patient_id, expires_at, used, revoked FROM hh_refresh_token WHERE token_hash = \(bind: Secrets.hash(token))").first(),
-                  try r.decode(column: "used", as: Int.self) == 0, try r.decode(column: "revoked", as: Int.self) == 0 else { return nil }
+            guard
+                let r = try await db.raw(
+                    "SELECT family, client_id, user_id, scope, patient_id, expires_at, used, revoked FROM hh_refresh_token WHERE token_hash = \(bind: Secrets.hash(token))"
+                ).first(),
+                try r.decode(column: "used", as: Int.self) == 0, try r.decode(column: "revoked", as: Int.self) == 0
+            else { return nil }
             let exp = try r.decode(column: "expires_at", as: Int64.self)
             guard exp >= Int64(now.timeIntervalSince1970) else { return nil }
-            return (RefreshGrant(family: try r.decode(column: "family", as: String.self), clientID: try r.decode(column: "client_id", as: String.self),
-                                 userID: try r.decode(column: "user_id", as: String.self), scope: ScopeSet(try r.decode(column: "scope", as: String.self)),
-                                 patientID: try r.decode(column: "patient_id", as: String?.self)), exp)
+            return (
+                RefreshGrant(
+                    family: try r.decode(column: "family", as: String.self), clientID: try r.decode(column: "client_id", as: String.self),
+                    userID: try r.decode(column: "user_id", as: String.self), scope: ScopeSet(try r.decode(column: "scope", as: String.self)),
+                    patientID: try r.decode(column: "patient_id", as: String?.self)), exp
+            )
         }
     }
 }

@@ -30,8 +30,9 @@ package enum IdentityError: Error, Equatable, CustomStringConvertible {
     package var message: String {
         switch self {
         case .invalidRequest(let m), .invalidClient(let m), .invalidGrant(let m), .unauthorizedClient(let m),
-             .unsupportedGrantType(let m), .invalidScope(let m), .rejected(let m),
-             .notFound(let m), .internalError(let m): m
+            .unsupportedGrantType(let m), .invalidScope(let m), .rejected(let m),
+            .notFound(let m), .internalError(let m):
+            m
         }
     }
 

@@ -1,3 +1,6 @@
+// swift-format-ignore-file
+// (Data tables and migration statements: their hand alignment carries meaning.)
+
 import Storage
 
 /// The identity schema. Secrets are stored as SHA-256 hashes (random tokens, client secrets,

@@ -13,10 +13,11 @@ package struct IdentityServices: Sendable {
     package static func open(database: any Database, keyring: Keyring, accessTokenLifetime: Int64 = 300) async throws -> IdentityServices {
         let keys = try await SigningKeys.open(database: database, keyring: keyring)
         let tokens = TokenService(keys: keys, database: database, accessTokenLifetime: accessTokenLifetime)
-        return IdentityServices(accounts: AccountStore(database: database, keyring: keyring, policy: try PasswordPolicy()),
-                                clients: ClientStore(database: database),
-                                sessions: SessionStore(database: database),
-                                tokens: tokens,
-                                grants: GrantStore(database: database, tokens: tokens))
+        return IdentityServices(
+            accounts: AccountStore(database: database, keyring: keyring, policy: try PasswordPolicy()),
+            clients: ClientStore(database: database),
+            sessions: SessionStore(database: database),
+            tokens: tokens,
+            grants: GrantStore(database: database, tokens: tokens))
     }
 }

@@ -1,6 +1,6 @@
 @preconcurrency import Crypto
-@preconcurrency import _CryptoExtras
 import Foundation
+@preconcurrency import _CryptoExtras
 
 /// Compact JWS (RFC 7515) as HealthHub uses it: it signs with ES256 only and verifies ES256,
 /// ES384, RS256 and RS384 (what SMART Backend Services clients sign assertions with). `alg=none`,
@@ -38,9 +38,10 @@ package enum JWT {
     package static func parse(_ token: String) throws(IdentityError) -> Parsed {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard token.utf8.count <= 16_384, parts.count == 3,
-              let headerData = Base64URL.decode(String(parts[0])),
-              let claimsData = Base64URL.decode(String(parts[1])),
-              let signature = Base64URL.decode(String(parts[2])) else {
+            let headerData = Base64URL.decode(String(parts[0])),
+            let claimsData = Base64URL.decode(String(parts[1])),
+            let signature = Base64URL.decode(String(parts[2]))
+        else {
             throw .invalidGrant("The token is not a well-formed JWT")
         }
         let decoder = JSONDecoder()
@@ -78,6 +79,8 @@ package enum JWT {
         package var nbf: Int64?
         package var jti: String?
         package var scope: String?
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        // (The JWT claim name.)
         package var client_id: String?
         /// HealthHub: the account's role.
         package var role: String?
@@ -147,7 +150,8 @@ package struct JWK: Sendable {
             }
         case "RSA":
             guard let n = (json["n"] as? String).flatMap(Base64URL.decode), let e = (json["e"] as? String).flatMap(Base64URL.decode),
-                  n.count >= 256, let k = try? _RSA.Signing.PublicKey(n: n, e: e) else { return nil }
+                n.count >= 256, let k = try? _RSA.Signing.PublicKey(n: n, e: e)
+            else { return nil }
             self.init(kid: kid, publicKey: .rsa(k))
         default:
             return nil
@@ -157,7 +161,8 @@ package struct JWK: Sendable {
     /// The keys of a JWK Set document (`{"keys": [...]}`) that HealthHub can use.
     package static func set(_ data: Data) throws(IdentityError) -> [JWK] {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let keys = object["keys"] as? [[String: Any]] else {
+            let keys = object["keys"] as? [[String: Any]]
+        else {
             throw .rejected("A JWK Set is a JSON object with a \"keys\" array")
         }
         let parsed = keys.compactMap(JWK.init(json:))
@@ -168,8 +173,10 @@ package struct JWK: Sendable {
     /// The public JWK of one of HealthHub's own ES256 signing keys.
     package static func publicJSON(_ key: P256.Signing.PublicKey, kid: String) -> [String: String] {
         let raw = key.rawRepresentation
-        return ["kty": "EC", "crv": "P-256", "kid": kid, "use": "sig", "alg": "ES256",
-                "x": Base64URL.encode(raw.prefix(32)), "y": Base64URL.encode(raw.suffix(32))]
+        return [
+            "kty": "EC", "crv": "P-256", "kid": kid, "use": "sig", "alg": "ES256",
+            "x": Base64URL.encode(raw.prefix(32)), "y": Base64URL.encode(raw.suffix(32)),
+        ]
     }
 }
 

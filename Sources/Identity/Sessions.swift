@@ -35,10 +35,12 @@ package struct SessionStore: Sendable {
         let session = Session(idHash: Secrets.hash(id), userID: userID, pendingUserID: pendingUserID, csrf: Secrets.token(bytes: 24), createdAt: millis, lastSeen: millis)
         try await database.transaction { tx in
             try await tx.sql.raw("DELETE FROM hh_session WHERE last_seen < \(bind: millis - idleTimeout) OR created_at < \(bind: millis - absoluteTimeout)").run()
-            try await tx.sql.raw("""
+            try await tx.sql.raw(
+                """
                 INSERT INTO hh_session (id_hash, user_id, pending_user_id, csrf, created_at, last_seen)
                 VALUES (\(bind: session.idHash), \(bind: userID), \(bind: pendingUserID), \(bind: session.csrf), \(bind: millis), \(bind: millis))
-                """).run()
+                """
+            ).run()
         }
         return (id, session)
     }
@@ -47,13 +49,16 @@ package struct SessionStore: Sendable {
     package func load(_ cookie: String, now: Date = Now.date) async throws -> Session? {
         let millis = Secrets.nowMillis(now)
         let hash = Secrets.hash(cookie)
-        guard let row = try await database.read({ db in
-            try await db.raw("SELECT user_id, pending_user_id, csrf, created_at, last_seen FROM hh_session WHERE id_hash = \(bind: hash)").first()
-        }) else { return nil }
-        let session = Session(idHash: hash, userID: try row.decode(column: "user_id", as: String?.self),
-                              pendingUserID: try row.decode(column: "pending_user_id", as: String?.self),
-                              csrf: try row.decode(column: "csrf", as: String.self),
-                              createdAt: try row.decode(column: "created_at", as: Int64.self), lastSeen: try row.decode(column: "last_seen", as: Int64.self))
+        guard
+            let row = try await database.read({ db in
+                try await db.raw("SELECT user_id, pending_user_id, csrf, created_at, last_seen FROM hh_session WHERE id_hash = \(bind: hash)").first()
+            })
+        else { return nil }
+        let session = Session(
+            idHash: hash, userID: try row.decode(column: "user_id", as: String?.self),
+            pendingUserID: try row.decode(column: "pending_user_id", as: String?.self),
+            csrf: try row.decode(column: "csrf", as: String.self),
+            createdAt: try row.decode(column: "created_at", as: Int64.self), lastSeen: try row.decode(column: "last_seen", as: Int64.self))
         if session.lastSeen < millis - idleTimeout || session.createdAt < millis - absoluteTimeout {
             try await destroy(hash: hash)
             return nil

@@ -39,8 +39,10 @@ package final class SigningKeys: Sendable {
         let rows: [(String, String, Data, String)] = try await database.transaction { tx in
             try await tx.lock("signing-keys")
             var rows = try await tx.sql.raw("SELECT kid, key_id, sealed, state FROM hh_signing_key WHERE state <> 'retired' ORDER BY created_at DESC").all().map {
-                (try $0.decode(column: "kid", as: String.self), try $0.decode(column: "key_id", as: String.self),
-                 try $0.decode(column: "sealed", as: Data.self), try $0.decode(column: "state", as: String.self))
+                (
+                    try $0.decode(column: "kid", as: String.self), try $0.decode(column: "key_id", as: String.self),
+                    try $0.decode(column: "sealed", as: Data.self), try $0.decode(column: "state", as: String.self)
+                )
             }
             if !rows.contains(where: { $0.3 == "current" }) {
                 rows.insert(try await insertKey(tx, keyring: keyring), at: 0)
@@ -62,7 +64,9 @@ package final class SigningKeys: Sendable {
         let key = P256.Signing.PrivateKey()
         let kid = "es256-" + Secrets.token(bytes: 9)
         let sealed = try keyring.seal(key.rawRepresentation, context: context(kid))
-        try await tx.sql.raw("INSERT INTO hh_signing_key (kid, key_id, sealed, created_at, state) VALUES (\(bind: kid), \(bind: keyring.currentKeyID), \(bind: sealed), \(bind: Secrets.nowMillis()), 'current')").run()
+        try await tx.sql.raw(
+            "INSERT INTO hh_signing_key (kid, key_id, sealed, created_at, state) VALUES (\(bind: kid), \(bind: keyring.currentKeyID), \(bind: sealed), \(bind: Secrets.nowMillis()), 'current')"
+        ).run()
         return (kid, keyring.currentKeyID, sealed, "current")
     }
 

@@ -91,7 +91,8 @@ package enum Base32 {
 
 /// Compares secrets without an early exit, so timing does not reveal the matching prefix.
 package func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
+    let x = Array(a.utf8)
+    let y = Array(b.utf8)
     guard x.count == y.count else { return false }
     var diff: UInt8 = 0
     for i in x.indices { diff |= x[i] ^ y[i] }

@@ -133,8 +133,9 @@ package final class TokenService: Sendable {
         case .admin, .auditor: reference = "User/\(sub)"
         }
         let practitioner = fhirUser.flatMap { $0.hasPrefix("Practitioner/") ? String($0.dropFirst("Practitioner/".count)) : nil }
-        let principal = Principal(subject: sub, role: role, reference: reference, patient: c.patient, practitioner: practitioner,
-                                  clientID: clientID, scopes: ScopeSet(c.scope ?? ""))
+        let principal = Principal(
+            subject: sub, role: role, reference: reference, patient: c.patient, practitioner: practitioner,
+            clientID: clientID, scopes: ScopeSet(c.scope ?? ""))
         cache.withLock { cache in
             if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
             cache[token] = Verified(principal: principal, exp: exp, issuer: issuer, audiences: aud, jti: jti, family: c.fam, issuedAt: issuedAt)
@@ -210,8 +211,9 @@ package final class TokenService: Sendable {
     /// Parses an access token without trusting it (for revocation of a token by its holder).
     package func unverifiedIDs(_ token: String) -> (jti: String, exp: Int64, clientID: String?)? {
         guard let parsed = try? JWT.parse(token), let key = keys.keys.publicKeys.first(where: { $0.kid == parsed.header.kid })?.key,
-              JWT.verify(parsed, with: JWK(kid: parsed.header.kid, publicKey: .p256(key))),
-              let jti = parsed.claims.jti, let exp = parsed.claims.exp else { return nil }
+            JWT.verify(parsed, with: JWK(kid: parsed.header.kid, publicKey: .p256(key))),
+            let jti = parsed.claims.jti, let exp = parsed.claims.exp
+        else { return nil }
         return (jti, exp, parsed.claims.client_id)
     }
 }

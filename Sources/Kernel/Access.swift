@@ -17,7 +17,11 @@ package enum Role: String, Sendable, CaseIterable, Codable {
 
 /// One letter of a SMART v2 permission string (`cruds`).
 package enum Permission: Character, Sendable, CaseIterable {
-    case create = "c", read = "r", update = "u", delete = "d", search = "s"
+    case create = "c"
+    case read = "r"
+    case update = "u"
+    case delete = "d"
+    case search = "s"
 }
 
 /// A SMART clinical scope: `patient/Observation.rs`, `user/*.cruds`, `system/*.read` (v1).
@@ -106,8 +110,10 @@ package struct Principal: Sendable, Equatable {
     /// Set when the request declares an emergency (break-glass) with this reason.
     package var breakGlassReason: String?
 
-    package init(subject: String, role: Role, reference: String, patient: String? = nil, practitioner: String? = nil,
-                 clientID: String? = nil, scopes: ScopeSet, breakGlassReason: String? = nil) {
+    package init(
+        subject: String, role: Role, reference: String, patient: String? = nil, practitioner: String? = nil,
+        clientID: String? = nil, scopes: ScopeSet, breakGlassReason: String? = nil
+    ) {
         self.subject = subject
         self.role = role
         self.reference = reference

@@ -4,9 +4,20 @@ import Foundation
 /// data, from where, and how it ended. Carries references and codes only, never content.
 package struct AuditRecord: Sendable, Equatable {
     /// FHIR AuditEvent.action.
-    package enum Action: String, Sendable { case create = "C", read = "R", update = "U", delete = "D", execute = "E" }
+    package enum Action: String, Sendable {
+        case create = "C"
+        case read = "R"
+        case update = "U"
+        case delete = "D"
+        case execute = "E"
+    }
     /// FHIR AuditEvent.outcome.
-    package enum Outcome: String, Sendable { case success = "0", minorFailure = "4", seriousFailure = "8", majorFailure = "12" }
+    package enum Outcome: String, Sendable {
+        case success = "0"
+        case minorFailure = "4"
+        case seriousFailure = "8"
+        case majorFailure = "12"
+    }
 
     package var action: Action
     /// The FHIR restful interaction (`read`, `search-type`, `create`, `history-instance`, ...) or
@@ -33,10 +44,12 @@ package struct AuditRecord: Sendable, Equatable {
     package var requestID: String?
     package var recorded: Date
 
-    package init(action: Action, interaction: String, outcome: Outcome = .success, outcomeCode: String? = nil,
-                 agent: String = "anonymous", agentRole: String? = nil, networkAddress: String? = nil,
-                 patients: [String] = [], resources: [String] = [], query: String? = nil,
-                 purposeOfUse: String? = nil, requestID: String? = nil, recorded: Date = Now.date) {
+    package init(
+        action: Action, interaction: String, outcome: Outcome = .success, outcomeCode: String? = nil,
+        agent: String = "anonymous", agentRole: String? = nil, networkAddress: String? = nil,
+        patients: [String] = [], resources: [String] = [], query: String? = nil,
+        purposeOfUse: String? = nil, requestID: String? = nil, recorded: Date = Now.date
+    ) {
         self.action = action
         self.interaction = interaction
         self.outcome = outcome

@@ -18,8 +18,10 @@ package struct AlarmService: Service {
     let interval: Duration
     let logger: Logger
 
-    package init(coordinator: AlarmCoordinator, uptime: UptimeStore, probes: SystemProbes, notifier: AlarmNotifier,
-                 telemetry: Telemetry, interval: Duration = .seconds(15), logger: Logger) {
+    package init(
+        coordinator: AlarmCoordinator, uptime: UptimeStore, probes: SystemProbes, notifier: AlarmNotifier,
+        telemetry: Telemetry, interval: Duration = .seconds(15), logger: Logger
+    ) {
         self.coordinator = coordinator
         self.uptime = uptime
         self.probes = probes
@@ -72,8 +74,12 @@ package struct AlarmService: Service {
     func evaluate(at now: Double) async -> [AlarmNotification] {
         let outcome = await coordinator.observe(SignalSample(at: now, values: telemetry.snapshot()))
         for t in outcome.transitions {
-            logger.info("alarm state", metadata: ["alarm": .string(t.rule), "from": .string(t.from.rawValue), "to": .string(t.to.rawValue),
-                                                  "silenced": .stringConvertible(outcome.silenced.contains(t.rule))])
+            logger.info(
+                "alarm state",
+                metadata: [
+                    "alarm": .string(t.rule), "from": .string(t.from.rawValue), "to": .string(t.to.rawValue),
+                    "silenced": .stringConvertible(outcome.silenced.contains(t.rule)),
+                ])
         }
         if let problem = outcome.storeError { logger.error("alarm store unavailable; notifications still go out", metadata: ["error": .string(problem)]) }
         return outcome.notifications

@@ -23,8 +23,12 @@ struct HangupReloader: Service {
     func reloadWAF() {
         do throws(WAFConfigError) {
             let c = try waf.reload()
-            logger.notice("waf reloaded", metadata: ["file": .string(waf.file ?? "none"), "custom_rules": .stringConvertible(c.customRules.count),
-                                                     "geo": .string(c.geo.enabled ? c.geo.allow.joined(separator: ",") : "off")])
+            logger.notice(
+                "waf reloaded",
+                metadata: [
+                    "file": .string(waf.file ?? "none"), "custom_rules": .stringConvertible(c.customRules.count),
+                    "geo": .string(c.geo.enabled ? c.geo.allow.joined(separator: ",") : "off"),
+                ])
         } catch {
             logger.error("waf reload refused; the previous rules stay", metadata: ["problems": .string(error.problems.joined(separator: "; "))])
         }

@@ -1,9 +1,9 @@
 import Alarms
 import Audit
 import Foundation
-import Kernel
 import Gateway
 import Hummingbird
+import Kernel
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -76,13 +76,16 @@ package struct Operations: Sendable {
     let configuration: OpsConfiguration
 
     /// `migrations`: every migration of the running build (readiness reports pending ones).
-    package static func open(database: any Database, trail: AuditTrail, migrations: MigrationRunner, telemetry: Telemetry, logger: Logger,
-                             configuration: OpsConfiguration) async throws -> Operations {
+    package static func open(
+        database: any Database, trail: AuditTrail, migrations: MigrationRunner, telemetry: Telemetry, logger: Logger,
+        configuration: OpsConfiguration
+    ) async throws -> Operations {
         let waf = try WAFRuntime(base: configuration.waf, file: configuration.wafFile)
         let certificates = try configuration.tls.map { try TLSCertificates(certificate: $0.certificate, key: $0.key, telemetry: telemetry) }
         let exporter = configuration.otlpEndpoint.map { OTLPExporter(endpoint: $0, instance: configuration.instance, logger: logger) }
         if waf.waf.configuration.geo.enabled && waf.geo == nil && configuration.trustedProxies.isEmpty
-            && !HostGuardMiddleware.isLoopback(configuration.host) {
+            && !HostGuardMiddleware.isLoopback(configuration.host)
+        {
             logger.warning("geo allow-list is on but has no country source: set HEALTHHUB_GEO_DATABASE or trusted proxies that send the country header")
         }
         let store = AlarmStore(database: database, instance: configuration.instance)
@@ -92,13 +95,15 @@ package struct Operations: Sendable {
         if let smtp = configuration.alarms.smtpURL {
             channels.append(try SMTPChannel(url: smtp, from: configuration.alarms.emailFrom, to: configuration.alarms.emailTo))
         }
-        let probes = SystemProbes(database: database, trail: trail, telemetry: telemetry, dataPath: configuration.dataPath,
-                                  checkpointFile: configuration.auditCheckpointFile)
-        return Operations(coordinator: coordinator, uptime: UptimeStore(database: database, instance: configuration.instance), probes: probes,
-                          notifier: AlarmNotifier(channels: channels, logger: logger), waf: waf,
-                          tracer: exporter.map(OTLPTracer.init(exporter:)), traceExporter: exporter, certificates: certificates,
-                          readiness: Readiness(database: database, migrations: migrations, dataPath: configuration.dataPath),
-                          database: database, telemetry: telemetry, logger: logger, configuration: configuration)
+        let probes = SystemProbes(
+            database: database, trail: trail, telemetry: telemetry, dataPath: configuration.dataPath,
+            checkpointFile: configuration.auditCheckpointFile)
+        return Operations(
+            coordinator: coordinator, uptime: UptimeStore(database: database, instance: configuration.instance), probes: probes,
+            notifier: AlarmNotifier(channels: channels, logger: logger), waf: waf,
+            tracer: exporter.map(OTLPTracer.init(exporter:)), traceExporter: exporter, certificates: certificates,
+            readiness: Readiness(database: database, migrations: migrations, dataPath: configuration.dataPath),
+            database: database, telemetry: telemetry, logger: logger, configuration: configuration)
     }
 
     /// The operations routes: `/health`, `/ready`, `/metrics`, the status page, the alarms API
@@ -127,8 +132,11 @@ package struct Operations: Sendable {
         }
         services.append(.init(service: DatabaseMaintenance(database: database, logger: logger)))
         services.append(.init(service: HangupReloader(waf: waf, certificates: watcher, logger: logger)))
-        services.append(.init(service: AlarmService(coordinator: coordinator, uptime: uptime, probes: probes, notifier: notifier, telemetry: telemetry,
-                                                    interval: configuration.alarmInterval, logger: logger)))
+        services.append(
+            .init(
+                service: AlarmService(
+                    coordinator: coordinator, uptime: uptime, probes: probes, notifier: notifier, telemetry: telemetry,
+                    interval: configuration.alarmInterval, logger: logger)))
         return services
     }
 }

@@ -52,8 +52,9 @@ struct OperationsController: Sendable {
             let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)
             guard (3...500).contains(reason.count) else { throw Self.problem(.badRequest, "reason must be 3 to 500 characters", context) }
             let now = Now.date.timeIntervalSince1970
-            let silence = try await operations.coordinator.store.addSilence(matcher: input.alarm, startsAt: now, endsAt: now + Double(input.minutes) * 60,
-                                                                           reason: reason, createdBy: context.principal.reference)
+            let silence = try await operations.coordinator.store.addSilence(
+                matcher: input.alarm, startsAt: now, endsAt: now + Double(input.minutes) * 60,
+                reason: reason, createdBy: context.principal.reference)
             await audit.operation("alarm-silence", context, success: true, code: input.alarm)
             return try Self.json(silence, status: .created)
         }
@@ -88,15 +89,18 @@ struct OperationsController: Sendable {
         let signals: [String: Signal] = ["database": .probeDatabase, "storage": .probeStorage, "audit": .probeAudit]
         let components = try await operations.uptime.availability(days: 30, now: now).map { a in
             let up: Bool? = a.component == "api" ? true : signals[a.component].flatMap { current[$0] }.map { $0 >= 1 }
-            return StatusBody.Component(name: a.component, status: up.map { $0 ? "up" : "down" } ?? "unknown",
-                                        availability30d: a.availability, probes: a.probes)
+            return StatusBody.Component(
+                name: a.component, status: up.map { $0 ? "up" : "down" } ?? "unknown",
+                availability30d: a.availability, probes: a.probes)
         }
         let overall = components.contains { $0.status == "down" } ? "degraded" : "operational"
         return StatusBody(status: overall, components: components, generatedAt: ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: now)))
     }
 
     static func require(_ context: IdentifiedRequestContext, _ roles: Set<Role>) throws {
-        guard roles.contains(context.principal.role) else { throw problem(.forbidden, "This API needs one of the roles: \(roles.map(\.rawValue).sorted().joined(separator: ", "))", context) }
+        guard roles.contains(context.principal.role) else {
+            throw problem(.forbidden, "This API needs one of the roles: \(roles.map(\.rawValue).sorted().joined(separator: ", "))", context)
+        }
     }
 
     /// An RFC 9457 problem of the operations API.
@@ -107,7 +111,8 @@ struct OperationsController: Sendable {
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+        return Response(
+            status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
     }
 }

@@ -39,7 +39,8 @@ struct Readiness: Sendable {
         var body: [String: Any] = ["status": ready ? "ready" : "not-ready"]
         body["checks"] = Dictionary(uniqueKeysWithValues: results.map { ($0.0, ["ok": $0.1, "detail": $0.2] as [String: Any]) })
         let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
-        return Response(status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -35,8 +35,10 @@ package enum StatusPage {
 
     package static func render(_ s: StatusBody) -> String {
         let components: [[String: Any]] = s.components.map { c in
-            ["name": c.name, "status": c.status, "probes": c.probes,
-             "availability": c.availability30d.map { String(format: "%.3f%%", $0 * 100) } ?? "no data"]
+            [
+                "name": c.name, "status": c.status, "probes": c.probes,
+                "availability": c.availability30d.map { String(format: "%.3f%%", $0 * 100) } ?? "no data",
+            ]
         }
         return (try? templates.render("status", ["status": s.status, "generatedAt": s.generatedAt, "components": components])) ?? ""
     }

@@ -49,9 +49,11 @@ package struct Keyring: Sendable {
     static func context(type: String, id: String, version: Int) -> String { "\(type)/\(id)/\(version)" }
 
     package static let migrations = [
-        Migration("security.001-data-keys") { d in [
-            "CREATE TABLE hh_data_key (key_id TEXT PRIMARY KEY, wrapped \(d.blobType) NOT NULL, created_at \(d.bigintType) NOT NULL)",
-        ] },
+        Migration("security.001-data-keys") { d in
+            [
+                "CREATE TABLE hh_data_key (key_id TEXT PRIMARY KEY, wrapped \(d.blobType) NOT NULL, created_at \(d.bigintType) NOT NULL)"
+            ]
+        }
     ]
 
     /// Loads every data key, creating the first one on a new database.

@@ -27,7 +27,9 @@ package struct MasterKey: Sendable {
         }
         let fm = FileManager.default
         guard fm.fileExists(atPath: keyFile) || mayCreate else {
-            throw .unreadable("no master key at \(keyFile), and this database already holds encrypted data: refusing to create a new key; set HEALTHHUB_MASTER_KEY or --master-key-file to the key it was created with")
+            throw .unreadable(
+                "no master key at \(keyFile), and this database already holds encrypted data: refusing to create a new key; set HEALTHHUB_MASTER_KEY or --master-key-file to the key it was created with"
+            )
         }
         if fm.fileExists(atPath: keyFile) {
             guard let text = try? String(contentsOfFile: keyFile, encoding: .utf8) else {

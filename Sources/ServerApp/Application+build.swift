@@ -7,25 +7,30 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import Identity
+import Instrumentation
 import Logging
 import NIOCore
 import Ops
 import ServiceLifecycle
 import Telemetry
 import UnixSignals
-import Instrumentation
 
 /// Builds the HTTP application: the gateway middleware and every feature's routes. Tests call
 /// this same function with their own services.
-package func buildApplication(services: HealthHubServices, operations: Operations, configuration: HealthHubConfiguration,
-                              onReady: (@Sendable (String) async -> Void)? = nil) throws -> some ApplicationProtocol {
-    try buildApplication(router: buildRouter(services: services, operations: operations, configuration: configuration).router,
-                         services: services, operations: operations, configuration: configuration, onReady: onReady)
+package func buildApplication(
+    services: HealthHubServices, operations: Operations, configuration: HealthHubConfiguration,
+    onReady: (@Sendable (String) async -> Void)? = nil
+) throws -> some ApplicationProtocol {
+    try buildApplication(
+        router: buildRouter(services: services, operations: operations, configuration: configuration).router,
+        services: services, operations: operations, configuration: configuration, onReady: onReady)
 }
 
 /// The application around a router built by `buildRouter`.
-package func buildApplication(router: Router<AppRequestContext>, services: HealthHubServices, operations: Operations, configuration: HealthHubConfiguration,
-                              onReady: (@Sendable (String) async -> Void)? = nil) throws -> some ApplicationProtocol {
+package func buildApplication(
+    router: Router<AppRequestContext>, services: HealthHubServices, operations: Operations, configuration: HealthHubConfiguration,
+    onReady: (@Sendable (String) async -> Void)? = nil
+) throws -> some ApplicationProtocol {
     let server: HTTPServerBuilder = try operations.certificates.map { try .tls(.http1(), tlsConfiguration: $0.serverConfiguration()) } ?? .http1()
     let scheme = operations.certificates == nil ? "http" : "https"
     return Application(
@@ -43,7 +48,8 @@ package func buildApplication(router: Router<AppRequestContext>, services: Healt
 /// The router and the table of its routes (which are public, which need an identity), for the
 /// application and for the tests that walk every route.
 package func buildRouter(services: HealthHubServices, operations: Operations, configuration: HealthHubConfiguration)
-    -> (router: Router<AppRequestContext>, routes: RouteTable) {
+    -> (router: Router<AppRequestContext>, routes: RouteTable)
+{
     let router = Router(context: AppRequestContext.self)
     let urls = ServerURLs(fhirBaseURL: configuration.publicBaseURL)
     let telemetry = services.telemetry
@@ -56,7 +62,8 @@ package func buildRouter(services: HealthHubServices, operations: Operations, co
     #else
     let bypass: (any MiddlewareProtocol<Request, Response, AppRequestContext>, WAFBodyMiddleware?)? = nil
     #endif
-    let (authentication, bodyInspection) = bypass
+    let (authentication, bodyInspection) =
+        bypass
         ?? addGateway(to: router, services: services, operations: operations, configuration: configuration, urls: urls, audit: securityAudit)
     // Deny by default: a route is public only when registered through `routes.publicRoutes`;
     // everything registered through `routes.identified` passes `authentication` first.
@@ -70,8 +77,10 @@ package func buildRouter(services: HealthHubServices, operations: Operations, co
 
 /// The gateway, in one place, outermost first; returns the authentication that identified
 /// routes pass and the body inspection every route's body goes through.
-func addGateway(to router: Router<AppRequestContext>, services: HealthHubServices, operations: Operations, configuration: HealthHubConfiguration,
-                urls: ServerURLs, audit: SecurityAudit) -> (any MiddlewareProtocol<Request, Response, AppRequestContext>, WAFBodyMiddleware?) {
+func addGateway(
+    to router: Router<AppRequestContext>, services: HealthHubServices, operations: Operations, configuration: HealthHubConfiguration,
+    urls: ServerURLs, audit: SecurityAudit
+) -> (any MiddlewareProtocol<Request, Response, AppRequestContext>, WAFBodyMiddleware?) {
     let telemetry = services.telemetry
     // Security headers come before the path guard and authentication (rather than after them)
     // so that refusals of the layers after them carry the headers too. The path guard refuses every path with more than one spelling
@@ -90,30 +99,36 @@ func addGateway(to router: Router<AppRequestContext>, services: HealthHubService
     // Innermost of the chain: framework errors (no such route, ...) in the shape of their
     // surface, before any layer above turns them into plain responses.
     router.add(middleware: SurfaceErrorMiddleware())
-    return (BearerAuthenticator(tokens: services.identity.tokens, urls: urls, audit: audit, limiter: limiter),
-            WAFBodyMiddleware(runtime: operations.waf, telemetry: telemetry))
+    return (
+        BearerAuthenticator(tokens: services.identity.tokens, urls: urls, audit: audit, limiter: limiter),
+        WAFBodyMiddleware(runtime: operations.waf, telemetry: telemetry)
+    )
 }
 
 /// Runs the server and its background services (database statistics, audit checkpoints,
 /// alarms and probes) until SIGINT/SIGTERM; in-flight requests finish
 /// before it returns.
-package func runServer(services: HealthHubServices, configuration: HealthHubConfiguration,
-                       onReady: @escaping @Sendable (String) async -> Void) async throws {
+package func runServer(
+    services: HealthHubServices, configuration: HealthHubConfiguration,
+    onReady: @escaping @Sendable (String) async -> Void
+) async throws {
     let operations = try await Operations.open(services: services, configuration: configuration)
     // Once per process: library and database spans go to the same tracer as the request spans.
     if let tracer = operations.tracer { InstrumentationSystem.bootstrap(tracer) }
     let app = try buildApplication(services: services, operations: operations, configuration: configuration, onReady: onReady)
-    let group = ServiceGroup(configuration: .init(
-        services: operations.backgroundServices() + [.init(service: app)],
-        gracefulShutdownSignals: [.sigterm, .sigint],
-        logger: services.logger))
+    let group = ServiceGroup(
+        configuration: .init(
+            services: operations.backgroundServices() + [.init(service: app)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: services.logger))
     try await group.run()
 }
 
 extension Operations {
     /// The operations surface of these services under this configuration.
     package static func open(services: HealthHubServices, configuration: HealthHubConfiguration) async throws -> Operations {
-        try await open(database: services.database, trail: services.audit, migrations: HealthHubServices.migrations, telemetry: services.telemetry,
-                       logger: services.logger, configuration: configuration.ops)
+        try await open(
+            database: services.database, trail: services.audit, migrations: HealthHubServices.migrations, telemetry: services.telemetry,
+            logger: services.logger, configuration: configuration.ops)
     }
 }

@@ -15,7 +15,8 @@ struct BenchmarkCallerMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
         guard ["127.0.0.1", "::1"].contains(context.remoteAddress ?? ""), request.headers[.xForwardedFor] == nil,
-              request.headers[HTTPField.Name("Forwarded")!] == nil else {
+            request.headers[HTTPField.Name("Forwarded")!] == nil
+        else {
             return Response(status: .forbidden)
         }
         var context = context

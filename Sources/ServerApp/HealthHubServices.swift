@@ -22,13 +22,16 @@ package struct HealthHubServices: Sendable {
     package let telemetry: Telemetry
 
     /// Every migration of every module, in the order they apply.
-    package static let migrations = MigrationRunner(Keyring.migrations + FHIRMigrations.all + AuditTrail.migrations
-                                                    + AccessPolicy.careMigrations + IdentityMigrations.all + AlarmStore.migrations)
+    package static let migrations = MigrationRunner(
+        Keyring.migrations + FHIRMigrations.all + AuditTrail.migrations
+            + AccessPolicy.careMigrations + IdentityMigrations.all + AlarmStore.migrations)
 
     /// `masterKeyFile`: where the master key is read (or, for a database that holds no data key
     /// yet, created) when `masterKey` is not given.
-    package static func open(database url: DatabaseURL, masterKey: String?, masterKeyFile: String?, migrate: Bool, logger: Logger,
-                            telemetry: Telemetry = Telemetry()) async throws -> HealthHubServices {
+    package static func open(
+        database url: DatabaseURL, masterKey: String?, masterKeyFile: String?, migrate: Bool, logger: Logger,
+        telemetry: Telemetry = Telemetry()
+    ) async throws -> HealthHubServices {
         let definitions = try FHIRDefinitions.loadBundled()
         let database = InstrumentedDatabase(try await DatabaseFactory.open(url, logger: logger), telemetry: telemetry)
         do {

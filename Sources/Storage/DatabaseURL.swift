@@ -26,7 +26,8 @@ package enum DatabaseURL: Sendable, Equatable, CustomStringConvertible {
             return
         }
         guard text.hasPrefix("postgres://") || text.hasPrefix("postgresql://"),
-              let components = URLComponents(string: text), let host = components.host, !host.isEmpty else {
+            let components = URLComponents(string: text), let host = components.host, !host.isEmpty
+        else {
             throw .invalidURL("expected sqlite://PATH or postgres://user:pass@host:port/db")
         }
         let database = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
@@ -36,12 +37,13 @@ package enum DatabaseURL: Sendable, Equatable, CustomStringConvertible {
         guard ["disable", "prefer", "require"].contains(sslMode) else {
             throw .invalidURL("sslmode must be disable, prefer or require")
         }
-        self = .postgres(PostgresTarget(
-            host: host, port: components.port ?? 5432,
-            username: components.user.flatMap { $0.removingPercentEncoding } ?? "postgres",
-            password: components.password.flatMap { $0.removingPercentEncoding },
-            database: database, sslMode: sslMode,
-            maxConnections: query["max_connections"].flatMap(Int.init) ?? 16))
+        self = .postgres(
+            PostgresTarget(
+                host: host, port: components.port ?? 5432,
+                username: components.user.flatMap { $0.removingPercentEncoding } ?? "postgres",
+                password: components.password.flatMap { $0.removingPercentEncoding },
+                database: database, sslMode: sslMode,
+                maxConnections: query["max_connections"].flatMap(Int.init) ?? 16))
     }
 
     /// The URL without its password, safe for logs.

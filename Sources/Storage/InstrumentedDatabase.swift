@@ -1,10 +1,10 @@
 import Foundation
+import Instrumentation
 import Kernel
 import PostgresNIO
-import SQLiteNIO
 import SQLKit
+import SQLiteNIO
 import Telemetry
-import Instrumentation
 import Tracing
 
 /// A database that reports every read and transaction to telemetry: latency (of the whole

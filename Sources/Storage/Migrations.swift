@@ -50,9 +50,12 @@ package struct MigrationRunner: Sendable {
     package func pending(_ database: any Database) async throws -> [String] {
         let applied: Set<String> = try await database.read { db in
             // A database never migrated has no table yet; any other failure is reported as it is.
-            let exists = try await db.raw(db.dialect.name == "sqlite"
-                ? "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'hh_schema_migration'"
-                : "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = 'hh_schema_migration' AND table_schema = current_schema()").first()?.decode(column: "n", as: Int.self) ?? 0
+            let exists =
+                try await db.raw(
+                    db.dialect.name == "sqlite"
+                        ? "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'hh_schema_migration'"
+                        : "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = 'hh_schema_migration' AND table_schema = current_schema()"
+                ).first()?.decode(column: "n", as: Int.self) ?? 0
             guard exists > 0 else { return [] }
             return Set(try await db.raw("SELECT id FROM hh_schema_migration").all().map { try $0.decode(column: "id", as: String.self) })
         }

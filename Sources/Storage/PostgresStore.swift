@@ -19,11 +19,12 @@ package final class PostgresStore: Database {
     }
 
     package static func open(_ target: DatabaseURL.PostgresTarget, logger: Logger) async throws -> PostgresStore {
-        let tls: PostgresClient.Configuration.TLS = switch target.sslMode {
-        case "disable": .disable
-        case "require": .require(.makeClientConfiguration())
-        default: .prefer(.makeClientConfiguration())
-        }
+        let tls: PostgresClient.Configuration.TLS =
+            switch target.sslMode {
+            case "disable": .disable
+            case "require": .require(.makeClientConfiguration())
+            default: .prefer(.makeClientConfiguration())
+            }
         var configuration = PostgresClient.Configuration(
             host: target.host, port: target.port, username: target.username,
             password: target.password, database: target.database, tls: tls)

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
+import SQLKit
 import SQLiteKit
 import SQLiteNIO
-import SQLKit
 import Synchronization
 
 /// SQLite in WAL mode: one writer connection (SQLite allows one writer at a time anyway, and

@@ -13,7 +13,8 @@ package enum Signal: String, Sendable, CaseIterable, Codable {
     package var isCounter: Bool {
         switch self {
         case .httpRequests, .http5xx, .httpSlow, .dbOperations, .dbErrors, .dbSlow, .wafBlocks, .rateLimited,
-             .loginFailures, .tokenFailures, .engineFailures: true
+            .loginFailures, .tokenFailures, .engineFailures:
+            true
         default: false
         }
     }

@@ -30,14 +30,18 @@ package final class Telemetry: Sendable {
 
     package init() {
         inFlight = registry.makeGauge(descriptor: .init(metricName: "healthhub_http_requests_in_flight", unitName: "", helpText: "Requests being served"))
-        dbDuration = registry.makeValueHistogram(descriptor: .init(metricName: "healthhub_db_query_duration", unitName: "seconds", helpText: "Database operation latency (one read or transaction)"), buckets: Self.latencyBuckets)
+        dbDuration = registry.makeValueHistogram(
+            descriptor: .init(metricName: "healthhub_db_query_duration", unitName: "seconds", helpText: "Database operation latency (one read or transaction)"),
+            buckets: Self.latencyBuckets)
         dbErrors = registry.makeCounter(descriptor: .init(metricName: "healthhub_db_errors", unitName: "total", helpText: "Database operations that failed"))
         dbInUse = registry.makeGauge(descriptor: .init(metricName: "healthhub_db_pool_in_use", unitName: "", helpText: "Database connections leased or waited for"))
         set(.startTime, Now.date.timeIntervalSince1970)
         // Counters the alarms read start at zero, so a quiet server reads "0", not "no data".
         values.withLock { v in
-            for s in [Signal.httpRequests, .http5xx, .httpSlow, .dbOperations, .dbErrors, .dbSlow, .wafBlocks, .rateLimited,
-                      .loginFailures, .tokenFailures, .inFlight, .dbInUse] { v[s] = 0 }
+            for s in [
+                Signal.httpRequests, .http5xx, .httpSlow, .dbOperations, .dbErrors, .dbSlow, .wafBlocks, .rateLimited,
+                .loginFailures, .tokenFailures, .inFlight, .dbInUse,
+            ] { v[s] = 0 }
         }
     }
 
@@ -56,10 +60,12 @@ package final class Telemetry: Sendable {
         let series = routes.withLock { map in
             if let s = map[key] { return s }
             let s = RouteSeries(
-                count: registry.makeCounter(descriptor: .init(metricName: "healthhub_http_requests", unitName: "total", helpText: "Requests by method, route template and status class"),
-                                            labels: [("method", key.method), ("route", key.route), ("status_class", key.statusClass)]),
-                duration: registry.makeValueHistogram(descriptor: .init(metricName: "healthhub_http_request_duration", unitName: "seconds", helpText: "Request latency by route template and status class"),
-                                                      labels: [("route", key.route), ("status_class", key.statusClass)], buckets: Self.latencyBuckets))
+                count: registry.makeCounter(
+                    descriptor: .init(metricName: "healthhub_http_requests", unitName: "total", helpText: "Requests by method, route template and status class"),
+                    labels: [("method", key.method), ("route", key.route), ("status_class", key.statusClass)]),
+                duration: registry.makeValueHistogram(
+                    descriptor: .init(metricName: "healthhub_http_request_duration", unitName: "seconds", helpText: "Request latency by route template and status class"),
+                    labels: [("route", key.route), ("status_class", key.statusClass)], buckets: Self.latencyBuckets))
             map[key] = s
             return s
         }
@@ -111,8 +117,10 @@ package final class Telemetry: Sendable {
     package enum AuthFailure: String, Sendable { case login, mfa, token, missing, client }
 
     package func authFailed(_ kind: AuthFailure) {
-        counter("healthhub_auth_failures", help: "Failed sign-ins, MFA codes, refused and missing tokens, failed client authentication",
-                label: ("kind", kind.rawValue)).increment()
+        counter(
+            "healthhub_auth_failures", help: "Failed sign-ins, MFA codes, refused and missing tokens, failed client authentication",
+            label: ("kind", kind.rawValue)
+        ).increment()
         switch kind {
         case .login: add(.loginFailures, 1)
         case .token: add(.tokenFailures, 1)
@@ -130,8 +138,9 @@ package final class Telemetry: Sendable {
         let gauge = gauges.withLock { map in
             let key = metric.name + (metric.label.map { "{\($0.0)=\($0.1)}" } ?? "")
             if let g = map[key] { return g }
-            let g = registry.makeGauge(descriptor: .init(metricName: metric.name, unitName: "", helpText: metric.help),
-                                       labels: metric.label.map { [$0] } ?? [])
+            let g = registry.makeGauge(
+                descriptor: .init(metricName: metric.name, unitName: "", helpText: metric.help),
+                labels: metric.label.map { [$0] } ?? [])
             map[key] = g
             return g
         }

@@ -39,8 +39,10 @@ package final class OTLPExporter: Service, Sendable {
 
     /// `endpoint`: the collector's base URL (`http://collector:4318`), as in
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`.
-    package init(endpoint: String, serviceName: String = "healthhub", instance: String, interval: Duration = .seconds(5), capacity: Int = 10_000,
-                 client: HTTPClient = .shared, logger: Logger) {
+    package init(
+        endpoint: String, serviceName: String = "healthhub", instance: String, interval: Duration = .seconds(5), capacity: Int = 10_000,
+        client: HTTPClient = .shared, logger: Logger
+    ) {
         self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         self.serviceName = serviceName
         self.instance = instance
@@ -109,8 +111,12 @@ package final class OTLPExporter: Service, Sendable {
                 state.withLock { $0.exported += batch.count }
             } catch {
                 state.withLock { $0.dropped += batch.count }
-                logger.warning("trace export failed; batch dropped", metadata: ["spans": .stringConvertible(batch.count),
-                                                                                 "error": .string(String(describing: error).prefix(200).description)])
+                logger.warning(
+                    "trace export failed; batch dropped",
+                    metadata: [
+                        "spans": .stringConvertible(batch.count),
+                        "error": .string(String(describing: error).prefix(200).description),
+                    ])
                 return
             }
         }
@@ -134,6 +140,8 @@ package final class OTLPExporter: Service, Sendable {
         }
         func attributes(_ a: SpanAttributes) -> [[String: Any]] {
             var out: [[String: Any]] = []
+            // swift-format-ignore: ReplaceForEachWithForLoop
+            // (SpanAttributes is not a Sequence.)
             a.forEach { key, v in out.append(["key": key, "value": value(v)]) }
             return out.sorted { ($0["key"] as? String ?? "") < ($1["key"] as? String ?? "") }
         }
@@ -152,11 +160,19 @@ package final class OTLPExporter: Service, Sendable {
             }
             return span
         }
-        let body: [String: Any] = ["resourceSpans": [[
-            "resource": ["attributes": [["key": "service.name", "value": ["stringValue": serviceName]],
-                                        ["key": "service.instance.id", "value": ["stringValue": instance]]]],
-            "scopeSpans": [["scope": ["name": "healthhub"], "spans": encoded]],
-        ]]]
+        let body: [String: Any] = [
+            "resourceSpans": [
+                [
+                    "resource": [
+                        "attributes": [
+                            ["key": "service.name", "value": ["stringValue": serviceName]],
+                            ["key": "service.instance.id", "value": ["stringValue": instance]],
+                        ]
+                    ],
+                    "scopeSpans": [["scope": ["name": "healthhub"], "spans": encoded]],
+                ]
+            ]
+        ]
         return try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
     }
 }

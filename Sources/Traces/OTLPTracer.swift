@@ -12,8 +12,10 @@ package final class OTLPTracer: Tracer {
 
     package init(exporter: OTLPExporter) { self.exporter = exporter }
 
-    package func startSpan<Instant: TracerInstant>(_ operationName: String, context: @autoclosure () -> ServiceContext, ofKind kind: SpanKind,
-                                                   at instant: @autoclosure () -> Instant, function: String, file fileID: String, line: UInt) -> OTLPSpan {
+    package func startSpan<Instant: TracerInstant>(
+        _ operationName: String, context: @autoclosure () -> ServiceContext, ofKind kind: SpanKind,
+        at instant: @autoclosure () -> Instant, function: String, file fileID: String, line: UInt
+    ) -> OTLPSpan {
         var context = context()
         let parent = context.traceContext
         let ids = TraceContext(traceID: parent?.traceID ?? TraceContext.randomID(bytes: 16), spanID: TraceContext.randomID(bytes: 8), sampled: parent?.sampled ?? true)
@@ -89,12 +91,16 @@ package final class OTLPSpan: Tracing.Span {
 
     package func end<Instant: TracerInstant>(at instant: @autoclosure () -> Instant) {
         let end = instant().nanosecondsSinceEpoch
-        guard let s = state.withLock({ s -> State? in
-            guard !s.ended else { return nil }
-            s.ended = true
-            return s
-        }), let ids = context.traceContext, ids.sampled else { return }
-        exporter.add(SpanRecord(traceID: ids.traceID, spanID: ids.spanID, parentSpanID: parentSpanID, name: s.name, kind: kind,
-                                start: start, end: end, attributes: s.attributes, status: s.status, events: s.events))
+        guard
+            let s = state.withLock({ s -> State? in
+                guard !s.ended else { return nil }
+                s.ended = true
+                return s
+            }), let ids = context.traceContext, ids.sampled
+        else { return }
+        exporter.add(
+            SpanRecord(
+                traceID: ids.traceID, spanID: ids.spanID, parentSpanID: parentSpanID, name: s.name, kind: kind,
+                start: start, end: end, attributes: s.attributes, status: s.status, events: s.events))
     }
 }

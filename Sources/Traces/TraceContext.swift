@@ -18,9 +18,10 @@ package struct TraceContext: Sendable, Equatable {
     package init?(traceparent: String) {
         let parts = traceparent.trimmingCharacters(in: .whitespaces).lowercased().split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count >= 4, parts[0].count == 2, parts[0] != "ff", parts[1].count == 32, parts[2].count == 16, parts[3].count == 2,
-              parts.allSatisfy({ $0.allSatisfy(\.isHexDigit) }),
-              parts[1] != String(repeating: "0", count: 32), parts[2] != String(repeating: "0", count: 16),
-              let flags = UInt8(parts[3], radix: 16) else { return nil }
+            parts.allSatisfy({ $0.allSatisfy(\.isHexDigit) }),
+            parts[1] != String(repeating: "0", count: 32), parts[2] != String(repeating: "0", count: 16),
+            let flags = UInt8(parts[3], radix: 16)
+        else { return nil }
         traceID = String(parts[1])
         spanID = String(parts[2])
         sampled = flags & 1 == 1

@@ -8,13 +8,15 @@ import ServerApp
 /// saved, their history, and silences. Reads and writes the database, so it works beside
 /// running servers (they pick silences up at their next evaluation).
 struct AlarmsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "alarms", abstract: "Show alarms and manage silences.",
-                                                    subcommands: [List.self, History.self, Silence.self, Unsilence.self])
+    static let configuration = CommandConfiguration(
+        commandName: "alarms", abstract: "Show alarms and manage silences.",
+        subcommands: [List.self, History.self, Silence.self, Unsilence.self])
 
     static func withStore<T>(_ common: DatabaseOptions, _ body: (AlarmStore) async throws -> T) async throws -> T {
         let config = try common.configuration(try common.settings())
         let logger = Logs.bootstrap(config)
-        let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.resolvedMasterKeyFile, migrate: false, logger: logger)
+        let services = try await HealthHubServices.open(
+            database: config.database, masterKey: config.masterKey, masterKeyFile: config.resolvedMasterKeyFile, migrate: false, logger: logger)
         do {
             let result = try await body(AlarmStore(database: services.database, instance: config.instanceName))
             await services.shutdown()
@@ -47,7 +49,9 @@ struct AlarmsCommand: AsyncParsableCommand {
             if states.isEmpty { print("No alarm states yet: no server has evaluated the rules on this database.") }
             for (instance, s) in states {
                 let value = s.noData ? "no data" : s.value.map { String(format: "%.4g", $0) } ?? "-"
-                print("\(instance)  \(s.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(s.state.rawValue.uppercased().padding(toLength: 9, withPad: " ", startingAt: 0)) \(s.severity.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) since \(AlarmsCommand.time(s.since))  value \(value)")
+                print(
+                    "\(instance)  \(s.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(s.state.rawValue.uppercased().padding(toLength: 9, withPad: " ", startingAt: 0)) \(s.severity.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) since \(AlarmsCommand.time(s.since))  value \(value)"
+                )
             }
             for s in silences {
                 print("silence \(s.id): \(s.matcher) until \(AlarmsCommand.time(s.endsAt)) by \(s.createdBy): \(s.reason)")
@@ -71,7 +75,8 @@ struct AlarmsCommand: AsyncParsableCommand {
     }
 
     struct Silence: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "silence", abstract: "Hold back notifications of an alarm (or * for all) for a while; states are still tracked.")
+        static let configuration = CommandConfiguration(
+            commandName: "silence", abstract: "Hold back notifications of an alarm (or * for all) for a while; states are still tracked.")
         @OptionGroup var common: DatabaseOptions
         @Option(help: "Alarm name, or * for every alarm.") var alarm: String
         @Option(help: "Minutes (1-10080).") var minutes: Int

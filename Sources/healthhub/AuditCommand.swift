@@ -17,7 +17,8 @@ struct AuditCommand: AsyncParsableCommand {
         func run() async throws {
             let config = try common.configuration(try common.settings())
             let logger = Logs.bootstrap(config)
-            let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.resolvedMasterKeyFile, migrate: false, logger: logger)
+            let services = try await HealthHubServices.open(
+                database: config.database, masterKey: config.masterKey, masterKeyFile: config.resolvedMasterKeyFile, migrate: false, logger: logger)
             let result: AuditVerifier.Result
             do {
                 result = try await AuditVerifier(trail: services.audit).verify(checkpoints: config.resolvedAuditCheckpointFile.map(AuditCheckpointFile.init(path:)))

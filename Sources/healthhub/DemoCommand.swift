@@ -27,11 +27,14 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try common.configuration(try common.settings())
         let logger = Logs.bootstrap(config)
-        let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.resolvedMasterKeyFile, migrate: true, logger: logger)
+        let services = try await HealthHubServices.open(
+            database: config.database, masterKey: config.masterKey, masterKeyFile: config.resolvedMasterKeyFile, migrate: true, logger: logger)
         do {
             let loaded = try await DemoLoader(fhir: services.fhir).load(patients: patients, seed: seed)
             try? await services.database.optimize()
-            if let path = config.resolvedAuditCheckpointFile { await AuditCheckpointer(database: services.database, file: AuditCheckpointFile(path: path), logger: logger).checkpoint() }
+            if let path = config.resolvedAuditCheckpointFile {
+                await AuditCheckpointer(database: services.database, file: AuditCheckpointFile(path: path), logger: logger).checkpoint()
+            }
             print("Loaded \(patients) demo patients (\(loaded) resources).")
             if let credentials = try await DemoAccounts(fhir: services.fhir, identity: services.identity).create(population: DemoPopulation(seed: seed)) {
                 let url = URL(fileURLWithPath: credentialsFile)

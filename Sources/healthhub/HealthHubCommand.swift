@@ -11,24 +11,34 @@ struct HealthHubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "healthhub",
         abstract: "HealthHub: a self-hostable healthcare platform with a FHIR R4 API.",
-        discussion: "Every option can also be set with the environment variable HEALTHHUB_<OPTION> (e.g. HEALTHHUB_DATABASE) or in a config file of HEALTHHUB_<OPTION>=value lines (--config or HEALTHHUB_CONFIG).",
+        discussion:
+            "Every option can also be set with the environment variable HEALTHHUB_<OPTION> (e.g. HEALTHHUB_DATABASE) or in a config file of HEALTHHUB_<OPTION>=value lines (--config or HEALTHHUB_CONFIG).",
         version: HealthHubVersion.current,
-        subcommands: [ServeCommand.self, MigrateCommand.self, ImportCommand.self, DemoCommand.self, UsersCommand.self, ClientsCommand.self,
-                      KeysCommand.self, CareCommand.self, AuditCommand.self, AlarmsCommand.self, FHIRPathCommand.self])
+        subcommands: [
+            ServeCommand.self, MigrateCommand.self, ImportCommand.self, DemoCommand.self, UsersCommand.self, ClientsCommand.self,
+            KeysCommand.self, CareCommand.self, AuditCommand.self, AlarmsCommand.self, FHIRPathCommand.self,
+        ])
 }
 
 /// Options every command that opens the database takes.
 struct DatabaseOptions: ParsableArguments {
-    @Option(help: "Database URL: sqlite:///abs/path.db, sqlite://relative/path.db or postgres://user:pass@host:port/db (env HEALTHHUB_DATABASE; default \(DatabaseURL.defaultValue)).")
+    @Option(
+        help: "Database URL: sqlite:///abs/path.db, sqlite://relative/path.db or postgres://user:pass@host:port/db (env HEALTHHUB_DATABASE; default \(DatabaseURL.defaultValue)).")
     var database: String?
 
-    @Option(help: "File holding the base64 master key; created with mode 0600 when missing (env HEALTHHUB_MASTER_KEY_FILE; default data/master.key). HEALTHHUB_MASTER_KEY, when set, is used instead.")
+    @Option(
+        help:
+            "File holding the base64 master key; created with mode 0600 when missing (env HEALTHHUB_MASTER_KEY_FILE; default data/master.key). HEALTHHUB_MASTER_KEY, when set, is used instead."
+    )
     var masterKeyFile: String?
 
     @Option(help: "Config file of HEALTHHUB_<OPTION>=value lines (env HEALTHHUB_CONFIG).")
     var config: String?
 
-    @Option(help: "Append-only file of audit chain heads (env HEALTHHUB_AUDIT_CHECKPOINT_FILE; default: beside a SQLite database as <file>.audit-checkpoints, data/audit-checkpoints-<host>-<port>-<db>.log for PostgreSQL).")
+    @Option(
+        help:
+            "Append-only file of audit chain heads (env HEALTHHUB_AUDIT_CHECKPOINT_FILE; default: beside a SQLite database as <file>.audit-checkpoints, data/audit-checkpoints-<host>-<port>-<db>.log for PostgreSQL)."
+    )
     var auditCheckpointFile: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env HEALTHHUB_LOG_LEVEL; default info).")

@@ -12,7 +12,8 @@ import Storage
 func withServices<T>(_ common: DatabaseOptions, _ body: (HealthHubServices) async throws -> T) async throws -> T {
     let config = try common.configuration(try common.settings())
     let logger = Logs.bootstrap(config)
-    let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.resolvedMasterKeyFile, migrate: true, logger: logger)
+    let services = try await HealthHubServices.open(
+        database: config.database, masterKey: config.masterKey, masterKeyFile: config.resolvedMasterKeyFile, migrate: true, logger: logger)
     do {
         let result = try await body(services)
         await services.shutdown()
@@ -38,8 +39,9 @@ func linkedID(_ text: String, type: String, _ services: HealthHubServices) async
 }
 
 struct UsersCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "users", abstract: "Manage accounts.",
-                                                    subcommands: [Create.self, List.self, Disable.self, Enable.self, ResetMFA.self, EnrolmentCode.self])
+    static let configuration = CommandConfiguration(
+        commandName: "users", abstract: "Manage accounts.",
+        subcommands: [Create.self, List.self, Disable.self, Enable.self, ResetMFA.self, EnrolmentCode.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an account. Without --password-stdin a strong password is generated and printed once.")
@@ -123,8 +125,9 @@ struct UsersCommand: AsyncParsableCommand {
     }
 
     struct EnrolmentCode: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "enrolment-code",
-                                                        abstract: "Issue a one-time code with which a staff account sets up its authenticator (replaces an earlier one).")
+        static let configuration = CommandConfiguration(
+            commandName: "enrolment-code",
+            abstract: "Issue a one-time code with which a staff account sets up its authenticator (replaces an earlier one).")
         @OptionGroup var common: DatabaseOptions
         @Argument(help: "The account's email.") var email: String
         func run() async throws {
@@ -141,7 +144,8 @@ struct UsersCommand: AsyncParsableCommand {
     }
 
     struct ResetMFA: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "reset-mfa", abstract: "Remove an account's authenticator and recovery codes; it enrols again at the next sign-in.")
+        static let configuration = CommandConfiguration(
+            commandName: "reset-mfa", abstract: "Remove an account's authenticator and recovery codes; it enrols again at the next sign-in.")
         @OptionGroup var common: DatabaseOptions
         @Argument(help: "The account's email.") var email: String
         func run() async throws {
@@ -150,8 +154,10 @@ struct UsersCommand: AsyncParsableCommand {
     }
 
     /// One change to an account: done, audited, reported.
-    static func changeAccount(_ common: DatabaseOptions, _ interaction: String, _ done: String,
-                              _ change: (AccountStore) async throws -> User) async throws {
+    static func changeAccount(
+        _ common: DatabaseOptions, _ interaction: String, _ done: String,
+        _ change: (AccountStore) async throws -> User
+    ) async throws {
         try await withServices(common) { services in
             do {
                 let user = try await change(services.identity.accounts)
@@ -163,12 +169,15 @@ struct UsersCommand: AsyncParsableCommand {
 }
 
 struct ClientsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "clients", abstract: "Manage OAuth clients (SMART apps and backend services).",
-                                                    subcommands: [Create.self, List.self, Revoke.self])
+    static let configuration = CommandConfiguration(
+        commandName: "clients", abstract: "Manage OAuth clients (SMART apps and backend services).",
+        subcommands: [Create.self, List.self, Revoke.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Register a client. Without --redirect-uri it is a backend service (client credentials); with one, a SMART app (confidential, or public with --public). The secret is printed once.")
+            abstract:
+                "Register a client. Without --redirect-uri it is a backend service (client credentials); with one, a SMART app (confidential, or public with --public). The secret is printed once."
+        )
         @OptionGroup var common: DatabaseOptions
         @Option(help: "Display name.") var name: String
         @Option(help: "Space-separated scopes, e.g. \"system/*.rs\" or \"openid fhirUser launch/patient patient/*.rs offline_access\".") var scopes: String
@@ -234,7 +243,9 @@ struct KeysCommand: AsyncParsableCommand {
 
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make a new ES256 signing key current. The previous key stays in the JWKS so its tokens verify until they expire; older keys retire. Running servers pick the new key up within a minute (as they verify tokens).")
+            abstract:
+                "Make a new ES256 signing key current. The previous key stays in the JWKS so its tokens verify until they expire; older keys retire. Running servers pick the new key up within a minute (as they verify tokens)."
+        )
         @OptionGroup var common: DatabaseOptions
         func run() async throws {
             try await withServices(common) { services in
@@ -274,7 +285,8 @@ struct CareCommand: AsyncParsableCommand {
         @Option(help: "Patient/ID") var patient: String
         func run() async throws {
             try await withServices(common) { services in
-                let pr = practitioner.replacingOccurrences(of: "Practitioner/", with: ""), pa = patient.replacingOccurrences(of: "Patient/", with: "")
+                let pr = practitioner.replacingOccurrences(of: "Practitioner/", with: "")
+                let pa = patient.replacingOccurrences(of: "Patient/", with: "")
                 try await services.database.transaction { tx in try await AccessPolicy.unassign(practitioner: pr, patient: pa, in: tx) }
                 try await auditAdmin(services, "care-unassign", resources: ["Practitioner/\(pr)", "Patient/\(pa)"])
                 print("Removed the assignment of Patient/\(pa) to Practitioner/\(pr)")

@@ -17,12 +17,18 @@ enum ObservabilitySettings {
         config.instance = settings.value(nil, "INSTANCE")
         // The OpenTelemetry variable is honoured too, so a collector set up for other services works as is.
         if let endpoint = settings.value(nil, "OTLP_ENDPOINT") ?? settings.environment["OTEL_EXPORTER_OTLP_ENDPOINT"] {
-            if let url = URL(string: endpoint), ["http", "https"].contains(url.scheme ?? ""), url.host != nil { config.otlpEndpoint = endpoint } else {
+            if let url = URL(string: endpoint), ["http", "https"].contains(url.scheme ?? ""), url.host != nil {
+                config.otlpEndpoint = endpoint
+            } else {
                 problems.append("HEALTHHUB_OTLP_ENDPOINT must be an http(s) URL such as http://collector:4318")
             }
         }
         if let text = settings.value(nil, "ALARM_INTERVAL") {
-            if let seconds = Int(text), (1...300).contains(seconds) { config.alarmInterval = .seconds(seconds) } else { problems.append("HEALTHHUB_ALARM_INTERVAL must be 1-300 seconds") }
+            if let seconds = Int(text), (1...300).contains(seconds) {
+                config.alarmInterval = .seconds(seconds)
+            } else {
+                problems.append("HEALTHHUB_ALARM_INTERVAL must be 1-300 seconds")
+            }
         }
         if let hook = settings.value(nil, "ALARM_WEBHOOK") {
             if let url = URL(string: hook), ["http", "https"].contains(url.scheme ?? ""), url.host != nil {

@@ -23,7 +23,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Do not run pending migrations; refuse to start if any are pending.")
     var noMigrate = false
 
-    @Option(help: "Rate limits: on or off (env HEALTHHUB_RATE_LIMITS; default on). Budgets are CAPACITY/PER_SECOND token buckets: HEALTHHUB_RATE_LIMIT_IP (3000/1000), _USER (1500/500), _CLIENT (3000/1000), _SIGNIN (60/0.5); costs: HEALTHHUB_RATE_LIMIT_COSTS (read=1,search=10,create=10,write=10,history=50,export=50).")
+    @Option(
+        help:
+            "Rate limits: on or off (env HEALTHHUB_RATE_LIMITS; default on). Budgets are CAPACITY/PER_SECOND token buckets: HEALTHHUB_RATE_LIMIT_IP (3000/1000), _USER (1500/500), _CLIENT (3000/1000), _SIGNIN (60/0.5); costs: HEALTHHUB_RATE_LIMIT_COSTS (read=1,search=10,create=10,write=10,history=50,export=50)."
+    )
     var rateLimits: String?
 
     func run() async throws {
@@ -38,7 +41,9 @@ struct ServeCommand: AsyncParsableCommand {
         if let base = config.publicBaseURL, URL(string: base)?.scheme == nil { problems.append("public base URL must be absolute (https://host/fhir)") }
         config.allowedHosts = (settings.value(nil, "ALLOWED_HOSTS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         if config.publicBaseURL == nil, config.allowedHosts.isEmpty, !HostGuardMiddleware.isLoopback(config.host) {
-            problems.append("listening on \(config.host) needs --public-base-url (HEALTHHUB_PUBLIC_BASE_URL) or HEALTHHUB_ALLOWED_HOSTS: without either the token issuer would follow the Host header")
+            problems.append(
+                "listening on \(config.host) needs --public-base-url (HEALTHHUB_PUBLIC_BASE_URL) or HEALTHHUB_ALLOWED_HOSTS: without either the token issuer would follow the Host header"
+            )
         }
         config.runMigrations = !(noMigrate || settings.value(nil, "NO_MIGRATE") == "1")
         problems += RateLimitSettings.apply(settings, flag: rateLimits, to: &config.rateLimits)
@@ -52,7 +57,9 @@ struct ServeCommand: AsyncParsableCommand {
         if settings.value(nil, "BENCHMARK_NO_GATEWAY") == "1" {
             #if HEALTHHUB_BENCHMARK
             // Turns authentication off: only ever for bench/run on this machine.
-            if HostGuardMiddleware.isLoopback(config.host) && config.trustedProxies.isEmpty { config.benchmarkWithoutGateway = true } else {
+            if HostGuardMiddleware.isLoopback(config.host) && config.trustedProxies.isEmpty {
+                config.benchmarkWithoutGateway = true
+            } else {
                 problems.append("HEALTHHUB_BENCHMARK_NO_GATEWAY is for benchmarks on loopback only (--host 127.0.0.1, no trusted proxies)")
             }
             #else
@@ -68,7 +75,8 @@ struct ServeCommand: AsyncParsableCommand {
             logger.critical("BENCHMARK MODE: no gateway, no authentication; every request acts as a backend client with every scope")
         }
         #endif
-        let services = try await HealthHubServices.open(database: config.database, masterKey: config.masterKey, masterKeyFile: config.resolvedMasterKeyFile, migrate: config.runMigrations, logger: logger)
+        let services = try await HealthHubServices.open(
+            database: config.database, masterKey: config.masterKey, masterKeyFile: config.resolvedMasterKeyFile, migrate: config.runMigrations, logger: logger)
         let ready: @Sendable (String) async -> Void = { url in
             // Unbuffered, so scripts waiting for this line see it at once.
             FileHandle.standardOutput.write(Data("HealthHub ready at \(url) (FHIR base \(url)fhir)\n".utf8))

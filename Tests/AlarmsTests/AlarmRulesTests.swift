@@ -13,11 +13,13 @@ struct Simulation {
 
     /// Healthy rates and values (per second for counters); timestamps are relative to now.
     static func healthy(_ t: Double) -> [Signal: Double] {
-        [.httpRequests: 10, .http5xx: 0, .httpSlow: 0.01, .dbOperations: 20, .dbErrors: 0, .dbSlow: 0.02,
-         .wafBlocks: 0.05, .rateLimited: 0.1, .loginFailures: 0.01, .tokenFailures: 0.05, .engineFailures: 0,
-         .dbInUse: 1, .dbPoolSize: 5, .diskFreeRatio: 0.5, .restartsLastHour: 1, .certificateExpiry: t + 90 * 86400,
-         .lastBackup: t - 3600, .auditChainOK: 1, .auditCheckpoint: t - 10, .engineQueueDepth: 0, .inFlight: 3,
-         .probeDatabase: 1, .probeStorage: 1, .probeAudit: 1]
+        [
+            .httpRequests: 10, .http5xx: 0, .httpSlow: 0.01, .dbOperations: 20, .dbErrors: 0, .dbSlow: 0.02,
+            .wafBlocks: 0.05, .rateLimited: 0.1, .loginFailures: 0.01, .tokenFailures: 0.05, .engineFailures: 0,
+            .dbInUse: 1, .dbPoolSize: 5, .diskFreeRatio: 0.5, .restartsLastHour: 1, .certificateExpiry: t + 90 * 86400,
+            .lastBackup: t - 3600, .auditChainOK: 1, .auditCheckpoint: t - 10, .engineQueueDepth: 0, .inFlight: 3,
+            .probeDatabase: 1, .probeStorage: 1, .probeAudit: 1,
+        ]
     }
 
     /// Advances one minute under `profile`; `growMemory` adds 1 MiB/s of resident memory.
@@ -40,15 +42,15 @@ struct Simulation {
 
 /// How each rule is pushed over its threshold, on top of the healthy profile.
 let breaches: [String: @Sendable (Double) -> [Signal: Double]] = [
-    "SLOBurnRateFast": { _ in [.http5xx: 5] },            // 50% errors: burn rate 500x
-    "SLOBurnRateSlow": { _ in [.http5xx: 0.1] },          // 1% errors: burn 10x (slow fires, fast does not)
-    "HighLatencyP99": { _ in [.httpSlow: 0.5] },          // 5% slower than 0.2 s
-    "High5xxRate": { _ in [.http5xx: 1] },                // 10%
-    "DatabaseErrors": { _ in [.dbErrors: 0.1] },          // 30 per 5 min
+    "SLOBurnRateFast": { _ in [.http5xx: 5] },  // 50% errors: burn rate 500x
+    "SLOBurnRateSlow": { _ in [.http5xx: 0.1] },  // 1% errors: burn 10x (slow fires, fast does not)
+    "HighLatencyP99": { _ in [.httpSlow: 0.5] },  // 5% slower than 0.2 s
+    "High5xxRate": { _ in [.http5xx: 1] },  // 10%
+    "DatabaseErrors": { _ in [.dbErrors: 0.1] },  // 30 per 5 min
     "DatabasePoolSaturation": { _ in [.dbInUse: 5] },
-    "DatabaseSlowQueries": { _ in [.dbSlow: 1] },         // 5%
+    "DatabaseSlowQueries": { _ in [.dbSlow: 1] },  // 5%
     "DiskSpaceLow": { _ in [.diskFreeRatio: 0.05] },
-    "MemoryGrowth": { _ in [:] },                         // memory grows, see growMemory
+    "MemoryGrowth": { _ in [:] },  // memory grows, see growMemory
     "FrequentRestarts": { _ in [.restartsLastHour: 3] },
     "TLSCertificateExpiry": { t in [.certificateExpiry: t + 7 * 86400] },
     "BackupStale": { t in [.lastBackup: t - 30 * 3600] },
@@ -135,8 +137,10 @@ let breaches: [String: @Sendable (Double) -> [Signal: Double]] = [
         let smtp = try await SMTPStandIn.start()
         let transitions = seen
         try await withWebhookReceiver(failures: 0) { url, receiver in
-            let channels: [any AlarmChannel] = [WebhookChannel(url: url),
-                                                try SMTPChannel(url: "smtp://127.0.0.1:\(smtp.port)", from: "alarms@h.example.org", to: ["ops@h.example.org"])]
+            let channels: [any AlarmChannel] = [
+                WebhookChannel(url: url),
+                try SMTPChannel(url: "smtp://127.0.0.1:\(smtp.port)", from: "alarms@h.example.org", to: ["ops@h.example.org"]),
+            ]
             let notifier = AlarmNotifier(channels: channels, maxAttempts: 2, backoff: .milliseconds(5), logger: quietLogger)
             for t in transitions where t.notifies {
                 #expect(await notifier.send(AlarmNotification(t, instance: "node-a")) == ["webhook": true, "email": true])

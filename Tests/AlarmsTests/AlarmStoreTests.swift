@@ -3,8 +3,8 @@ import Foundation
 import SQLKit
 import Storage
 import Telemetry
-import Testing
 import TestSupport
+import Testing
 
 let alarmMigrations = MigrationRunner(AlarmStore.migrations)
 

@@ -10,8 +10,10 @@ import Testing
 
 let quietLogger = Logger(label: "alarms-test") { _ in SwiftLogNoOpLogHandler() }
 
-let firing = AlarmNotification(AlarmTransition(rule: "High5xxRate", severity: .page, summary: "More than 5% of requests failed with 5xx (5 min)",
-                                               from: .pending, to: .firing, at: 1_800_000_000, value: 0.125, duration: 300), instance: "node-a")
+let firing = AlarmNotification(
+    AlarmTransition(
+        rule: "High5xxRate", severity: .page, summary: "More than 5% of requests failed with 5xx (5 min)",
+        from: .pending, to: .firing, at: 1_800_000_000, value: 0.125, duration: 300), instance: "node-a")
 
 /// A local webhook receiver: answers the first `failures` posts with `status`, then 204, and
 /// keeps the bodies it accepted.
@@ -21,8 +23,10 @@ final class Receiver: Sendable {
     var accepted: [Data] { state.withLock { $0.accepted } }
 }
 
-func withWebhookReceiver(failures: Int, status: HTTPResponse.Status = .serviceUnavailable,
-                         _ body: @Sendable (String, Receiver) async throws -> Void) async throws {
+func withWebhookReceiver(
+    failures: Int, status: HTTPResponse.Status = .serviceUnavailable,
+    _ body: @Sendable (String, Receiver) async throws -> Void
+) async throws {
     let receiver = Receiver()
     let state = receiver
     let router = Router()

@@ -1,11 +1,11 @@
 import Audit
 import Foundation
 import Kernel
-import Sealing
 import SQLKit
+import Sealing
 import Storage
-import Testing
 import TestSupport
+import Testing
 
 /// Renders each record as `{"event":N}` with N its request id, so the chained bytes are known.
 struct NumberedRenderer: AuditEventRendering {
@@ -52,10 +52,11 @@ struct NumberedRenderer: AuditEventRendering {
             try await db.transaction { tx in try await trail.append([record(1, at: 1_000)], in: tx) }
             try await trail.appendSoon([record(2, at: 2_000)])
             let rows = try await db.read { try await $0.raw("SELECT seq, prev_hash, hash FROM hh_audit_event ORDER BY seq").all() }
-            #expect(try rows.map { try $0.decode(column: "hash", as: String.self) } == [
-                "270ff98386f26d9d24dc129d23411afeb358ddc45ef32c5a4bb33eece73e8354",
-                "4c620dc8133aa861a37559498b25796c760a1fa1f4bdc73a345647015fbeba1c",
-            ])
+            #expect(
+                try rows.map { try $0.decode(column: "hash", as: String.self) } == [
+                    "270ff98386f26d9d24dc129d23411afeb358ddc45ef32c5a4bb33eece73e8354",
+                    "4c620dc8133aa861a37559498b25796c760a1fa1f4bdc73a345647015fbeba1c",
+                ])
             #expect(try rows[1].decode(column: "prev_hash", as: String.self) == "270ff98386f26d9d24dc129d23411afeb358ddc45ef32c5a4bb33eece73e8354")
             #expect(try await AuditVerifier(trail: trail).verify(checkpoints: nil) == .ok(records: 2))
             // The content is sealed: the stored column is not the rendered bytes.

@@ -1,8 +1,8 @@
 import Auth
 import Foundation
 import Gateway
-import Testing
 import TestSupport
+import Testing
 
 /// Every sign-in, MFA and consent page, rendered in the page frame with fixed values; values
 /// that carry markup must come out escaped.
@@ -19,15 +19,20 @@ import TestSupport
     @Test func secondFactor() {
         Snapshot.expect(page("Two-factor sign-in", Page.mfa(csrf: "csrf-2", next: "/", message: "That code is not valid.")), named: "mfa")
         Snapshot.expect(page("Set up two-factor sign-in", Page.enrolmentCode(csrf: "csrf-3", next: "/", message: nil)), named: "enrolment-code")
-        Snapshot.expect(page("Set up two-factor sign-in", Page.enrol(csrf: "csrf-4", next: "/", enrolmentCode: "EC-1",
-                                                                     uri: "otpauth://totp/HealthHub:a%40b.test?secret=ABC&issuer=HealthHub",
-                                                                     secret: "ABC", message: nil)), named: "enrol")
+        Snapshot.expect(
+            page(
+                "Set up two-factor sign-in",
+                Page.enrol(
+                    csrf: "csrf-4", next: "/", enrolmentCode: "EC-1",
+                    uri: "otpauth://totp/HealthHub:a%40b.test?secret=ABC&issuer=HealthHub",
+                    secret: "ABC", message: nil)), named: "enrol")
         Snapshot.expect(page("Recovery codes", Page.recoveryCodes(["aaaa-bbbb", "cccc-dddd"], next: "/")), named: "recovery-codes")
     }
 
     @Test func consentNamesTheApplicationAndEscapesWhatItRegistered() {
-        let body = Page.consent(client: Self.hostile, email: "pat@example.test", scopes: ["launch/patient", "patient/*.rs", "openid"],
-                                fields: [("client_id", "app-1"), ("state", "\"><img src=x>"), ("csrf", "csrf-5")], needsPatient: true)
+        let body = Page.consent(
+            client: Self.hostile, email: "pat@example.test", scopes: ["launch/patient", "patient/*.rs", "openid"],
+            fields: [("client_id", "app-1"), ("state", "\"><img src=x>"), ("csrf", "csrf-5")], needsPatient: true)
         Snapshot.expect(page("Allow access?", body), named: "consent")
         #expect(!body.contains("<script>") && !body.contains("<img"))
         #expect(body.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;quotes&#39;"))

@@ -48,8 +48,9 @@ import Testing
     let policy = AccessPolicy(definitions: R4.definitions)
 
     func principal(_ role: Role, _ scopes: String, patient: String? = nil, practitioner: String? = nil, breakGlass: String? = nil) -> Principal {
-        Principal(subject: "u1", role: role, reference: "User/u1", patient: patient, practitioner: practitioner,
-                  scopes: ScopeSet(scopes), breakGlassReason: breakGlass)
+        Principal(
+            subject: "u1", role: role, reference: "User/u1", patient: patient, practitioner: practitioner,
+            scopes: ScopeSet(scopes), breakGlassReason: breakGlass)
     }
 
     /// The diagnostics of the 403 the policy answers, or nil when it allows the interaction.
@@ -166,7 +167,10 @@ import Testing
         #expect(policy.condition(.patients(["p1"]), type: "Organization") == nil)
         #expect(policy.historyCondition(.unrestricted, type: "Observation") == nil)
         let all = try await SQLFixture.run(conditions.map { SQLFixture.matching(try #require($0)) })
-        #expect(all[0].condition == "EXISTS (SELECT 1 FROM hh_idx_reference c WHERE c.res_type = r.res_type AND c.res_id = r.res_id AND c.param IN (?1, ?2) AND c.target_type = 'Patient' AND c.target_id IN (?3, ?4))")
+        #expect(
+            all[0].condition
+                == "EXISTS (SELECT 1 FROM hh_idx_reference c WHERE c.res_type = r.res_type AND c.res_id = r.res_id AND c.param IN (?1, ?2) AND c.target_type = 'Patient' AND c.target_id IN (?3, ?4))"
+        )
         #expect(all[0].binds == ["subject", "performer", "p1", "p2"])
         #expect(all[1].condition == "r.res_id IN (?1)")
         #expect(all[2].condition == "r.res_id IN (NULL)")
@@ -177,7 +181,9 @@ import Testing
 
         let history = try #require(policy.historyCondition(.patients(["p1"]), type: "Observation"))
         let rendered = try await SQLFixture.run(["SELECT h.res_id FROM hh_resource_history h WHERE " + history])
-        #expect(rendered[0].sql.contains("FROM hh_history_patient c WHERE c.res_type = h.res_type AND c.res_id = h.res_id AND c.param IN (?1, ?2) AND c.version = h.version AND c.patient_id IN (?3))"))
+        #expect(
+            rendered[0].sql.contains(
+                "FROM hh_history_patient c WHERE c.res_type = h.res_type AND c.res_id = h.res_id AND c.param IN (?1, ?2) AND c.version = h.version AND c.patient_id IN (?3))"))
     }
 
     @Test func visibilityOfTypesTheScopesDoNotReachIsNothing() async throws {

@@ -7,11 +7,12 @@ import Testing
     static let definitions = try! FHIRDefinitions.loadBundled()
 
     @Test func rendersAValidBALPStyleAuditEvent() throws {
-        let record = AuditRecord(action: .read, interaction: "search-type", outcome: .minorFailure, outcomeCode: "not-found",
-                                 agent: "Practitioner/7", agentRole: "practitioner", networkAddress: "10.1.2.3",
-                                 patients: ["Patient/1", "Patient/2"], resources: ["Observation/9"],
-                                 query: "Observation?patient=1", purposeOfUse: "TREAT", requestID: "req-1",
-                                 recorded: Date(timeIntervalSince1970: 1_795_000_000))
+        let record = AuditRecord(
+            action: .read, interaction: "search-type", outcome: .minorFailure, outcomeCode: "not-found",
+            agent: "Practitioner/7", agentRole: "practitioner", networkAddress: "10.1.2.3",
+            patients: ["Patient/1", "Patient/2"], resources: ["Observation/9"],
+            query: "Observation?patient=1", purposeOfUse: "TREAT", requestID: "req-1",
+            recorded: Date(timeIntervalSince1970: 1_795_000_000))
         let event = JSON.object(AuditEventRenderer().render(record))
         #expect(ResourceValidator(definitions: Self.definitions).validate(event).isEmpty)
         #expect(event["recorded"]?.stringValue == "2026-11-18T11:06:40.000Z")

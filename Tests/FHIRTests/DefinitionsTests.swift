@@ -45,7 +45,9 @@ enum R4 {
 @Suite struct SearchIndexerTests {
     @Test func extractsValuesOfEveryParameterType() throws {
         let indexer = SearchIndexer(definitions: R4.definitions, registry: R4.registry)
-        let patient = try JSON.parse(#"{"resourceType":"Patient","identifier":[{"system":"urn:s","value":"7"}],"name":[{"family":"Ñúñez","given":["Ana"]}],"gender":"female","birthDate":"1990","generalPractitioner":[{"reference":"Practitioner/p1"}]}"#)
+        let patient = try JSON.parse(
+            #"{"resourceType":"Patient","identifier":[{"system":"urn:s","value":"7"}],"name":[{"family":"Ñúñez","given":["Ana"]}],"gender":"female","birthDate":"1990","generalPractitioner":[{"reference":"Practitioner/p1"}]}"#
+        )
         let e = indexer.entries(for: patient, type: "Patient")
         #expect(e.strings.contains { $0.param == "family" && $0.normalized == "nunez" && $0.exact == "Ñúñez" })
         #expect(e.tokens.contains { $0.param == "identifier" && $0.system == "urn:s" && $0.code == "7" })
@@ -63,7 +65,10 @@ enum R4 {
     }
 
     @Test func acceptsAValidResource() throws {
-        #expect(try issues(#"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"1"}]},"valueQuantity":{"value":1.5},"effectiveDateTime":"2020-01-01T10:00:00+01:00","_status":{"extension":[{"url":"http://x","valueString":"y"}]}}"#) == [])
+        #expect(
+            try issues(
+                #"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"1"}]},"valueQuantity":{"value":1.5},"effectiveDateTime":"2020-01-01T10:00:00+01:00","_status":{"extension":[{"url":"http://x","valueString":"y"}]}}"#
+            ) == [])
     }
 
     @Test(arguments: [
@@ -73,13 +78,16 @@ enum R4 {
         #"<a href=\" vbscript:x\">x</a>"#, #"<img src=\"data:text/html,x\"/>"#, #"<![CDATA[x]]>"#,
     ])
     func narrativesHoldFormattingOnly(_ inner: String) throws {
-        let text = #"{"resourceType":"Observation","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">\#(inner)</div>"},"status":"final","code":{"text":"x"}}"#
+        let text =
+            #"{"resourceType":"Observation","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">\#(inner)</div>"},"status":"final","code":{"text":"x"}}"#
         #expect(try issues(text).contains("invalid Observation.text.div"), "\(inner)")
     }
 
     @Test func ordinaryNarrativesPass() throws {
-        let inner = #"<p style=\"color:red\">BP <b>120/80</b> &amp; <a href=\"https://example.org/x\">link</a></p><!-- a note --><table><tr><td>1</td></tr></table><img src=\"data:image/png;base64,iVBO\" alt=\"x\"/><span>on time: <i>online</i></span>"#
-        let text = #"{"resourceType":"Observation","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">\#(inner)</div>"},"status":"final","code":{"text":"x"}}"#
+        let inner =
+            #"<p style=\"color:red\">BP <b>120/80</b> &amp; <a href=\"https://example.org/x\">link</a></p><!-- a note --><table><tr><td>1</td></tr></table><img src=\"data:image/png;base64,iVBO\" alt=\"x\"/><span>on time: <i>online</i></span>"#
+        let text =
+            #"{"resourceType":"Observation","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">\#(inner)</div>"},"status":"final","code":{"text":"x"}}"#
         #expect(try issues(text) == [])
     }
 
@@ -91,7 +99,9 @@ enum R4 {
     }
 
     @Test func reportsEveryProblemWithItsPath() throws {
-        let found = try issues(#"{"resourceType":"Observation","status":"finale","code":{"coding":{"code":"1"}},"valueQuantity":{"value":"1"},"valueString":"x","effectiveDateTime":"2020-02-30","subject":{"reference":"Patient/"},"bogus":1}"#)
+        let found = try issues(
+            #"{"resourceType":"Observation","status":"finale","code":{"coding":{"code":"1"}},"valueQuantity":{"value":"1"},"valueString":"x","effectiveDateTime":"2020-02-30","subject":{"reference":"Patient/"},"bogus":1}"#
+        )
         #expect(found.contains("code-invalid Observation.status"))
         #expect(found.contains("structure Observation.code.coding"))
         #expect(found.contains("value Observation.valueQuantity.value"))

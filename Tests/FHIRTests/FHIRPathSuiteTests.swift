@@ -57,15 +57,16 @@ enum FHIRPathSuite {
             for (index, test) in group.children.enumerated() where test.name == "test" {
                 guard let expression = test.children.first(where: { $0.name == "expression" }) else { continue }
                 let input = test.attributes["inputfile"].map { $0.hasSuffix(".xml") ? String($0.dropLast(4)) + ".json" : $0 } ?? "_no_input.json"
-                cases.append(FHIRPathSuiteCase(
-                    group: groupName,
-                    name: test.attributes["name"] ?? "#\(index)",
-                    expression: expression.text,
-                    invalid: expression.attributes["invalid"],
-                    inputFile: input,
-                    predicate: test.attributes["predicate"] == "true",
-                    ordered: test.attributes["ordered"] != "false",
-                    outputs: test.children.filter { $0.name == "output" }.map { .init(type: $0.attributes["type"] ?? "", value: $0.text) }))
+                cases.append(
+                    FHIRPathSuiteCase(
+                        group: groupName,
+                        name: test.attributes["name"] ?? "#\(index)",
+                        expression: expression.text,
+                        invalid: expression.attributes["invalid"],
+                        inputFile: input,
+                        predicate: test.attributes["predicate"] == "true",
+                        ordered: test.attributes["ordered"] != "false",
+                        outputs: test.children.filter { $0.name == "output" }.map { .init(type: $0.attributes["type"] ?? "", value: $0.text) }))
             }
         }
         return cases

@@ -76,10 +76,14 @@ import Testing
 @Suite struct JSONPatchTests {
     @Test func appliesRFC6902Operations() throws {
         let doc = try JSON.parse(#"{"a":{"b":[1,2]},"c":"x"}"#)
-        let patch = try JSON.parse(#"[{"op":"add","path":"/a/b/1","value":9},{"op":"remove","path":"/c"},{"op":"copy","from":"/a/b/0","path":"/d"},{"op":"move","from":"/d","path":"/e"},{"op":"test","path":"/e","value":1},{"op":"replace","path":"/a/b/-1","value":0}]"#)
+        let patch = try JSON.parse(
+            #"[{"op":"add","path":"/a/b/1","value":9},{"op":"remove","path":"/c"},{"op":"copy","from":"/a/b/0","path":"/d"},{"op":"move","from":"/d","path":"/e"},{"op":"test","path":"/e","value":1},{"op":"replace","path":"/a/b/-1","value":0}]"#
+        )
         // "-1" is not an index: the whole patch fails and the caller keeps the original
         #expect(throws: FHIRError.self) { try JSONPatch.apply(patch, to: doc) }
-        let good = try JSON.parse(#"[{"op":"add","path":"/a/b/1","value":9},{"op":"remove","path":"/c"},{"op":"copy","from":"/a/b/0","path":"/d"},{"op":"move","from":"/d","path":"/e"},{"op":"test","path":"/e","value":1}]"#)
+        let good = try JSON.parse(
+            #"[{"op":"add","path":"/a/b/1","value":9},{"op":"remove","path":"/c"},{"op":"copy","from":"/a/b/0","path":"/d"},{"op":"move","from":"/d","path":"/e"},{"op":"test","path":"/e","value":1}]"#
+        )
         #expect(try JSONPatch.apply(good, to: doc) == JSON.parse(#"{"a":{"b":[1,9,2]},"e":1}"#))
     }
 

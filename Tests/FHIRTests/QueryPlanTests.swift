@@ -30,11 +30,11 @@ struct ExplainingSQLDatabase: SQLDatabase {
         plans.append(lines)
     }
 
-    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
         base.execute(sql: query, onRow)
     }
 
-    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         try await explain(query)
         try await base.execute(sql: query, onRow)
     }
@@ -57,8 +57,9 @@ final class PlanLog: Sendable {
     func plans(_ kind: TestDatabaseKind, _ body: @Sendable (ResourceStore, SearchEngine, any SQLDatabase) async throws -> Void) async throws -> [[String]] {
         try await TestDatabases.with(kind, migrations: Self.migrations) { db in
             let key = try MasterKey.load(environmentValue: Data(count: 32).base64EncodedString(), keyFile: nil, mayCreate: false)
-            let store = ResourceStore(database: db, keyring: try await Keyring.load(from: db, masterKey: key),
-                                      indexer: SearchIndexer(definitions: R4.definitions, registry: R4.registry), clock: SystemClock())
+            let store = ResourceStore(
+                database: db, keyring: try await Keyring.load(from: db, masterKey: key),
+                indexer: SearchIndexer(definitions: R4.definitions, registry: R4.registry), clock: SystemClock())
             let engine = SearchEngine(definitions: R4.definitions, registry: R4.registry, store: store)
             return try await db.transaction { tx in
                 if kind == .postgres { try await tx.sql.raw("SET LOCAL enable_seqscan = off").run() }

@@ -19,7 +19,8 @@ import Testing
     // MARK: Valid resources
 
     @Test func acceptsAPatientUsingMostOfTheJSONRules() throws {
-        let text = patient(#"""
+        let text = patient(
+            #"""
             "id":"p-1","meta":{"versionId":"2","lastUpdated":"2024-01-02T03:04:05.678Z"},
             "text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Ann <b>Doe</b></p></div>"},
             "contained":[{"resourceType":"Practitioner","id":"gp","name":[{"family":"Who"}]}],
@@ -92,10 +93,14 @@ import Testing
         (#""identifier":[]"#, "structure Patient.identifier", "Element must not be an empty array"),
         (#""gender":null"#, "structure Patient.gender", "Element must not be null"),
         (#""maritalStatus":{}"#, "structure Patient.maritalStatus", "Element must not be an empty object"),
-        (#""text":{"status":"generated","div":"<div>x</div>","_div":{"extension":[{"url":"http://x","valueString":"y"}]}}"#,
-         "structure Patient.text.div.extension", "Element 'xhtml.extension' is not allowed here (maximum cardinality 0)"),
-        (#""name":[{"given":["a",null]}]"#, "structure Patient.name[0].given[1]",
-         "Null is only allowed in a primitive array when the matching '_' array has an entry at that index"),
+        (
+            #""text":{"status":"generated","div":"<div>x</div>","_div":{"extension":[{"url":"http://x","valueString":"y"}]}}"#,
+            "structure Patient.text.div.extension", "Element 'xhtml.extension' is not allowed here (maximum cardinality 0)"
+        ),
+        (
+            #""name":[{"given":["a",null]}]"#, "structure Patient.name[0].given[1]",
+            "Null is only allowed in a primitive array when the matching '_' array has an entry at that index"
+        ),
         (#""name":[{"given":["a","b"],"_given":[null]}]"#, "structure Patient.name[0].given", "Element '_given' must have as many entries as 'given'"),
         (#""name":[null]"#, "structure Patient.name[0]", "Element must not be null"),
     ])
@@ -205,8 +210,9 @@ import Testing
         #expect(try issues(patient(#""maritalStatus":"M""#)) == ["structure Patient.maritalStatus"])
         #expect(try issues(patient(#""_active":"x""#)) == ["structure Patient.active"])
         #expect(try issues(patient(#""contained":[{"id":"x"}]"#)) == ["required Patient.contained[0]"])
-        #expect(try issues(#"{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","gender":"robot"}}]}"#)
-            == ["code-invalid Bundle.entry[0].resource.gender"])
+        #expect(
+            try issues(#"{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","gender":"robot"}}]}"#)
+                == ["code-invalid Bundle.entry[0].resource.gender"])
     }
 
     // MARK: Narratives

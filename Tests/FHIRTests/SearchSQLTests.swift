@@ -48,12 +48,12 @@ struct RecordingSQLDatabase: SQLDatabase {
         log.append(RenderedSQL(sql: sql, binds: binds.map { "\($0)" }))
     }
 
-    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
         record(query)
         return base.execute(sql: query, onRow)
     }
 
-    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         record(query)
         try await base.execute(sql: query, onRow)
     }
@@ -78,8 +78,9 @@ enum SQLFixture {
                 for statement in setup { try await tx.sql.raw("\(unsafeRaw: statement)").run() }
             }
             let key = try MasterKey.load(environmentValue: masterKey, keyFile: nil, mayCreate: false)
-            let store = ResourceStore(database: db, keyring: try await Keyring.load(from: db, masterKey: key),
-                                      indexer: SearchIndexer(definitions: R4.definitions, registry: R4.registry), clock: SystemClock())
+            let store = ResourceStore(
+                database: db, keyring: try await Keyring.load(from: db, masterKey: key),
+                indexer: SearchIndexer(definitions: R4.definitions, registry: R4.registry), clock: SystemClock())
             let engine = SearchEngine(definitions: R4.definitions, registry: R4.registry, store: store)
             return try await db.read { sql in try await body(engine, sql) }
         }
@@ -150,7 +151,8 @@ struct SearchRun: Sendable {
                     run.error = error
                 }
                 if let query = log.queries.first, query.sql.hasPrefix(SQLFixture.selectPrefix),
-                   let end = query.sql.range(of: " ORDER BY r.res_id LIMIT ?", options: .backwards) {
+                    let end = query.sql.range(of: " ORDER BY r.res_id LIMIT ?", options: .backwards)
+                {
                     run.condition = String(query.sql[..<end.lowerBound].dropFirst(SQLFixture.selectPrefix.count))
                     run.binds = Array(query.binds.dropLast())
                 }
@@ -172,7 +174,9 @@ struct SearchRun: Sendable {
 
     @Test func severalCodesBecomeOneBoundInList() async throws {
         let r = try await run(try request("Observation", "code=a,b,c"))
-        #expect(r.condition == "r.res_type = ?1 AND r.deleted = 0 AND r.res_id IN (SELECT i.res_id FROM hh_idx_token i WHERE i.res_type = ?2 AND i.param = ?3 AND ((i.code IN (?4, ?5, ?6))))")
+        #expect(
+            r.condition
+                == "r.res_type = ?1 AND r.deleted = 0 AND r.res_id IN (SELECT i.res_id FROM hh_idx_token i WHERE i.res_type = ?2 AND i.param = ?3 AND ((i.code IN (?4, ?5, ?6))))")
         #expect(r.binds == ["Observation", "Observation", "code", "a", "b", "c"])
 
         let codes = (1...SearchRequest.maxValues).map { "c\($0)" }
@@ -203,9 +207,10 @@ struct SearchRun: Sendable {
             try request("Observation", "date=ge2020&code=x&_id=o1"),
             try request("Observation", "status:not=final&code=x"),
         ])
-        #expect(all[0].condition == "r.res_type = ?1 AND r.deleted = 0 AND r.res_id IN (?2)"
-            + " AND EXISTS (SELECT 1 FROM hh_idx_token i WHERE i.res_type = r.res_type AND i.res_id = r.res_id AND i.param = ?3 AND ((i.code = ?4)))"
-            + " AND EXISTS (SELECT 1 FROM hh_idx_date i WHERE i.res_type = r.res_type AND i.res_id = r.res_id AND i.param = ?5 AND ((i.high >= ?6)))")
+        #expect(
+            all[0].condition == "r.res_type = ?1 AND r.deleted = 0 AND r.res_id IN (?2)"
+                + " AND EXISTS (SELECT 1 FROM hh_idx_token i WHERE i.res_type = r.res_type AND i.res_id = r.res_id AND i.param = ?3 AND ((i.code = ?4)))"
+                + " AND EXISTS (SELECT 1 FROM hh_idx_date i WHERE i.res_type = r.res_type AND i.res_id = r.res_id AND i.param = ?5 AND ((i.high >= ?6)))")
         #expect(all[0].binds == ["Observation", "o1", "code", "x", "date", "1577836800000"])
 
         let negated = all[1]
@@ -220,7 +225,8 @@ struct SearchRun: Sendable {
         let r = try await run(try request("Patient", [("name", names.joined(separator: ","))]))
         #expect(r.error == nil)
         #expect(r.occurrences(of: "i.value LIKE ?") == SearchRequest.maxValues)
-        var depth = 0, deepest = 0
+        var depth = 0
+        var deepest = 0
         for ch in r.condition {
             if ch == "(" { depth += 1; deepest = max(deepest, depth) } else if ch == ")" { depth -= 1 }
         }
@@ -236,16 +242,17 @@ struct SearchRun: Sendable {
             SQLFixture.resources(["Patient/p1", "Patient/p2"]),
             "INSERT INTO hh_idx_token (res_type, res_id, param, system, code) VALUES ('Patient', 'p1', 'identifier', 'urn:s', 'x'' OR 1=1--'), ('Patient', 'p2', 'identifier', 'urn:s', 'other')",
         ]
-        let all = try await run([
-            try request("Patient", [("identifier", hostile)]),
-            try request("Patient", [("identifier", "urn:s|" + hostile)]),
-            try request("Patient", [("name", hostile)]),
-            try request("Patient", [("name:exact", hostile)]),
-            try request("Patient", [("name:contains", hostile)]),
-            try request("Patient", [("_id", hostile)]),
-            try request("Questionnaire", [("url", hostile)]),
-            try request("Observation", [("subject", "http://x/" + hostile)]),
-        ], setup: setup)
+        let all = try await run(
+            [
+                try request("Patient", [("identifier", hostile)]),
+                try request("Patient", [("identifier", "urn:s|" + hostile)]),
+                try request("Patient", [("name", hostile)]),
+                try request("Patient", [("name:exact", hostile)]),
+                try request("Patient", [("name:contains", hostile)]),
+                try request("Patient", [("_id", hostile)]),
+                try request("Questionnaire", [("url", hostile)]),
+                try request("Observation", [("subject", "http://x/" + hostile)]),
+            ], setup: setup)
         for r in all {
             #expect(r.error == nil)
             #expect(!r.condition.isEmpty)
@@ -323,10 +330,11 @@ struct SearchRun: Sendable {
 
         let lenient = try request("Observation", "nonsense=1&code-value-quantity=x&code=y")
         #expect(lenient.clauses.map(\.name) == ["code"])
-        #expect(lenient.warnings.map(\.diagnostics) == [
-            "Unknown search parameter 'nonsense' for Observation; it was ignored",
-            "Search parameter 'code-value-quantity' is not supported; it was ignored",
-        ])
+        #expect(
+            lenient.warnings.map(\.diagnostics) == [
+                "Unknown search parameter 'nonsense' for Observation; it was ignored",
+                "Search parameter 'code-value-quantity' is not supported; it was ignored",
+            ])
         #expect(lenient.linkParameters.map { $0.0 } == ["code"])
     }
 
@@ -417,14 +425,18 @@ struct SearchRun: Sendable {
         let patient = Principal(subject: "u2", role: .patient, reference: "Patient/p2", patient: "p2", scopes: ScopeSet("patient/*.rs"))
         let limited = RequestAccess(principal: patient, policy: SQLFixture.policy)
         let chained = try request("Observation", "subject:Patient.name=pet")
-        let all = try await run([
-            (chained, Self.unlimited),
-            (chained, limited),
-            (try request("Observation", "subject.name=pet"), Self.unlimited),
-        ], setup: Self.chainSetup)
+        let all = try await run(
+            [
+                (chained, Self.unlimited),
+                (chained, limited),
+                (try request("Observation", "subject.name=pet"), Self.unlimited),
+            ], setup: Self.chainSetup)
 
         #expect(all[0].condition.contains(" AND r.res_id IN (SELECT c.res_id FROM hh_idx_reference c WHERE c.res_type = ?2 AND c.param = ?3 AND"))
-        #expect(all[0].condition.contains("(c.target_type = ?4 AND c.target_id IN (SELECT t.res_id FROM hh_resource t WHERE t.res_type = ?5 AND t.deleted = 0 AND t.res_id IN (SELECT i.res_id FROM hh_idx_string i"))
+        #expect(
+            all[0].condition.contains(
+                "(c.target_type = ?4 AND c.target_id IN (SELECT t.res_id FROM hh_resource t WHERE t.res_type = ?5 AND t.deleted = 0 AND t.res_id IN (SELECT i.res_id FROM hh_idx_string i"
+            ))
         #expect(all[0].binds == ["Observation", "Observation", "subject", "Patient", "Patient", "Patient", "name", "pet%"])
         #expect(all[0].ids == ["o1", "o2"])
 
@@ -448,8 +460,11 @@ struct SearchRun: Sendable {
         #expect(all[0].error == nil)
         #expect(all[0].occurrences(of: "FROM hh_idx_reference c") == 2)
         #expect(all[0].occurrences(of: "FROM hh_idx_string i") == 1)
-        #expect(all[0].binds == ["Observation", "Observation", "subject", "Patient", "Patient", "Patient", "general-practitioner",
-                                 "Practitioner", "Practitioner", "Practitioner", "name", "x%"])
+        #expect(
+            all[0].binds == [
+                "Observation", "Observation", "subject", "Patient", "Patient", "Patient", "general-practitioner",
+                "Practitioner", "Practitioner", "Practitioner", "name", "x%",
+            ])
         #expect(all[1].error?.issues.first?.code == "not-supported")
         #expect(all[1].error?.issues.first?.diagnostics == "Chained parameter 'nonsense' is not known on the target types of 'subject'")
     }
@@ -481,8 +496,9 @@ struct SearchRun: Sendable {
         let all = try await run(try (["ap2020-06-01", "ge2020,le2021"] + invalid).map { try request("Observation", [("date", $0)]) })
         #expect(all[0].condition.hasSuffix("AND ((i.low <= ?4 AND i.high >= ?5)))"))
         try #require(all[0].binds.count == 5)
-        let high = try #require(Int64(all[0].binds[3])), low = try #require(Int64(all[0].binds[4]))
-        #expect(low <= 1590969600000 && high >= 1591055999999)
+        let high = try #require(Int64(all[0].binds[3]))
+        let low = try #require(Int64(all[0].binds[4]))
+        #expect(low <= 1_590_969_600_000 && high >= 1_591_055_999_999)
         #expect(all[1].condition.hasSuffix("AND (((i.high >= ?4) OR (i.low <= ?5))))"))
         for (r, value) in zip(all.dropFirst(2), invalid) {
             #expect(r.error?.status.code == 400, "\(value)")

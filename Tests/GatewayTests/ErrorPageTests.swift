@@ -2,8 +2,8 @@ import Gateway
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct ErrorPageTests {
     /// A refused page request answers with the error page template, its message escaped.

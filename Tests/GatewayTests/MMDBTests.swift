@@ -1,7 +1,7 @@
 import Foundation
 import Gateway
-import Testing
 import TestSupport
+import Testing
 
 /// Databases built by `MMDBWriter` and read back by `MMDBReader`, plus hand-crafted malformed files.
 @Suite struct MMDBTests {
@@ -76,8 +76,10 @@ import TestSupport
     @Test(arguments: [24, 28, 32])
     func addressesOutsideEveryNetworkAreNotFound(recordSize: Int) throws {
         let reader = try MMDBReader(bytes: Self.countryDatabase(recordSize: recordSize))
-        for address in ["8.8.8.8", "81.2.70.1", "81.2.68.255", "193.2.0.1", "0.0.0.0", "255.255.255.255",
-                        "2001:db8:300::1", "2001:db9::1", "2610::1", "::1", "ffff::"] {
+        for address in [
+            "8.8.8.8", "81.2.70.1", "81.2.68.255", "193.2.0.1", "0.0.0.0", "255.255.255.255",
+            "2001:db8:300::1", "2001:db9::1", "2610::1", "::1", "ffff::",
+        ] {
             #expect(reader.lookup(address) == nil, "\(address)")
             #expect(try reader.find(address) == nil, "\(address)")
         }
@@ -120,10 +122,14 @@ import TestSupport
     @Test func fullRecordAndMetadata() throws {
         let reader = try MMDBReader(bytes: Self.countryDatabase(recordSize: 24))
         let record = try #require(reader.lookup("81.2.69.10"))
-        #expect(record == .map(["country": .map([
-            "iso_code": .string("GB"),
-            "names": .map(["en": .string("United Kingdom")]),
-        ])]))
+        #expect(
+            record
+                == .map([
+                    "country": .map([
+                        "iso_code": .string("GB"),
+                        "names": .map(["en": .string("United Kingdom")]),
+                    ])
+                ]))
         #expect(record["country"]?["names"]?["en"]?.string == "United Kingdom")
         #expect(record["country"]?["missing"] == nil && record["country"]?.string == nil)
         #expect(reader.lookup("216.160.83.56") == .map(["country": .map(["iso_code": .string("US")])]))
@@ -136,13 +142,17 @@ import TestSupport
 
     @Test func countryFallsBackToRegisteredCountry() throws {
         var writer = MMDBWriter()
-        writer.insert(network: "198.51.100.0/24", value: .map([
-            ("registered_country", .map([("iso_code", .string("DE"))])),
-        ]))
-        writer.insert(network: "203.0.113.0/24", value: .map([
-            ("country", .map([("iso_code", .string("FR"))])),
-            ("registered_country", .map([("iso_code", .string("DE"))])),
-        ]))
+        writer.insert(
+            network: "198.51.100.0/24",
+            value: .map([
+                ("registered_country", .map([("iso_code", .string("DE"))]))
+            ]))
+        writer.insert(
+            network: "203.0.113.0/24",
+            value: .map([
+                ("country", .map([("iso_code", .string("FR"))])),
+                ("registered_country", .map([("iso_code", .string("DE"))])),
+            ]))
         writer.insert(network: "192.0.2.0/24", value: .map([("continent", .map([("code", .string("EU"))]))]))
         let reader = try MMDBReader(bytes: writer.build())
         #expect(reader.country("198.51.100.1") == "DE")
@@ -155,15 +165,17 @@ import TestSupport
         let long300 = String(repeating: "x", count: 300)
         let long70k = String(repeating: "y", count: 70_000)
         var writer = MMDBWriter(recordSize: 32)
-        writer.insert(network: "100.64.0.0/10", value: .map([
-            ("string", .string("héllo")), ("empty", .string("")), ("s40", .string(String(repeating: "z", count: 40))),
-            ("s300", .string(long300)), ("s70k", .string(long70k)),
-            ("double", .double(-2.5)), ("float", .float(1.25)), ("bytes", .bytes([0, 1, 0xFF])),
-            ("u16", .uint16(65_535)), ("u32", .uint32(4_000_000_000)), ("zero", .uint32(0)),
-            ("i32", .int32(-7)), ("u64", .uint64(UInt64.max)), ("u128", .uint128(UInt128(UInt64.max) << 8 | 0xAB)),
-            ("t", .bool(true)), ("f", .bool(false)),
-            ("array", .array([.string("a"), .uint16(2), .array([])])), ("nested", .map([("deep", .map([]))])),
-        ]))
+        writer.insert(
+            network: "100.64.0.0/10",
+            value: .map([
+                ("string", .string("héllo")), ("empty", .string("")), ("s40", .string(String(repeating: "z", count: 40))),
+                ("s300", .string(long300)), ("s70k", .string(long70k)),
+                ("double", .double(-2.5)), ("float", .float(1.25)), ("bytes", .bytes([0, 1, 0xFF])),
+                ("u16", .uint16(65_535)), ("u32", .uint32(4_000_000_000)), ("zero", .uint32(0)),
+                ("i32", .int32(-7)), ("u64", .uint64(UInt64.max)), ("u128", .uint128(UInt128(UInt64.max) << 8 | 0xAB)),
+                ("t", .bool(true)), ("f", .bool(false)),
+                ("array", .array([.string("a"), .uint16(2), .array([])])), ("nested", .map([("deep", .map([]))])),
+            ]))
         let reader = try MMDBReader(bytes: writer.build())
         let expected: MMDBValue = .map([
             "string": .string("héllo"), "empty": .string(""), "s40": .string(String(repeating: "z", count: 40)),
@@ -230,10 +242,12 @@ import TestSupport
 
     @Test func invalidAddressesAreNil() throws {
         let reader = try MMDBReader(bytes: Self.countryDatabase(recordSize: 24))
-        for address in ["", "not-an-ip", "256.1.1.1", "81.2.69", "81.2.69.1.5", "81.2.69.-1", " 81.2.69.1",
-                        "81.2.69.1 ", "81.2.69.1/24", "81.2.69.1\u{0}", "2001:db8:100::g", "1:2:3:4:5:6:7:8:9",
-                        "2001:db8:100::1::2", ":::", "[2001:db8:100::1]", "fe80::1%eth0",
-                        String(repeating: "1", count: 100)] {
+        for address in [
+            "", "not-an-ip", "256.1.1.1", "81.2.69", "81.2.69.1.5", "81.2.69.-1", " 81.2.69.1",
+            "81.2.69.1 ", "81.2.69.1/24", "81.2.69.1\u{0}", "2001:db8:100::g", "1:2:3:4:5:6:7:8:9",
+            "2001:db8:100::1::2", ":::", "[2001:db8:100::1]", "fe80::1%eth0",
+            String(repeating: "1", count: 100),
+        ] {
             #expect(reader.lookup(address) == nil, "\(address)")
             #expect(reader.country(address) == nil, "\(address)")
             #expect(throws: MMDBError.invalidAddress(address)) { try reader.find(address) }
@@ -295,10 +309,11 @@ import TestSupport
         #expect(throws: MMDBError.invalidMetadata("missing node_count")) { try open(Self.metadata(drop: "node_count")) }
         #expect(throws: MMDBError.invalidMetadata("missing record_size")) { try open(Self.metadata(drop: "record_size")) }
         #expect(throws: MMDBError.invalidMetadata("node_count is not an unsigned integer up to 4294967295")) {
-            try open(.map([
-                ("binary_format_major_version", .uint16(2)), ("record_size", .uint16(24)),
-                ("ip_version", .uint16(4)), ("node_count", .string("1")),
-            ]))
+            try open(
+                .map([
+                    ("binary_format_major_version", .uint16(2)), ("record_size", .uint16(24)),
+                    ("ip_version", .uint16(4)), ("node_count", .string("1")),
+                ]))
         }
         // more nodes than the file holds
         #expect(throws: MMDBError.self) { try open(Self.metadata(nodeCount: 1_000_000)) }
@@ -314,8 +329,9 @@ import TestSupport
         #expect(loopReader.lookup("1.2.3.4") == nil)
         #expect(throws: MMDBError.corrupt("search tree deeper than the address")) { try loopReader.find("1.2.3.4") }
         // records pointing past the data section or into the 16-byte separator
-        let outside = MMDBWriter.assemble(records: [(1 + 16 + 500, 1 + 5)], recordSize: 24,
-                                          dataSection: [0x40], metadata: Self.metadata())
+        let outside = MMDBWriter.assemble(
+            records: [(1 + 16 + 500, 1 + 5)], recordSize: 24,
+            dataSection: [0x40], metadata: Self.metadata())
         let outsideReader = try MMDBReader(bytes: outside)
         #expect(outsideReader.lookup("1.2.3.4") == nil)
         #expect(outsideReader.lookup("200.2.3.4") == nil)
@@ -365,23 +381,23 @@ import TestSupport
 
     @Test func malformedValuesThrowInsteadOfCrashing() throws {
         let cases: [[UInt8]] = [
-            [0x00, 0x05],                 // extended type 12 (data cache container)
-            [0x00, 0x06],                 // extended type 13 (end marker)
-            [0x00, 0x00],                 // extended type 7 is not a valid encoding
-            [0x00, 0xF0],                 // extended type 247
-            [0x00],                       // extended type byte missing
-            [0x64, 1, 2, 3, 4],           // double of size 4
-            [0x04, 0x08, 1, 2, 3],        // float of size 4, payload cut short
-            [0xA3, 1, 2, 3],              // uint16 of size 3
-            [0x09, 0x02] + [UInt8](repeating: 1, count: 9), // uint64 of size 9
-            [0x11, 0x03] + [UInt8](repeating: 1, count: 17), // uint128 of size 17
-            [0x02, 0x07],                 // boolean of size 2
-            [0xE1, 0xA1, 0x01, 0x41],     // map key is not a string
-            [0xFF, 0xFF, 0xFF, 0xFF],     // map claiming 16 M entries
-            [0x1F, 0x04, 0xFF, 0xFF, 0xFF], // array claiming 16 M items
-            [0x5D],                       // string size byte missing
-            [0x27, 0xFF],                 // pointer past the end
-            [0x38, 0xFF, 0xFF, 0xFF, 0xFF], // 4-byte pointer past the end
+            [0x00, 0x05],  // extended type 12 (data cache container)
+            [0x00, 0x06],  // extended type 13 (end marker)
+            [0x00, 0x00],  // extended type 7 is not a valid encoding
+            [0x00, 0xF0],  // extended type 247
+            [0x00],  // extended type byte missing
+            [0x64, 1, 2, 3, 4],  // double of size 4
+            [0x04, 0x08, 1, 2, 3],  // float of size 4, payload cut short
+            [0xA3, 1, 2, 3],  // uint16 of size 3
+            [0x09, 0x02] + [UInt8](repeating: 1, count: 9),  // uint64 of size 9
+            [0x11, 0x03] + [UInt8](repeating: 1, count: 17),  // uint128 of size 17
+            [0x02, 0x07],  // boolean of size 2
+            [0xE1, 0xA1, 0x01, 0x41],  // map key is not a string
+            [0xFF, 0xFF, 0xFF, 0xFF],  // map claiming 16 M entries
+            [0x1F, 0x04, 0xFF, 0xFF, 0xFF],  // array claiming 16 M items
+            [0x5D],  // string size byte missing
+            [0x27, 0xFF],  // pointer past the end
+            [0x38, 0xFF, 0xFF, 0xFF, 0xFF],  // 4-byte pointer past the end
         ]
         for data in cases {
             let reader = try MMDBReader(bytes: Self.crafted(dataSection: data))

@@ -1,7 +1,7 @@
 import Foundation
 import Gateway
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct WAFGeoTests {
     static func waf(_ change: (inout WAF.Configuration) -> Void = { _ in }) -> WAF {
@@ -51,10 +51,12 @@ import TestSupport
         // "union select" (counted) comes first in the text; the XSS after it still blocks
         #expect(waf.inspect(.init(client: nil, path: "/fhir/Patient", query: "a=union select&b=<script>x")).action == .block)
         #expect(throws: WAFConfigError.self) {
-            try WAFConfigDocument.parse(Data(#"{"rules": [{"id": "site-ok", "group": "site", "action": "allow", "patterns": ["trusted"], "targets": ["query"]}]}"#.utf8), over: .init())
+            try WAFConfigDocument.parse(
+                Data(#"{"rules": [{"id": "site-ok", "group": "site", "action": "allow", "patterns": ["trusted"], "targets": ["query"]}]}"#.utf8), over: .init())
         }
         #expect(throws: WAFConfigError.self) { try WAFConfigDocument.parse(Data(#"{"overrides": {"xss-script": "allow"}}"#.utf8), over: .init()) }
-        let site = try WAFConfigDocument.parse(Data(#"{"rules": [{"id": "site-ok", "group": "site", "action": "allow", "patterns": ["/fhir/binary/scan"], "targets": ["path"]}]}"#.utf8), over: .init())
+        let site = try WAFConfigDocument.parse(
+            Data(#"{"rules": [{"id": "site-ok", "group": "site", "action": "allow", "patterns": ["/fhir/binary/scan"], "targets": ["path"]}]}"#.utf8), over: .init())
         #expect(WAF(configuration: site).inspect(.init(client: nil, path: "/fhir/Binary/scan-../etc", query: "")).action == .allow)
     }
 
@@ -75,11 +77,11 @@ import TestSupport
 @Suite struct WAFConfigTests {
     @Test func aDocumentRefinesTheStartSettings() throws {
         let doc = #"""
-        {"deny": ["203.0.113.0/24", "2001:db8:bad::/48"], "overrides": {"sqli-union": "count"},
-         "rules": [{"id": "site-probe", "group": "site", "action": "block", "patterns": ["/wp-admin"], "targets": ["path"]}],
-         "geo": {"allow": ["GB", "US"], "unknown": "block"},
-         "limits": {"maxQueryParameters": 20, "routes": [{"prefix": "/fhir", "maxBodyBytes": 1048576, "maxHeaderBytes": 8192}]}}
-        """#
+            {"deny": ["203.0.113.0/24", "2001:db8:bad::/48"], "overrides": {"sqli-union": "count"},
+             "rules": [{"id": "site-probe", "group": "site", "action": "block", "patterns": ["/wp-admin"], "targets": ["path"]}],
+             "geo": {"allow": ["GB", "US"], "unknown": "block"},
+             "limits": {"maxQueryParameters": 20, "routes": [{"prefix": "/fhir", "maxBodyBytes": 1048576, "maxHeaderBytes": 8192}]}}
+            """#
         var base = WAF.Configuration()
         base.allow = [IPRange("10.0.0.0/8")!]
         let c = try WAFConfigDocument.parse(Data(doc.utf8), over: base)
@@ -100,10 +102,10 @@ import TestSupport
 
     @Test func everyProblemOfABadDocumentIsReported() {
         let doc = #"""
-        {"deny": ["300.1.1.1"], "overrides": {"no-such-rule": "count"},
-         "rules": [{"id": "sqli-union", "group": "x", "action": "block", "patterns": ["ab"], "targets": []}],
-         "geo": {"allow": ["GBR"], "unknown": "count"}, "limits": {"routes": [{"prefix": "fhir", "maxBodyBytes": -1, "maxHeaderBytes": 10}]}}
-        """#
+            {"deny": ["300.1.1.1"], "overrides": {"no-such-rule": "count"},
+             "rules": [{"id": "sqli-union", "group": "x", "action": "block", "patterns": ["ab"], "targets": []}],
+             "geo": {"allow": ["GBR"], "unknown": "count"}, "limits": {"routes": [{"prefix": "fhir", "maxBodyBytes": -1, "maxHeaderBytes": 10}]}}
+            """#
         #expect {
             try WAFConfigDocument.parse(Data(doc.utf8), over: .init())
         } throws: { error in

@@ -82,7 +82,8 @@ enum AttackCorpus {
     }
 
     @Test func letsClinicalTextInBodiesThrough() {
-        let body = #"{"resourceType":"Observation","note":[{"text":"Patient's mood: 'select' words carefully; asked to drop the subject. O'Neil -- follow-up; psych eval(uation) pending; sleep(7 h). Union Select Hospital, 1=1 ratio."}],"valueString":"<div xmlns=\"http://www.w3.org/1999/xhtml\">BP 120/80 &amp; HR 72</div>"}"#
+        let body =
+            #"{"resourceType":"Observation","note":[{"text":"Patient's mood: 'select' words carefully; asked to drop the subject. O'Neil -- follow-up; psych eval(uation) pending; sleep(7 h). Union Select Hospital, 1=1 ratio."}],"valueString":"<div xmlns=\"http://www.w3.org/1999/xhtml\">BP 120/80 &amp; HR 72</div>"}"#
         let verdict = waf.inspect(.init(client: nil, path: "/fhir/Observation", query: "", body: Array(body.utf8)))
         #expect(verdict.action == .allow, "\(verdict.rule ?? "")")
     }
@@ -103,8 +104,10 @@ enum AttackCorpus {
         #expect(escaped.feed(Array(#"3cscript>"}"#.utf8))?.rule == "xss-script")
     }
 
-    @Test(arguments: ["name='/**/OR/**/1=1--", "name='\tOR\t1=1", "name=x'||(select 1)||'", "name=1 AND randomblob(100000000)",
-                      "name='%09or%091=1--", "name=1'/*x*/union/*y*/select/**/1"])
+    @Test(arguments: [
+        "name='/**/OR/**/1=1--", "name='\tOR\t1=1", "name=x'||(select 1)||'", "name=1 AND randomblob(100000000)",
+        "name='%09or%091=1--", "name=1'/*x*/union/*y*/select/**/1",
+    ])
     func sqlCommentsWhitespaceAndConcatenationAreSeenThrough(_ q: String) {
         #expect(query(q).action == .block, "\(q)")
     }
@@ -113,7 +116,10 @@ enum AttackCorpus {
         for agent in ["' or 1=1--", "<script>alert(1)</script>", "${jndi:ldap://x/a}", "x' union select password from users"] {
             #expect(waf.inspect(.init(client: nil, path: "/fhir/Patient", query: "", userAgent: agent)).action == .block, "\(agent)")
         }
-        for agent in ["Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36", "python-requests/2.32.3", "curl/8.5.0", "HAPI-FHIR/7.4.0 (FHIR Client; FHIR 4.0.1/R4; apache)"] {
+        for agent in [
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36", "python-requests/2.32.3", "curl/8.5.0",
+            "HAPI-FHIR/7.4.0 (FHIR Client; FHIR 4.0.1/R4; apache)",
+        ] {
             #expect(waf.inspect(.init(client: nil, path: "/fhir/Patient", query: "", userAgent: agent)).action == .allow, "\(agent)")
         }
     }

@@ -1,9 +1,9 @@
 import Crypto
-import _CryptoExtras
 import Foundation
 import Identity
 import Kernel
 import Testing
+import _CryptoExtras
 
 @Suite struct TOTPTests {
     /// RFC 6238 appendix B, SHA-1 seed; HealthHub shows the last six of the eight digits.

@@ -2,11 +2,11 @@ import Crypto
 import Foundation
 import Identity
 import Kernel
-import Sealing
 import SQLKit
+import Sealing
 import Storage
-import Testing
 import TestSupport
+import Testing
 
 /// The identity stores on a fresh database of each kind.
 func withIdentity(_ kind: TestDatabaseKind, _ body: (IdentityServices, any Database) async throws -> Void) async throws {
@@ -53,16 +53,24 @@ let strongPassword = "glacier-mint-4417-harbor"
             #expect(try await id.accounts.checkPassword(email: "nobody@example.org", password: strongPassword) == .failed(userID: nil, lockedNow: false))
             // enabling lifts the lockout
             _ = try await id.accounts.setDisabled(email: "nurse@example.org", false)
-            #expect(try await id.accounts.checkPassword(email: "nurse@example.org", password: strongPassword) == .passwordAccepted(try #require(try await id.accounts.find(id: user.id))))
+            #expect(
+                try await id.accounts.checkPassword(email: "nurse@example.org", password: strongPassword)
+                    == .passwordAccepted(try #require(try await id.accounts.find(id: user.id))))
         }
     }
 
     @Test(arguments: TestDatabaseKind.allCases)
     func createRefusesBadInput(_ kind: TestDatabaseKind) async throws {
         try await withIdentity(kind) { id, _ in
-            await #expect(throws: IdentityError.self) { _ = try await id.accounts.create(email: "a@example.org", role: .admin, password: "password1234", patientID: nil, practitionerID: nil) }
-            await #expect(throws: IdentityError.self) { _ = try await id.accounts.create(email: "not-an-email", role: .admin, password: strongPassword, patientID: nil, practitionerID: nil) }
-            await #expect(throws: IdentityError.self) { _ = try await id.accounts.create(email: "p@example.org", role: .patient, password: strongPassword, patientID: nil, practitionerID: nil) }
+            await #expect(throws: IdentityError.self) {
+                _ = try await id.accounts.create(email: "a@example.org", role: .admin, password: "password1234", patientID: nil, practitionerID: nil)
+            }
+            await #expect(throws: IdentityError.self) {
+                _ = try await id.accounts.create(email: "not-an-email", role: .admin, password: strongPassword, patientID: nil, practitionerID: nil)
+            }
+            await #expect(throws: IdentityError.self) {
+                _ = try await id.accounts.create(email: "p@example.org", role: .patient, password: strongPassword, patientID: nil, practitionerID: nil)
+            }
             _ = try await id.accounts.create(email: "a@example.org", role: .auditor, password: strongPassword, patientID: nil, practitionerID: nil)
             await #expect(throws: IdentityError.rejected("An account with this email already exists")) {
                 _ = try await id.accounts.create(email: "A@example.org", role: .admin, password: strongPassword, patientID: nil, practitionerID: nil)
@@ -129,8 +137,9 @@ let strongPassword = "glacier-mint-4417-harbor"
 
 @Suite struct GrantTests {
     func approval(_ clientID: String, verifier: String) -> GrantStore.Approval {
-        .init(clientID: clientID, userID: "u1", redirectURI: "https://app.example/cb", scope: ScopeSet("patient/*.rs offline_access"),
-              patientID: "p1", codeChallenge: GrantStore.challenge(for: verifier), nonce: nil)
+        .init(
+            clientID: clientID, userID: "u1", redirectURI: "https://app.example/cb", scope: ScopeSet("patient/*.rs offline_access"),
+            patientID: "p1", codeChallenge: GrantStore.challenge(for: verifier), nonce: nil)
     }
 
     @Test(arguments: TestDatabaseKind.allCases)
@@ -195,7 +204,9 @@ let strongPassword = "glacier-mint-4417-harbor"
             await #expect(throws: IdentityError.self) { _ = try await id.clients.authenticate(.init(clientID: backend.id), audience: aud) }
             // a backend client may not hold user scopes; an app needs a safe redirect URI
             await #expect(throws: IdentityError.self) { _ = try await id.clients.create(name: "x", scopes: "user/*.rs", redirectURIs: [], isPublic: false, jwks: nil) }
-            await #expect(throws: IdentityError.self) { _ = try await id.clients.create(name: "x", scopes: "user/*.rs", redirectURIs: ["http://evil.example/cb"], isPublic: true, jwks: nil) }
+            await #expect(throws: IdentityError.self) {
+                _ = try await id.clients.create(name: "x", scopes: "user/*.rs", redirectURIs: ["http://evil.example/cb"], isPublic: true, jwks: nil)
+            }
 
             let key = P256.Signing.PrivateKey()
             let jwk = JWK.publicJSON(key.publicKey, kid: "app-key")
@@ -212,8 +223,9 @@ let strongPassword = "glacier-mint-4417-harbor"
             }
             await #expect(throws: IdentityError.self) { _ = try await id.clients.authenticate(creds(try assertion(jti: "a2", aud: "https://other/token")), audience: aud) }
             await #expect(throws: IdentityError.self) { _ = try await id.clients.authenticate(creds(try assertion(jti: "a3", exp: 10)), audience: aud) }
-            let stranger = try JWT.sign(JWT.Claims(iss: asym.id, sub: asym.id, aud: .init(aud), exp: Int64(Date().timeIntervalSince1970) + 60, iat: nil, jti: "a4"),
-                                        key: P256.Signing.PrivateKey(), kid: "app-key")
+            let stranger = try JWT.sign(
+                JWT.Claims(iss: asym.id, sub: asym.id, aud: .init(aud), exp: Int64(Date().timeIntervalSince1970) + 60, iat: nil, jti: "a4"),
+                key: P256.Signing.PrivateKey(), kid: "app-key")
             await #expect(throws: IdentityError.self) { _ = try await id.clients.authenticate(creds(stranger), audience: aud) }
             // revoked clients are refused
             _ = try await id.clients.revoke(backend.id)
@@ -228,8 +240,12 @@ let strongPassword = "glacier-mint-4417-harbor"
             let (token, _) = try id.tokens.issue(grant, issuer: "https://hh", fhirBase: "https://hh/fhir")
             let p = try await id.tokens.verify(token, audiences: ["https://hh/fhir"], issuer: "https://hh")
             #expect(p.role == .practitioner && p.practitioner == "7" && p.reference == "Practitioner/7" && p.clientID == "c1")
-            await #expect(throws: IdentityError.invalidGrant("The token is for another audience")) { _ = try await id.tokens.verify(token, audiences: ["https://other/fhir"], issuer: "https://hh") }
-            await #expect(throws: IdentityError.invalidGrant("The token was issued by another server")) { _ = try await id.tokens.verify(token, audiences: ["https://hh/fhir"], issuer: "https://evil") }
+            await #expect(throws: IdentityError.invalidGrant("The token is for another audience")) {
+                _ = try await id.tokens.verify(token, audiences: ["https://other/fhir"], issuer: "https://hh")
+            }
+            await #expect(throws: IdentityError.invalidGrant("The token was issued by another server")) {
+                _ = try await id.tokens.verify(token, audiences: ["https://hh/fhir"], issuer: "https://evil")
+            }
             await #expect(throws: IdentityError.invalidGrant("The token has expired")) {
                 _ = try await id.tokens.verify(token, audiences: ["https://hh/fhir"], issuer: "https://hh", now: Date().addingTimeInterval(400))
             }
@@ -261,10 +277,14 @@ let strongPassword = "glacier-mint-4417-harbor"
             #expect(try await id.tokens.verify(a, audiences: ["https://hh/fhir"], issuer: "https://hh").patient == "p1")
             let (jti, exp, _) = try #require(id.tokens.unverifiedIDs(a))
             try await id.tokens.revoke(id: jti, family: false, until: exp)
-            await #expect(throws: IdentityError.invalidGrant("The token has been revoked")) { _ = try await id.tokens.verify(a, audiences: ["https://hh/fhir"], issuer: "https://hh") }
+            await #expect(throws: IdentityError.invalidGrant("The token has been revoked")) {
+                _ = try await id.tokens.verify(a, audiences: ["https://hh/fhir"], issuer: "https://hh")
+            }
             #expect(try await id.tokens.verify(b, audiences: ["https://hh/fhir"], issuer: "https://hh").subject == "u1")
             try await id.tokens.revoke(id: "fam9", family: true, until: exp)
-            await #expect(throws: IdentityError.invalidGrant("The token has been revoked")) { _ = try await id.tokens.verify(b, audiences: ["https://hh/fhir"], issuer: "https://hh") }
+            await #expect(throws: IdentityError.invalidGrant("The token has been revoked")) {
+                _ = try await id.tokens.verify(b, audiences: ["https://hh/fhir"], issuer: "https://hh")
+            }
         }
     }
 }

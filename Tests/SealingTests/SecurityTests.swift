@@ -2,8 +2,8 @@ import Crypto
 import Foundation
 import Sealing
 import Storage
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct MasterKeyTests {
     @Test func createsAKeyFileWithMode0600AndReadsItBack() throws {

@@ -5,8 +5,8 @@ import HTTPTypes
 import Identity
 import Kernel
 import ServerApp
-import Testing
 import TestSupport
+import Testing
 
 /// Two patients, two practitioners, one of whom treats patient A, and an account of each role.
 struct AccessWorld {
@@ -22,8 +22,14 @@ struct AccessWorld {
         let pb = try await s.create(j(#"{"resourceType":"Patient","name":[{"family":"Brennan"}]}"#))
         let prx = try await s.create(j(#"{"resourceType":"Practitioner","name":[{"family":"Xu"}]}"#))
         let pry = try await s.create(j(#"{"resourceType":"Practitioner","name":[{"family":"Young"}]}"#))
-        let encA = try await s.create(j(#"{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"subject":{"reference":"Patient/\#(pa)"},"participant":[{"individual":{"reference":"Practitioner/\#(prx)"}}]}"#))
-        let obsA = try await s.create(j(#"{"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/\#(pa)"},"performer":[{"reference":"Practitioner/\#(prx)"}]}"#))
+        let encA = try await s.create(
+            j(
+                #"{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"subject":{"reference":"Patient/\#(pa)"},"participant":[{"individual":{"reference":"Practitioner/\#(prx)"}}]}"#
+            ))
+        let obsA = try await s.create(
+            j(
+                #"{"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/\#(pa)"},"performer":[{"reference":"Practitioner/\#(prx)"}]}"#
+            ))
         let obsB = try await s.create(j(#"{"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/\#(pb)"}}"#))
         let accounts = s.services.identity.accounts
         return AccessWorld(
@@ -88,7 +94,9 @@ struct AccessWorld {
             let elsewhere = try s.services.identity.tokens.issue(grant, issuer: TestServer.issuer, fhirBase: "https://elsewhere.example/fhir").token
             parts[2] = String(parts[2].reversed())
             let mangled = parts.joined(separator: ".")
-            for (name, token) in [("forged", forged), ("alg=none", none), ("foreign key", foreign), ("expired", expired), ("wrong audience", elsewhere), ("mangled", mangled), ("garbage", "abc")] {
+            for (name, token) in [
+                ("forged", forged), ("alg=none", none), ("foreign key", foreign), ("expired", expired), ("wrong audience", elsewhere), ("mangled", mangled), ("garbage", "abc"),
+            ] {
                 let reply = try await s.get("/fhir/Patient", as: .bearer(token))
                 #expect(reply.code == 401, "\(name)")
                 #expect(reply.headers[.wwwAuthenticate]?.contains("error=\"invalid_token\"") == true, "\(name)")
@@ -139,7 +147,9 @@ struct AccessWorld {
             mine["subject"] = .object(JSONObject([("reference", .string("Patient/\(w.pb)"))]))
             #expect(try await s.put("/fhir/Observation/\(w.obsA)", .object(mine), as: me).code == 403)
             // a transaction that touches another patient is refused whole
-            let bundle = j(#"{"resourceType":"Bundle","type":"transaction","entry":[{"resource":\#(w.observation(for: w.pa).serializedString()),"request":{"method":"POST","url":"Observation"}},{"resource":\#(w.observation(for: w.pb).serializedString()),"request":{"method":"POST","url":"Observation"}}]}"#)
+            let bundle = j(
+                #"{"resourceType":"Bundle","type":"transaction","entry":[{"resource":\#(w.observation(for: w.pa).serializedString()),"request":{"method":"POST","url":"Observation"}},{"resource":\#(w.observation(for: w.pb).serializedString()),"request":{"method":"POST","url":"Observation"}}]}"#
+            )
             #expect(try await s.post("/fhir", bundle, as: me).code == 403)
             #expect(try await s.get("/fhir/Observation?_total=accurate", as: me).total == 2)
             #expect(try await s.get("/fhir/Observation?_total=accurate").total == 3)
@@ -158,8 +168,9 @@ struct AccessWorld {
             let own = j(#"{"resourceType":"Patient","id":"\#(w.pa)","identifier":[{"system":"urn:mrn","value":"B-0007"}],"name":[{"family":"Alvarez"}]}"#)
             let put = try await s.put("/fhir/Patient/\(w.pa)", own, as: me)
             #expect(put.code == 403)
-            let patch = try await s.request(.patch, "/fhir/Patient/\(w.pa)", body: #"[{"op":"add","path":"/identifier","value":[{"system":"urn:mrn","value":"B-0007"}]}]"#,
-                                            headers: [.contentType: "application/json-patch+json"], as: me)
+            let patch = try await s.request(
+                .patch, "/fhir/Patient/\(w.pa)", body: #"[{"op":"add","path":"/identifier","value":[{"system":"urn:mrn","value":"B-0007"}]}]"#,
+                headers: [.contentType: "application/json-patch+json"], as: me)
             #expect(patch.code == 403)
             // other changes to their own record stay possible
             let renamed = j(#"{"resourceType":"Patient","id":"\#(w.pa)","name":[{"family":"Alvarez-Ruiz"}]}"#)
@@ -205,7 +216,8 @@ struct AccessWorld {
             #expect(try await s.get("/fhir/Patient/\(created.id!)", as: dr).code == 200)
             #expect(try await s.post("/fhir/Observation", w.observation(for: created.id!), as: dr).code == 201)
             // another practitioner sees none of them
-            let other = try await s.services.identity.accounts.create(email: "young@example.org", role: .practitioner, password: AccessWorld.password, patientID: nil, practitionerID: w.pry)
+            let other = try await s.services.identity.accounts.create(
+                email: "young@example.org", role: .practitioner, password: AccessWorld.password, patientID: nil, practitionerID: w.pry)
             let dr2 = try w.caller(other, "user/*.cruds")
             #expect(try await s.get("/fhir/Patient?_total=accurate", as: dr2).total == 0)
             #expect(try await s.get("/fhir/Observation/\(w.obsA)", as: dr2).code == 403)
@@ -253,7 +265,8 @@ struct AccessWorld {
             let w = try await AccessWorld.make(s)
             let dr = try w.caller(w.practitioner, "user/*.cruds")
             // an Encounter with patient B that would put B in the practitioner's care
-            let encounter = #"{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"subject":{"reference":"Patient/\#(w.pb)"},"participant":[{"individual":{"reference":"Practitioner/\#(w.prx)"}}]}"#
+            let encounter =
+                #"{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"subject":{"reference":"Patient/\#(w.pb)"},"participant":[{"individual":{"reference":"Practitioner/\#(w.prx)"}}]}"#
             for type in ["transaction", "batch"] {
                 let bundle = j(#"{"resourceType":"Bundle","type":"\#(type)","entry":[{"resource":\#(encounter),"request":{"method":"POST","url":"Encounter"}}]}"#)
                 let reply = try await s.post("/fhir", bundle, as: dr)
@@ -263,11 +276,17 @@ struct AccessWorld {
             #expect(try await s.get("/fhir/Patient/\(w.pb)", as: dr).code == 403)
             // a patient's resource that also names another patient
             let me = try w.caller(w.patient, "patient/*.cruds")
-            let both = #"{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/\#(w.pa)"},"performer":[{"reference":"Patient/\#(w.pb)"}]}"#
-            #expect(try await s.post("/fhir", j(#"{"resourceType":"Bundle","type":"transaction","entry":[{"resource":\#(both),"request":{"method":"POST","url":"Observation"}}]}"#), as: me).code == 403)
+            let both =
+                #"{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/\#(w.pa)"},"performer":[{"reference":"Patient/\#(w.pb)"}]}"#
+            #expect(
+                try await s.post(
+                    "/fhir", j(#"{"resourceType":"Bundle","type":"transaction","entry":[{"resource":\#(both),"request":{"method":"POST","url":"Observation"}}]}"#), as: me
+                ).code == 403)
             #expect(try await s.post("/fhir/Observation", j(both), as: me).code == 403)
             // a practitioner's bundle registering a new patient with an encounter is theirs
-            let mine = j(#"{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:11111111-1111-4111-8111-111111111111","resource":{"resourceType":"Patient","name":[{"family":"Okafor"}]},"request":{"method":"POST","url":"Patient"}},{"resource":{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"subject":{"reference":"urn:uuid:11111111-1111-4111-8111-111111111111"}},"request":{"method":"POST","url":"Encounter"}}]}"#)
+            let mine = j(
+                #"{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:11111111-1111-4111-8111-111111111111","resource":{"resourceType":"Patient","name":[{"family":"Okafor"}]},"request":{"method":"POST","url":"Patient"}},{"resource":{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"subject":{"reference":"urn:uuid:11111111-1111-4111-8111-111111111111"}},"request":{"method":"POST","url":"Encounter"}}]}"#
+            )
             #expect(try await s.post("/fhir", mine, as: dr).code == 200)
         }
     }
@@ -278,7 +297,11 @@ struct AccessWorld {
             let w = try await AccessWorld.make(s)
             let me = try w.caller(w.patient, "patient/*.cruds")
             // a chained parameter cannot test another patient's data
-            let probe = try await s.post("/fhir/Observation", j(#"{"resourceType":"Observation","status":"final","code":{"text":"note"},"subject":{"reference":"Patient/\#(w.pa)"},"derivedFrom":[{"reference":"Observation/\#(w.obsB)"}]}"#), as: me)
+            let probe = try await s.post(
+                "/fhir/Observation",
+                j(
+                    #"{"resourceType":"Observation","status":"final","code":{"text":"note"},"subject":{"reference":"Patient/\#(w.pa)"},"derivedFrom":[{"reference":"Observation/\#(w.obsB)"}]}"#
+                ), as: me)
             #expect(probe.code == 201)
             #expect(try await s.get("/fhir/Observation?_id=\(probe.id!)&derived-from:Observation.status=final").entries.count == 1)
             #expect(try await s.get("/fhir/Observation?_id=\(probe.id!)&derived-from:Observation.status=final", as: me).entries.count == 0)
@@ -309,8 +332,10 @@ struct AccessWorld {
         try await TestServer.run(kind) { s in
             let w = try await AccessWorld.make(s)
             let system = try await s.services.identity.clients.create(name: "matrix", scopes: "system/*.cruds", redirectURIs: [], isPublic: false, jwks: nil).0
-            let systemToken = try s.services.identity.tokens.issue(.init(subject: system.id, role: .system, scope: system.scopes, clientID: system.id, patient: nil, fhirUser: nil, family: nil),
-                                                                   issuer: TestServer.issuer, fhirBase: TestServer.fhirBase).token
+            let systemToken = try s.services.identity.tokens.issue(
+                .init(subject: system.id, role: .system, scope: system.scopes, clientID: system.id, patient: nil, fhirUser: nil, family: nil),
+                issuer: TestServer.issuer, fhirBase: TestServer.fhirBase
+            ).token
             let callers: [(String, TestServer.Caller)] = [
                 ("patient", try w.caller(w.patient, "patient/*.cruds")), ("practitioner", try w.caller(w.practitioner, "user/*.cruds")),
                 ("admin", try w.caller(w.admin, "user/*.cruds")), ("auditor", try w.caller(w.auditor, "user/*.cruds")), ("system", .bearer(systemToken)),

@@ -3,8 +3,8 @@ import Foundation
 import Gateway
 import HTTPTypes
 import ServerApp
-import Testing
 import TestSupport
+import Testing
 
 /// Rows of the attack table in docs/security.md that no other suite covers.
 @Suite struct AttackTableTests {
@@ -17,13 +17,17 @@ import TestSupport
         try await TestServer.run(kind, configuration: configuration) { s in
             let f = try await SearchFixture.load(s)
             let before = try await s.get("/fhir/Patient?_total=accurate&_count=0").total
-            let payloads = ["' OR '1'='1", "x' OR 1=1--", "'; DROP TABLE hh_resource;--", "1) OR (1=1", "x' UNION SELECT res_id FROM hh_resource--",
-                            "%' OR 'a'='a", "\\' OR 1=1 --", "x'||(SELECT 1)||'", "1 AND randomblob(100000000)", "x\u{0}y"]
+            let payloads = [
+                "' OR '1'='1", "x' OR 1=1--", "'; DROP TABLE hh_resource;--", "1) OR (1=1", "x' UNION SELECT res_id FROM hh_resource--",
+                "%' OR 'a'='a", "\\' OR 1=1 --", "x'||(SELECT 1)||'", "1 AND randomblob(100000000)", "x\u{0}y",
+            ]
             for p in payloads {
                 let q = p.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
-                for query in ["Patient?family=\(q)", "Patient?_id=\(q)", "Patient?identifier=urn:sys|\(q)", "Observation?subject=Patient/\(q)",
-                              "Observation?code=\(q)|\(q)", "Patient?birthdate=\(q)", "Patient?_sort=\(q)", "Observation?value-quantity=\(q)",
-                              "Observation?subject:Patient.name=\(q)", "Patient?name:contains=\(q)"] {
+                for query in [
+                    "Patient?family=\(q)", "Patient?_id=\(q)", "Patient?identifier=urn:sys|\(q)", "Observation?subject=Patient/\(q)",
+                    "Observation?code=\(q)|\(q)", "Patient?birthdate=\(q)", "Patient?_sort=\(q)", "Observation?value-quantity=\(q)",
+                    "Observation?subject:Patient.name=\(q)", "Patient?name:contains=\(q)",
+                ] {
                     let r = try await s.get("/fhir/\(query)")
                     #expect([200, 400].contains(r.code), "\(query) -> \(r.code)")
                     let matched = r.entries.filter { $0["search"]?["mode"]?.stringValue == "match" }.count

@@ -3,11 +3,11 @@ import FHIR
 import Foundation
 import HTTPTypes
 import Kernel
-import ServerApp
 import SQLKit
+import ServerApp
 import Storage
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct AuditTrailTests {
     /// AuditEvents about one patient, newest first.
@@ -110,7 +110,9 @@ import TestSupport
         try await TestServer.run(kind) { s in
             let file = try await activity(s)
             // swap the sealed content of records 2 and 3
-            try await sql(s, """
+            try await sql(
+                s,
+                """
                 UPDATE hh_audit_event SET content = (SELECT e3.content FROM hh_audit_event e3 WHERE e3.seq = 3) WHERE seq = 2
                 """)
             guard case .broken(let seq, let reason) = try await verify(s, file) else { Issue.record("not detected"); return }

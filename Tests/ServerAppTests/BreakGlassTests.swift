@@ -4,8 +4,8 @@ import HTTPTypes
 import Identity
 import Kernel
 import ServerApp
-import Testing
 import TestSupport
+import Testing
 
 /// Break-glass lifts the compartment limit for one request, and only for that request.
 @Suite struct BreakGlassTests {
@@ -15,20 +15,25 @@ import TestSupport
     func aCareRelationshipMadeUnderBreakGlassGrantsNothing(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in
             let w = try await AccessWorld.make(s)
-            let young = try await s.services.identity.accounts.create(email: "young@example.org", role: .practitioner, password: AccessWorld.password,
-                                                                     patientID: nil, practitionerID: w.pry)
+            let young = try await s.services.identity.accounts.create(
+                email: "young@example.org", role: .practitioner, password: AccessWorld.password,
+                patientID: nil, practitionerID: w.pry)
             let dr = try w.caller(young, "user/*.cruds")
             let emergency = Self.reason("unconscious patient in the emergency department")
             #expect(try await s.get("/fhir/Patient/\(w.pb)", as: dr).code == 403)
             // under break-glass: an Encounter naming themselves, by POST, by PUT and in a transaction
             func encounterJSON(id: String? = nil) -> JSON {
                 let idField = id.map { #""id":"\#($0)","# } ?? ""
-                return j(#"{"resourceType":"Encounter",\#(idField)"status":"in-progress","class":{"code":"EMER"},"subject":{"reference":"Patient/\#(w.pb)"},"participant":[{"individual":{"reference":"Practitioner/\#(w.pry)"}}]}"#)
+                return j(
+                    #"{"resourceType":"Encounter",\#(idField)"status":"in-progress","class":{"code":"EMER"},"subject":{"reference":"Patient/\#(w.pb)"},"participant":[{"individual":{"reference":"Practitioner/\#(w.pry)"}}]}"#
+                )
             }
             let encounter = encounterJSON()
             let posted = try await s.post("/fhir/Encounter", encounter, headers: emergency, as: dr)
             #expect(posted.code == 201)
-            let team = j(#"{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"POST","url":"CareTeam"},"resource":{"resourceType":"CareTeam","subject":{"reference":"Patient/\#(w.pb)"},"participant":[{"member":{"reference":"Practitioner/\#(w.pry)"}}]}}]}"#)
+            let team = j(
+                #"{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"POST","url":"CareTeam"},"resource":{"resourceType":"CareTeam","subject":{"reference":"Patient/\#(w.pb)"},"participant":[{"member":{"reference":"Practitioner/\#(w.pry)"}}]}}]}"#
+            )
             #expect(try await s.post("/fhir", team, headers: emergency, as: dr).code == 200)
             #expect(try await s.put("/fhir/Encounter/bg-encounter-1", encounterJSON(id: "bg-encounter-1"), headers: emergency, as: dr).code == 201)
             // ... and without it, still no access: the emergency did not become a care relationship

@@ -1,32 +1,34 @@
 import FHIR
 import Foundation
 import HTTPTypes
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct BundleTests {
-    static let practitionerBatch = j(#"""
-    {"resourceType":"Bundle","type":"batch","entry":[
-      {"resource":{"resourceType":"Practitioner","identifier":[{"system":"http://hl7.org/fhir/sid/us-npi","value":"9999900001"}],"name":[{"family":"Osler"}]},
-       "request":{"method":"POST","url":"Practitioner","ifNoneExist":"identifier=http://hl7.org/fhir/sid/us-npi|9999900001"}}]}
-    """#)
+    static let practitionerBatch = j(
+        #"""
+        {"resourceType":"Bundle","type":"batch","entry":[
+          {"resource":{"resourceType":"Practitioner","identifier":[{"system":"http://hl7.org/fhir/sid/us-npi","value":"9999900001"}],"name":[{"family":"Osler"}]},
+           "request":{"method":"POST","url":"Practitioner","ifNoneExist":"identifier=http://hl7.org/fhir/sid/us-npi|9999900001"}}]}
+        """#)
 
     static func patientTransaction(badObservation: Bool = false) -> JSON {
-        j(#"""
-        {"resourceType":"Bundle","type":"transaction","entry":[
-          {"fullUrl":"urn:uuid:11111111-1111-4111-8111-111111111111",
-           "resource":{"resourceType":"Patient","name":[{"family":"Bundled"}],"generalPractitioner":[{"reference":"Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|9999900001"}]},
-           "request":{"method":"POST","url":"Patient"}},
-          {"fullUrl":"urn:uuid:22222222-2222-4222-8222-222222222222",
-           "resource":{"resourceType":"Encounter","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},
-                       "subject":{"reference":"urn:uuid:11111111-1111-4111-8111-111111111111"}},
-           "request":{"method":"POST","url":"Encounter"}},
-          {"resource":{"resourceType":"Observation","status":"\#(badObservation ? "done" : "final")","code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},
-                       "subject":{"reference":"urn:uuid:11111111-1111-4111-8111-111111111111"},
-                       "encounter":{"reference":"urn:uuid:22222222-2222-4222-8222-222222222222"},
-                       "valueQuantity":{"value":72,"unit":"/min","system":"http://unitsofmeasure.org","code":"/min"}},
-           "request":{"method":"POST","url":"Observation"}}]}
-        """#)
+        j(
+            #"""
+            {"resourceType":"Bundle","type":"transaction","entry":[
+              {"fullUrl":"urn:uuid:11111111-1111-4111-8111-111111111111",
+               "resource":{"resourceType":"Patient","name":[{"family":"Bundled"}],"generalPractitioner":[{"reference":"Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|9999900001"}]},
+               "request":{"method":"POST","url":"Patient"}},
+              {"fullUrl":"urn:uuid:22222222-2222-4222-8222-222222222222",
+               "resource":{"resourceType":"Encounter","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},
+                           "subject":{"reference":"urn:uuid:11111111-1111-4111-8111-111111111111"}},
+               "request":{"method":"POST","url":"Encounter"}},
+              {"resource":{"resourceType":"Observation","status":"\#(badObservation ? "done" : "final")","code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},
+                           "subject":{"reference":"urn:uuid:11111111-1111-4111-8111-111111111111"},
+                           "encounter":{"reference":"urn:uuid:22222222-2222-4222-8222-222222222222"},
+                           "valueQuantity":{"value":72,"unit":"/min","system":"http://unitsofmeasure.org","code":"/min"}},
+               "request":{"method":"POST","url":"Observation"}}]}
+            """#)
     }
 
     @Test(arguments: TestDatabaseKind.allCases)
@@ -45,13 +47,16 @@ import TestSupport
         try await TestServer.run(kind) { s in
             let id = try await s.create(j(#"{"resourceType":"Observation","status":"preliminary","code":{"text":"first"}}"#))
             #expect(try await s.put("/fhir/Observation/\(id)", j(#"{"resourceType":"Observation","id":"\#(id)","status":"final","code":{"text":"second"}}"#)).code == 200)
-            let reply = try await s.post("/fhir", j(#"""
-                {"resourceType":"Bundle","type":"batch","entry":[
-                  {"request":{"method":"GET","url":"Observation/\#(id)/_history/1"}},
-                  {"request":{"method":"GET","url":"Observation/\#(id)"}},
-                  {"request":{"method":"GET","url":"Observation/\#(id)/_history"}},
-                  {"request":{"method":"GET","url":"Observation/\#(id)/_history/9"}}]}
-                """#))
+            let reply = try await s.post(
+                "/fhir",
+                j(
+                    #"""
+                    {"resourceType":"Bundle","type":"batch","entry":[
+                      {"request":{"method":"GET","url":"Observation/\#(id)/_history/1"}},
+                      {"request":{"method":"GET","url":"Observation/\#(id)"}},
+                      {"request":{"method":"GET","url":"Observation/\#(id)/_history"}},
+                      {"request":{"method":"GET","url":"Observation/\#(id)/_history/9"}}]}
+                    """#))
             #expect(reply.code == 200)
             let entries = reply.entries
             #expect(entries.count == 4)
@@ -123,14 +128,15 @@ import TestSupport
     func batchEntriesSucceedOrFailOnTheirOwn(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in
             let id = try await s.create(patientJSON)
-            let batch = j(#"""
-            {"resourceType":"Bundle","type":"batch","entry":[
-              {"request":{"method":"GET","url":"Patient/\#(id)"}},
-              {"resource":{"resourceType":"Patient","gender":"nope"},"request":{"method":"POST","url":"Patient"}},
-              {"request":{"method":"GET","url":"Patient?family=Zamora"}},
-              {"request":{"method":"DELETE","url":"Patient/\#(id)"}},
-              {"request":{"method":"GET","url":"Patient/missing"}}]}
-            """#)
+            let batch = j(
+                #"""
+                {"resourceType":"Bundle","type":"batch","entry":[
+                  {"request":{"method":"GET","url":"Patient/\#(id)"}},
+                  {"resource":{"resourceType":"Patient","gender":"nope"},"request":{"method":"POST","url":"Patient"}},
+                  {"request":{"method":"GET","url":"Patient?family=Zamora"}},
+                  {"request":{"method":"DELETE","url":"Patient/\#(id)"}},
+                  {"request":{"method":"GET","url":"Patient/missing"}}]}
+                """#)
             let reply = try await s.post("/fhir", batch)
             #expect(reply.code == 200)
             let statuses = reply.entries.compactMap { $0["response"]?["status"]?.stringValue }
@@ -145,14 +151,15 @@ import TestSupport
     func conditionalUpdatesCanBeReferencedByFullUrl(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in
             let existing = try await s.create(patientJSON)  // identifier urn:test:mrn|MRN-1
-            let bundle = j(#"""
-            {"resourceType":"Bundle","type":"transaction","entry":[
-              {"fullUrl":"urn:uuid:33333333-3333-4333-8333-333333333333",
-               "resource":{"resourceType":"Patient","identifier":[{"system":"urn:test:mrn","value":"MRN-1"}],"gender":"other"},
-               "request":{"method":"PUT","url":"Patient?identifier=urn:test:mrn|MRN-1"}},
-              {"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"urn:uuid:33333333-3333-4333-8333-333333333333"}},
-               "request":{"method":"POST","url":"Observation"}}]}
-            """#)
+            let bundle = j(
+                #"""
+                {"resourceType":"Bundle","type":"transaction","entry":[
+                  {"fullUrl":"urn:uuid:33333333-3333-4333-8333-333333333333",
+                   "resource":{"resourceType":"Patient","identifier":[{"system":"urn:test:mrn","value":"MRN-1"}],"gender":"other"},
+                   "request":{"method":"PUT","url":"Patient?identifier=urn:test:mrn|MRN-1"}},
+                  {"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"urn:uuid:33333333-3333-4333-8333-333333333333"}},
+                   "request":{"method":"POST","url":"Observation"}}]}
+                """#)
             let reply = try await s.post("/fhir", bundle)
             #expect(reply.code == 200)
             #expect(reply.entries.compactMap { $0["response"]?["status"]?.stringValue } == ["200 OK", "201 Created"])
@@ -164,11 +171,12 @@ import TestSupport
     @Test(arguments: TestDatabaseKind.allCases)
     func transactionChangingOneResourceTwiceIsAConflict(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in
-            let bundle = j(#"""
-            {"resourceType":"Bundle","type":"transaction","entry":[
-              {"resource":{"resourceType":"Patient","id":"twice","gender":"male"},"request":{"method":"PUT","url":"Patient/twice"}},
-              {"resource":{"resourceType":"Patient","id":"twice","gender":"female"},"request":{"method":"PUT","url":"Patient/twice"}}]}
-            """#)
+            let bundle = j(
+                #"""
+                {"resourceType":"Bundle","type":"transaction","entry":[
+                  {"resource":{"resourceType":"Patient","id":"twice","gender":"male"},"request":{"method":"PUT","url":"Patient/twice"}},
+                  {"resource":{"resourceType":"Patient","id":"twice","gender":"female"},"request":{"method":"PUT","url":"Patient/twice"}}]}
+                """#)
             let reply = try await s.post("/fhir", bundle)
             #expect(reply.code == 409)
             #expect(reply.issueCodes == ["conflict"])

@@ -5,8 +5,8 @@ import HTTPTypes
 import Identity
 import Kernel
 import ServerApp
-import Testing
 import TestSupport
+import Testing
 
 /// Deny by default, derived from the router itself: every registered route, every method, and
 /// the path spellings that once led past authentication (`//fhir/Patient` answered 200 with
@@ -60,7 +60,8 @@ import TestSupport
                             if canonical && Self.publicRoutes.contains("\(method.rawValue) \(template)") { continue }
                             let reply = try await Self.send(s, method, spelling, caller: .anonymous)
                             checked += 1
-                            let allowed: Set<Int> = canonical && s.routes.contains(where: { $0.path == template && $0.method == method })
+                            let allowed: Set<Int> =
+                                canonical && s.routes.contains(where: { $0.path == template && $0.method == method })
                                 ? [401] : [400, 401, 404]
                             if !allowed.contains(reply.code) || reply.text.contains("Quintero-Marker") {
                                 failures.append("\(method.rawValue) \(spelling) -> \(reply.code)")
@@ -103,8 +104,10 @@ import TestSupport
                 }
             }
             // queries that name the other patient
-            for query in ["Observation?subject=Patient/\(w.pb)", "Observation?patient=\(w.pb)", "Observation?_id=\(secret)",
-                          "Patient?_id=\(w.pb)", "Patient?name=Brennan", "Observation?subject:Patient.name=Brennan", "Observation?_include=Observation:subject"] {
+            for query in [
+                "Observation?subject=Patient/\(w.pb)", "Observation?patient=\(w.pb)", "Observation?_id=\(secret)",
+                "Patient?_id=\(w.pb)", "Patient?name=Brennan", "Observation?subject:Patient.name=Brennan", "Observation?_include=Observation:subject",
+            ] {
                 let reply = try await s.get("/fhir/\(query)", as: token)
                 checked += 1
                 // (the query itself comes back in the Bundle's self link; the entries must not)
@@ -128,8 +131,9 @@ import TestSupport
             let body = j(#"{"resourceType":"Observation","status":"final","code":{"text":"marker-of-b"},"subject":{"reference":"Patient/\#(patient)"}}"#)
             return try await s.request(method, path, json: body, as: caller)
         case .patch:
-            return try await s.request(method, path, body: #"[{"op":"replace","path":"/status","value":"amended"}]"#,
-                                       headers: [.contentType: "application/json-patch+json"], as: caller)
+            return try await s.request(
+                method, path, body: #"[{"op":"replace","path":"/status","value":"amended"}]"#,
+                headers: [.contentType: "application/json-patch+json"], as: caller)
         default:
             return try await s.request(method, path, as: caller)
         }
@@ -157,18 +161,18 @@ import TestSupport
         func join(_ parts: [String]) -> String { "/" + parts.joined(separator: "/") }
         var out: [String] = [path, path + "/", "/" + path, "//" + path]
         for k in segments.indices {
-            var a = segments; a[k] = "/" + a[k]; out.append(join(a))                       // //
-            var b = segments; b[k] = "//" + b[k]; out.append(join(b))                      // ///
-            var c = segments; c.insert(".", at: k); out.append(join(c))                    // /./
-            var d = segments; d.insert(contentsOf: ["x", ".."], at: k); out.append(join(d)) // /x/../
-            var e = segments; e[k] += ";x=1"; out.append(join(e))                          // ;params
-            var f = segments; f.insert("%2e", at: k); out.append(join(f))                  // %2e
+            var a = segments; a[k] = "/" + a[k]; out.append(join(a))  // //
+            var b = segments; b[k] = "//" + b[k]; out.append(join(b))  // ///
+            var c = segments; c.insert(".", at: k); out.append(join(c))  // /./
+            var d = segments; d.insert(contentsOf: ["x", ".."], at: k); out.append(join(d))  // /x/../
+            var e = segments; e[k] += ";x=1"; out.append(join(e))  // ;params
+            var f = segments; f.insert("%2e", at: k); out.append(join(f))  // %2e
             var g = segments; g.insert(contentsOf: ["x", "%2E%2e"], at: k); out.append(join(g))
             if let first = segments[k].unicodeScalars.first, first.properties.isAlphabetic || ("0"..."9").contains(Character(first)) {
                 var h = segments
                 h[k] = String(format: "%%%02X", first.value) + h[k].dropFirst()
-                out.append(join(h))                                                         // %50atient
-                var i = segments; i[k] = i[k].uppercased(); out.append(join(i))             // case
+                out.append(join(h))  // %50atient
+                var i = segments; i[k] = i[k].uppercased(); out.append(join(i))  // case
                 var l = segments; l[k] = i[k].lowercased(); out.append(join(l))
             }
             if k > 0 {

@@ -4,8 +4,8 @@ import HTTPTypes
 import Identity
 import Kernel
 import ServerApp
-import Testing
 import TestSupport
+import Testing
 
 /// Disabling an account stops its access tokens within a second (the revocation list is read
 /// every half second; no database round trip per request).

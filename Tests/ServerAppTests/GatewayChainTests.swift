@@ -6,8 +6,8 @@ import HTTPTypes
 import Logging
 import ServerApp
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// Log lines written by the JSON handler, kept for inspection.
 final class CapturedLogs: Sendable {
@@ -29,10 +29,10 @@ final class CapturedLogs: Sendable {
     func everyResponseCarriesTheSecurityHeaders(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in
             let replies = [
-                try await s.get("/fhir/Patient"),                       // API
-                try await s.get("/fhir/Patient", as: .anonymous),       // refused by authentication
-                try await s.get("/login", as: .anonymous),              // HTML page
-                try await s.get("/no/such/route", as: .anonymous),      // 404
+                try await s.get("/fhir/Patient"),  // API
+                try await s.get("/fhir/Patient", as: .anonymous),  // refused by authentication
+                try await s.get("/login", as: .anonymous),  // HTML page
+                try await s.get("/no/such/route", as: .anonymous),  // 404
                 try await s.get("/health", as: .anonymous),
             ]
             #expect(replies.map(\.code) == [200, 401, 200, 404, 200])

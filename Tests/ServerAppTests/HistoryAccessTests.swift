@@ -4,8 +4,8 @@ import HTTPTypes
 import Identity
 import Kernel
 import ServerApp
-import Testing
 import TestSupport
+import Testing
 
 /// Every version a history returns passes the access rules of that version, in the SQL: a
 /// resource that moves from one patient to another does not take its old versions along.
@@ -14,13 +14,16 @@ import TestSupport
     func aMovedResourceLeavesItsOldVersionsWithTheirPatient(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in
             let w = try await AccessWorld.make(s)
-            let b = try await s.services.identity.accounts.create(email: "brennan@example.org", role: .patient, password: AccessWorld.password,
-                                                                 patientID: w.pb, practitionerID: nil)
+            let b = try await s.services.identity.accounts.create(
+                email: "brennan@example.org", role: .patient, password: AccessWorld.password,
+                patientID: w.pb, practitionerID: nil)
             let asA = try w.caller(w.patient, "patient/*.rs")
             let asB = try w.caller(b, "patient/*.rs")
             // written for A with A's detail, then moved to B
             let moved = try await s.create(j(#"{"resourceType":"Observation","status":"final","code":{"text":"marker-old-a"},"subject":{"reference":"Patient/\#(w.pa)"}}"#))
-            let put = try await s.put("/fhir/Observation/\(moved)", j(#"{"resourceType":"Observation","id":"\#(moved)","status":"amended","code":{"text":"moved-to-b"},"subject":{"reference":"Patient/\#(w.pb)"}}"#))
+            let put = try await s.put(
+                "/fhir/Observation/\(moved)",
+                j(#"{"resourceType":"Observation","id":"\#(moved)","status":"amended","code":{"text":"moved-to-b"},"subject":{"reference":"Patient/\#(w.pb)"}}"#))
             #expect(put.code == 200)
 
             func versions(_ caller: TestServer.Caller) async throws -> (ids: [String], total: Int?, text: String) {

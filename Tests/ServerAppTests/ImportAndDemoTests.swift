@@ -2,8 +2,8 @@ import Demo
 import FHIR
 import Foundation
 import ServerApp
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct ImportAndDemoTests {
     static func folder(_ files: [String: String]) throws -> URL {
@@ -19,7 +19,8 @@ import TestSupport
             // given: a good NDJSON file, a transaction with one invalid entry, and broken JSON
             let dir = try Self.folder([
                 "a-good.ndjson": #"{"resourceType":"Patient","id":"nd-1","gender":"male"}"# + "\n" + #"{"resourceType":"Patient","id":"nd-2","gender":"female"}"# + "\n",
-                "b-bad-transaction.json": #"{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient","name":[{"family":"Kept"}]},"request":{"method":"POST","url":"Patient"}},{"resource":{"resourceType":"Patient","gender":"robot"},"request":{"method":"POST","url":"Patient"}}]}"#,
+                "b-bad-transaction.json":
+                    #"{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient","name":[{"family":"Kept"}]},"request":{"method":"POST","url":"Patient"}},{"resource":{"resourceType":"Patient","gender":"robot"},"request":{"method":"POST","url":"Patient"}}]}"#,
                 "c-broken.json": #"{"resourceType":"Bundle","#,
                 "notes.txt": "ignored",
             ])

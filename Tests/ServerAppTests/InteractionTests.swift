@@ -1,13 +1,15 @@
 import FHIR
 import Foundation
 import HTTPTypes
-import ServerApp
 import SQLKit
+import ServerApp
 import Storage
-import Testing
 import TestSupport
+import Testing
 
-let patientJSON = j(#"{"resourceType":"Patient","identifier":[{"system":"urn:test:mrn","value":"MRN-1"}],"name":[{"family":"Zamora","given":["Inés"]}],"gender":"female","birthDate":"1980-04-02"}"#)
+let patientJSON = j(
+    #"{"resourceType":"Patient","identifier":[{"system":"urn:test:mrn","value":"MRN-1"}],"name":[{"family":"Zamora","given":["Inés"]}],"gender":"female","birthDate":"1980-04-02"}"#
+)
 
 @Suite struct InteractionTests {
     @Test(arguments: TestDatabaseKind.allCases)
@@ -134,7 +136,8 @@ let patientJSON = j(#"{"resourceType":"Patient","identifier":[{"system":"urn:tes
             #expect(reply["gender"]?.stringValue == "male")
             #expect(reply["name"]?.arrayValue?.first?["given"]?.arrayValue?.compactMap(\.stringValue) == ["Inés", "María"])
             // a patch that makes the resource invalid is refused and stores nothing
-            let bad = try await s.request(.patch, "/fhir/Patient/\(id)", body: #"[{"op":"replace","path":"/gender","value":"mal"}]"#, headers: [.contentType: "application/json-patch+json"])
+            let bad = try await s.request(
+                .patch, "/fhir/Patient/\(id)", body: #"[{"op":"replace","path":"/gender","value":"mal"}]"#, headers: [.contentType: "application/json-patch+json"])
             #expect(bad.code == 422)
             #expect(try await s.get("/fhir/Patient/\(id)")["meta"]?["versionId"]?.stringValue == "2")
         }
@@ -201,7 +204,9 @@ let patientJSON = j(#"{"resourceType":"Patient","identifier":[{"system":"urn:tes
         try await TestServer.run(kind) { s in
             _ = try await s.create(patientJSON)
             let rows = try await s.services.database.read { db in
-                try await db.raw("SELECT key_id, content FROM hh_resource UNION ALL SELECT key_id, content FROM hh_resource_history UNION ALL SELECT key_id, content FROM hh_audit_event").all()
+                try await db.raw(
+                    "SELECT key_id, content FROM hh_resource UNION ALL SELECT key_id, content FROM hh_resource_history UNION ALL SELECT key_id, content FROM hh_audit_event"
+                ).all()
             }
             #expect(rows.count == 3)  // the Patient (current and history rows) and its AuditEvent
             for row in rows {

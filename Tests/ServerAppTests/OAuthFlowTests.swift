@@ -5,8 +5,8 @@ import HTTPTypes
 import Identity
 import Kernel
 import ServerApp
-import Testing
 import TestSupport
+import Testing
 
 /// A browser's part of the flow: a cookie and the forms of the pages.
 struct Browser {
@@ -49,12 +49,16 @@ struct Browser {
     func authorizationCodeWithPKCEAndMFAEnrolment(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in
             let w = try await AccessWorld.make(s)
-            let (client, secret) = try await s.services.identity.clients.create(name: "Chart viewer", scopes: "openid fhirUser user/*.rs offline_access",
-                                                                                redirectURIs: [Self.redirect], isPublic: false, jwks: nil)
+            let (client, secret) = try await s.services.identity.clients.create(
+                name: "Chart viewer", scopes: "openid fhirUser user/*.rs offline_access",
+                redirectURIs: [Self.redirect], isPublic: false, jwks: nil)
             let verifier = Secrets.token(bytes: 40)
-            let authorize = "/oauth/authorize?" + QueryString.encode([
-                ("response_type", "code"), ("client_id", client.id), ("redirect_uri", Self.redirect), ("scope", "openid fhirUser user/*.rs offline_access"),
-                ("state", "st-1"), ("code_challenge", GrantStore.challenge(for: verifier)), ("code_challenge_method", "S256"), ("aud", TestServer.fhirBase)])
+            let authorize =
+                "/oauth/authorize?"
+                + QueryString.encode([
+                    ("response_type", "code"), ("client_id", client.id), ("redirect_uri", Self.redirect), ("scope", "openid fhirUser user/*.rs offline_access"),
+                    ("state", "st-1"), ("code_challenge", GrantStore.challenge(for: verifier)), ("code_challenge_method", "S256"), ("aud", TestServer.fhirBase),
+                ])
             var b = Browser(s: s)
             // not signed in: to the login page, which comes back here
             let toLogin = try await b.send(.get, authorize)
@@ -81,7 +85,9 @@ struct Browser {
             #expect(enrol.code == 200 && enrol.text.contains("otpauth://totp/"))
             let secretText = try #require(enrol.text.range(of: "Key: <code>").map { String(enrol.text[$0.upperBound...].prefix { $0 != "<" }) })
             let totp = TOTP(secret: try #require(Base32.decode(secretText)))
-            #expect(try await b.send(.post, "/login/enrol", form: [("enrolment_code", enrolmentCode), ("code", "000000"), ("csrf", csrf2), ("next", next)]).text.contains("not valid") || totp.code(at: Date()) == "000000")
+            #expect(
+                try await b.send(.post, "/login/enrol", form: [("enrolment_code", enrolmentCode), ("code", "000000"), ("csrf", csrf2), ("next", next)]).text.contains("not valid")
+                    || totp.code(at: Date()) == "000000")
             let codes = try await b.send(.post, "/login/enrol", form: [("enrolment_code", enrolmentCode), ("code", totp.code(at: Date())), ("csrf", csrf2), ("next", next)])
             #expect(codes.code == 200 && codes.text.contains("Recovery codes"))
             // consent, then the code comes back to the app with the state
@@ -102,13 +108,16 @@ struct Browser {
             let code = try #require(params["code"])
 
             // PKCE: the wrong verifier fails (and burns the code)
-            let wrong = try await tokenRequest(s, [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", Self.redirect), ("code_verifier", Secrets.token(bytes: 40))], basic: (client.id, secret!))
+            let wrong = try await tokenRequest(
+                s, [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", Self.redirect), ("code_verifier", Secrets.token(bytes: 40))], basic: (client.id, secret!)
+            )
             #expect(wrong.code == 400 && wrong["error"]?.stringValue == "invalid_grant")
             // a fresh code with the right verifier gives tokens
             let again = try await b.send(.post, "/oauth/consent", form: fields)
             let againLocation = try #require(again.headers[.location])
             let code2 = try #require(Browser.query(againLocation)["code"])
-            let tokens = try await tokenRequest(s, [("grant_type", "authorization_code"), ("code", code2), ("redirect_uri", Self.redirect), ("code_verifier", verifier)], basic: (client.id, secret!))
+            let tokens = try await tokenRequest(
+                s, [("grant_type", "authorization_code"), ("code", code2), ("redirect_uri", Self.redirect), ("code_verifier", verifier)], basic: (client.id, secret!))
             #expect(tokens.code == 200)
             #expect(tokens.headers[.cacheControl] == "no-store")
             let access = try #require(tokens["access_token"]?.stringValue)
@@ -166,15 +175,18 @@ struct Browser {
             var other = Browser(s: s)
             for _ in 1...5 {
                 let form = try await other.send(.get, "/login")
-                #expect(try await other.send(.post, "/login", form: [("email", "ops@example.org"), ("password", "not-the-password"), ("csrf", Browser.field("csrf", in: form.text)!)]).code == 401)
+                #expect(
+                    try await other.send(.post, "/login", form: [("email", "ops@example.org"), ("password", "not-the-password"), ("csrf", Browser.field("csrf", in: form.text)!)])
+                        .code == 401)
             }
             let form = try await other.send(.get, "/login")
-            let locked = try await other.send(.post, "/login", form: [("email", "ops@example.org"), ("password", AccessWorld.password), ("csrf", Browser.field("csrf", in: form.text)!)])
+            let locked = try await other.send(
+                .post, "/login", form: [("email", "ops@example.org"), ("password", AccessWorld.password), ("csrf", Browser.field("csrf", in: form.text)!)])
             // the right password, refused with the same answer as a wrong one
             #expect(locked.code == 401 && locked.text.contains("locked after too many failed attempts"))
             let audit = try await s.get("/fhir/AuditEvent?_count=200").entries.compactMap { $0["resource"] }
             let subtypes = audit.compactMap { $0["subtype"]?.arrayValue?.first?["code"]?.stringValue }
-            #expect(subtypes.filter { $0 == "login" }.count == 7)   // 1 success, 5 failures, 1 locked
+            #expect(subtypes.filter { $0 == "login" }.count == 7)  // 1 success, 5 failures, 1 locked
             #expect(subtypes.contains("lockout") && subtypes.contains("mfa"))
             let failures = audit.filter { $0["subtype"]?.arrayValue?.first?["code"]?.stringValue == "login" && $0["outcome"]?.stringValue == "4" }
             #expect(failures.count == 6)
@@ -195,7 +207,8 @@ struct Browser {
     @Test(arguments: TestDatabaseKind.allCases)
     func clientCredentialsIntrospectionAndRevocation(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in
-            let (client, secret) = try await s.services.identity.clients.create(name: "lab", scopes: "system/Observation.rs system/Patient.rs", redirectURIs: [], isPublic: false, jwks: nil)
+            let (client, secret) = try await s.services.identity.clients.create(
+                name: "lab", scopes: "system/Observation.rs system/Patient.rs", redirectURIs: [], isPublic: false, jwks: nil)
             let basic = try await tokenRequest(s, [("grant_type", "client_credentials"), ("scope", "system/Observation.rs")], basic: (client.id, secret!))
             #expect(basic.code == 200 && basic["scope"]?.stringValue == "system/Observation.rs")
             let token = try #require(basic["access_token"]?.stringValue)
@@ -219,8 +232,10 @@ struct Browser {
             #expect(foreign.text == #"{"active":false}"#)
             // a public client's id (the only credential it has) cannot be probed either
             let (app, _) = try await s.services.identity.clients.create(name: "app", scopes: "patient/*.rs", redirectURIs: ["https://app.example/cb"], isPublic: true, jwks: nil)
-            for grant in [[("grant_type", "authorization_code"), ("code", "junk"), ("redirect_uri", "https://app.example/cb"), ("code_verifier", String(repeating: "a", count: 43))],
-                          [("grant_type", "refresh_token"), ("refresh_token", "junk")], [("grant_type", "client_credentials")]] {
+            for grant in [
+                [("grant_type", "authorization_code"), ("code", "junk"), ("redirect_uri", "https://app.example/cb"), ("code_verifier", String(repeating: "a", count: 43))],
+                [("grant_type", "refresh_token"), ("refresh_token", "junk")], [("grant_type", "client_credentials")],
+            ] {
                 let known = try await tokenRequest(s, grant + [("client_id", app.id)])
                 let unknownID = try await tokenRequest(s, grant + [("client_id", "no-such-app")])
                 #expect(known.code == unknownID.code && known["error"] == unknownID["error"] && known["error_description"] == unknownID["error_description"], "\(grant[0].1)")

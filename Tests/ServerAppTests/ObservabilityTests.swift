@@ -2,15 +2,15 @@ import Alarms
 import FHIR
 import Foundation
 import Gateway
+import HTTPTypes
 import Identity
 import Kernel
 import Ops
-import Storage
-import HTTPTypes
 import ServerApp
+import Storage
 import Telemetry
-import Testing
 import TestSupport
+import Testing
 
 /// The value of one exported series (`name{labels}`), from the Prometheus text.
 func metric(_ text: String, _ series: String) -> Double? {
@@ -29,11 +29,11 @@ func metric(_ text: String, _ series: String) -> Double? {
             let id = try await s.create(j(#"{"resourceType":"Patient","name":[{"family":"Metrics"}]}"#))
             for _ in 0..<3 { #expect(try await s.get("/fhir/Patient/\(id)").code == 200) }
             #expect(try await s.get("/fhir/Patient/nope").code == 404)
-            #expect(try await s.get("/fhir/Patient", as: .anonymous).code == 401)                        // no token
-            #expect(try await s.get("/fhir/Patient", as: .bearer("forged.token.value")).code == 401)      // refused token
-            #expect(try await s.get("/fhir/Patient?name=%27%20OR%20%271%27%3D%271").code == 403)           // WAF
+            #expect(try await s.get("/fhir/Patient", as: .anonymous).code == 401)  // no token
+            #expect(try await s.get("/fhir/Patient", as: .bearer("forged.token.value")).code == 401)  // refused token
+            #expect(try await s.get("/fhir/Patient?name=%27%20OR%20%271%27%3D%271").code == 403)  // WAF
             #expect(try await s.request(.post, "/login", body: "", as: .anonymous).code != 429)
-            #expect(try await s.request(.post, "/login", body: "", as: .anonymous).code == 429)           // sign-in budget
+            #expect(try await s.request(.post, "/login", body: "", as: .anonymous).code == 429)  // sign-in budget
             let reply = try await s.get("/metrics", as: .anonymous)
             #expect(reply.code == 200)
             #expect(reply.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
@@ -107,8 +107,9 @@ func metric(_ text: String, _ series: String) -> Double? {
             // silences: admins only, checked input
             let bad = try await s.request(.post, "/api/alarms/silences", body: #"{"alarm":"NoSuchAlarm","minutes":30,"reason":"test"}"#, as: .bearer(adminToken))
             #expect(bad.code == 400)
-            let byAuditor = try await s.request(.post, "/api/alarms/silences", body: #"{"alarm":"DiskSpaceLow","minutes":30,"reason":"resize"}"#,
-                                                as: .bearer(try s.token(for: auditor, scope: "user/AuditEvent.rs")))
+            let byAuditor = try await s.request(
+                .post, "/api/alarms/silences", body: #"{"alarm":"DiskSpaceLow","minutes":30,"reason":"resize"}"#,
+                as: .bearer(try s.token(for: auditor, scope: "user/AuditEvent.rs")))
             #expect(byAuditor.code == 403)
             let created = try await s.request(.post, "/api/alarms/silences", body: #"{"alarm":"DiskSpaceLow","minutes":30,"reason":"volume resize"}"#, as: .bearer(adminToken))
             #expect(created.code == 201)

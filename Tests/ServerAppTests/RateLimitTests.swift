@@ -3,8 +3,8 @@ import Foundation
 import Gateway
 import HTTPTypes
 import ServerApp
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct RateLimitTests {
     @Test(arguments: TestDatabaseKind.allCases)

@@ -1,8 +1,8 @@
 import FHIR
 import Foundation
 import HTTPTypes
-import Testing
 import TestSupport
+import Testing
 
 /// Many values and many parameters get an answer or a clear 400, never a 500.
 @Suite struct SearchLimitsTests {
@@ -30,9 +30,11 @@ import TestSupport
         try await TestServer.run(kind) { s in
             _ = try await SearchFixture.load(s)
             // once a crash of the whole server (offset + count overflowed), now a 400
-            for path in ["/fhir/Observation/_history?_count=5&_offset=9223372036854775807", "/fhir/_history?_offset=9223372036854775807",
-                         "/fhir/Observation?_offset=9223372036854775807", "/fhir/Observation/_history?_offset=-2", "/fhir/Observation/_history?_count=-1",
-                         "/fhir/Observation?_count=99999999999999999999", "/fhir/Observation/_history?_offset=1000001"] {
+            for path in [
+                "/fhir/Observation/_history?_count=5&_offset=9223372036854775807", "/fhir/_history?_offset=9223372036854775807",
+                "/fhir/Observation?_offset=9223372036854775807", "/fhir/Observation/_history?_offset=-2", "/fhir/Observation/_history?_count=-1",
+                "/fhir/Observation?_count=99999999999999999999", "/fhir/Observation/_history?_offset=1000001",
+            ] {
                 let r = try await s.get(path)
                 #expect(r.code == 400 && r.issueCodes == ["invalid"], "\(path) -> \(r.code)")
             }

@@ -1,8 +1,8 @@
 import FHIR
 import Foundation
 import HTTPTypes
-import Testing
 import TestSupport
+import Testing
 
 /// A small clinical world whose search answers are known by construction.
 struct SearchFixture {
@@ -11,12 +11,23 @@ struct SearchFixture {
 
     static func load(_ s: TestServer) async throws -> SearchFixture {
         var f = SearchFixture()
-        f.p1 = try await s.create(j(#"{"resourceType":"Patient","identifier":[{"system":"urn:sys","value":"A1"}],"active":true,"name":[{"family":"Müller","given":["Anna"]}],"gender":"female","birthDate":"1970-05-10","address":[{"city":"Boston"}]}"#))
-        f.p2 = try await s.create(j(#"{"resourceType":"Patient","identifier":[{"system":"urn:sys","value":"B2"}],"active":false,"name":[{"family":"Muller","given":["Bob"]}],"gender":"male","birthDate":"1985-01-20"}"#))
-        f.p3 = try await s.create(j(#"{"resourceType":"Patient","identifier":[{"system":"urn:other","value":"C3"}],"name":[{"family":"Smith-Jones","given":["Carol"]}],"gender":"female","birthDate":"1985"}"#))
+        f.p1 = try await s.create(
+            j(
+                #"{"resourceType":"Patient","identifier":[{"system":"urn:sys","value":"A1"}],"active":true,"name":[{"family":"Müller","given":["Anna"]}],"gender":"female","birthDate":"1970-05-10","address":[{"city":"Boston"}]}"#
+            ))
+        f.p2 = try await s.create(
+            j(
+                #"{"resourceType":"Patient","identifier":[{"system":"urn:sys","value":"B2"}],"active":false,"name":[{"family":"Muller","given":["Bob"]}],"gender":"male","birthDate":"1985-01-20"}"#
+            ))
+        f.p3 = try await s.create(
+            j(
+                #"{"resourceType":"Patient","identifier":[{"system":"urn:other","value":"C3"}],"name":[{"family":"Smith-Jones","given":["Carol"]}],"gender":"female","birthDate":"1985"}"#
+            ))
         f.p4 = try await s.create(j(#"{"resourceType":"Patient","identifier":[{"value":"D4"}],"name":[{"family":"Okafor"}]}"#))
         func obs(_ patient: String, _ code: String, _ value: String, _ unit: String, _ effective: String) -> JSON {
-            j(#"{"resourceType":"Observation","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"\#(code)"}]},"subject":{"reference":"Patient/\#(patient)"},\#(effective),"valueQuantity":{"value":\#(value),"unit":"\#(unit)","system":"http://unitsofmeasure.org","code":"\#(unit)"}}"#)
+            j(
+                #"{"resourceType":"Observation","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"\#(code)"}]},"subject":{"reference":"Patient/\#(patient)"},\#(effective),"valueQuantity":{"value":\#(value),"unit":"\#(unit)","system":"http://unitsofmeasure.org","code":"\#(unit)"}}"#
+            )
         }
         f.pulse1 = try await s.create(obs(f.p1, "8867-4", "72", "/min", #""effectiveDateTime":"2021-03-05T10:00:00+01:00""#))
         f.glucose1 = try await s.create(obs(f.p1, "2339-0", "120.5", "mg/dL", #""effectiveDateTime":"2022-07-01""#))

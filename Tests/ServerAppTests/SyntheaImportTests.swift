@@ -1,8 +1,8 @@
 import FHIR
 import Foundation
 import ServerApp
-import Testing
 import TestSupport
+import Testing
 
 /// The shared Synthea set (120 patients, 92,114 resources), present on developer machines and
 /// in CI but not in a user's clone. Expected numbers are computed here from the files with
@@ -50,7 +50,8 @@ struct SyntheaExpectations: Sendable {
     init(_ bundles: [(name: String, bundle: [String: Any])]) {
         var conditional: [String: Set<String>] = [:]
         var resources: [[String: Any]] = []
-        var firstPatientFamily = "", someNPI = ""
+        var firstPatientFamily = ""
+        var someNPI = ""
         for (_, bundle) in bundles {
             var patientInFile: String?
             var observationsInFile = 0
@@ -93,29 +94,47 @@ struct SyntheaExpectations: Sendable {
         let cutoff = iso.date(from: "2019-01-01T00:00:00Z")!
         searches.append(("Observation?date=ge2019-01-01T00:00:00Z", count("Observation") { instant($0["effectiveDateTime"]).map { $0 >= cutoff } ?? false }))
         searches.append(("Condition?clinical-status=resolved", count("Condition") { codings($0["clinicalStatus"]).contains { $0.1 == "resolved" } }))
-        let yearStart = iso.date(from: "2015-01-01T00:00:00Z")!, yearEnd = iso.date(from: "2016-01-01T00:00:00Z")!
-        searches.append(("Encounter?date=2015", count("Encounter") { r in
-            let period = r["period"] as? [String: Any]
-            guard let start = instant(period?["start"]), let end = instant(period?["end"]) else { return false }
-            return start >= yearStart && end < yearEnd
-        }))
-        searches.append(("Immunization?vaccine-code=http://hl7.org/fhir/sid/cvx|140", count("Immunization") { codings($0["vaccineCode"]).contains { $0 == ("http://hl7.org/fhir/sid/cvx", "140") } }))
+        let yearStart = iso.date(from: "2015-01-01T00:00:00Z")!
+        let yearEnd = iso.date(from: "2016-01-01T00:00:00Z")!
+        searches.append(
+            (
+                "Encounter?date=2015",
+                count("Encounter") { r in
+                    let period = r["period"] as? [String: Any]
+                    guard let start = instant(period?["start"]), let end = instant(period?["end"]) else { return false }
+                    return start >= yearStart && end < yearEnd
+                }
+            ))
+        searches.append(
+            (
+                "Immunization?vaccine-code=http://hl7.org/fhir/sid/cvx|140",
+                count("Immunization") { codings($0["vaccineCode"]).contains { $0 == ("http://hl7.org/fhir/sid/cvx", "140") } }
+            ))
         searches.append(("MedicationRequest?status=active", count("MedicationRequest") { $0["status"] as? String == "active" }))
-        searches.append(("Observation?value-quantity=gt100|http://unitsofmeasure.org|mg/dL", count("Observation") { r in
-            guard let q = r["valueQuantity"] as? [String: Any], let v = (q["value"] as? NSNumber)?.doubleValue else { return false }
-            return v > 100 && q["code"] as? String == "mg/dL" && q["system"] as? String == "http://unitsofmeasure.org"
-        }))
-        searches.append(("Patient?family=\(firstPatientFamily)", count("Patient") { r in
-            (r["name"] as? [[String: Any]] ?? []).contains { ($0["family"] as? String)?.lowercased().hasPrefix(firstPatientFamily.lowercased()) == true }
-        }))
+        searches.append(
+            (
+                "Observation?value-quantity=gt100|http://unitsofmeasure.org|mg/dL",
+                count("Observation") { r in
+                    guard let q = r["valueQuantity"] as? [String: Any], let v = (q["value"] as? NSNumber)?.doubleValue else { return false }
+                    return v > 100 && q["code"] as? String == "mg/dL" && q["system"] as? String == "http://unitsofmeasure.org"
+                }
+            ))
+        searches.append(
+            (
+                "Patient?family=\(firstPatientFamily)",
+                count("Patient") { r in
+                    (r["name"] as? [[String: Any]] ?? []).contains { ($0["family"] as? String)?.lowercased().hasPrefix(firstPatientFamily.lowercased()) == true }
+                }
+            ))
         searches.append(("Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|\(someNPI)", 1))
         searches.append(("Observation?subject:Patient.identifier=https://github.com/synthetichealth/synthea|\(firstPatientSyntheaID)", firstPatientObservations))
     }
 }
 
 @Suite(.serialized) struct SyntheaImportTests {
-    @Test(.enabled(if: SyntheaData.directory != nil, "../shared/testdata/synthea-r4-120 is absent: the Synthea import test is skipped"),
-          arguments: TestDatabaseKind.allCases)
+    @Test(
+        .enabled(if: SyntheaData.directory != nil, "../shared/testdata/synthea-r4-120 is absent: the Synthea import test is skipped"),
+        arguments: TestDatabaseKind.allCases)
     func importsTheSyntheaSetAndAnswersSearchesAsTheFilesSay(_ kind: TestDatabaseKind) async throws {
         let expected = SyntheaExpectations(try SyntheaData.bundles())
         #expect(expected.countByType.values.reduce(0, +) > 90_000)

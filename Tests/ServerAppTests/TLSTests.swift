@@ -5,8 +5,8 @@ import HummingbirdTesting
 import Ops
 import ServerApp
 import Telemetry
-import Testing
 import TestSupport
+import Testing
 
 /// Runs a command, returns its exit status and combined output.
 @discardableResult
@@ -29,9 +29,12 @@ func run(_ arguments: [String], input: String = "") throws -> (status: Int32, ou
 
 /// A self-signed P-256 certificate for 127.0.0.1 with common name `name`, valid `days` days.
 func makeCertificate(in dir: URL, name: String, days: Int) throws -> (cert: String, key: String) {
-    let cert = dir.appendingPathComponent("\(name).crt").path, key = dir.appendingPathComponent("\(name).key").path
-    let result = try run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", String(days),
-                          "-subj", "/CN=\(name)", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert])
+    let cert = dir.appendingPathComponent("\(name).crt").path
+    let key = dir.appendingPathComponent("\(name).key").path
+    let result = try run([
+        "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", String(days),
+        "-subj", "/CN=\(name)", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert,
+    ])
     guard result.status == 0 else { throw TestDatabaseError(description: "openssl req failed: \(result.output)") }
     return (cert, key)
 }

@@ -7,7 +7,6 @@ import HummingbirdTesting
 import Identity
 import Kernel
 import Logging
-import Ops
 import NIOCore
 import Ops
 import ServerApp
@@ -37,8 +36,10 @@ struct TestServer {
 
     /// `live`: over a real socket on loopback (the peer address is 127.0.0.1), instead of in-process;
     /// with TLS configured always over HTTPS.
-    static func run(_ kind: TestDatabaseKind, logger: Logger = TestDatabases.logger, configuration: HealthHubConfiguration = HealthHubConfiguration(),
-                    live: Bool = false, _ body: @Sendable (TestServer) async throws -> Void) async throws {
+    static func run(
+        _ kind: TestDatabaseKind, logger: Logger = TestDatabases.logger, configuration: HealthHubConfiguration = HealthHubConfiguration(),
+        live: Bool = false, _ body: @Sendable (TestServer) async throws -> Void
+    ) async throws {
         let url = try await TestDatabases.freshURL(kind, migrations: HealthHubServices.migrations)
         // The configuration names the same database (its checkpoint file and data volume follow it).
         var configuration = configuration
@@ -63,16 +64,21 @@ struct TestServer {
 
     static func systemToken(_ services: HealthHubServices) async throws -> String {
         let (client, _) = try await services.identity.clients.create(name: "tests", scopes: "system/*.cruds", redirectURIs: [], isPublic: false, jwks: nil)
-        return try services.identity.tokens.issue(.init(subject: client.id, role: .system, scope: client.scopes, clientID: client.id, patient: nil, fhirUser: nil, family: nil),
-                                                  issuer: issuer, fhirBase: fhirBase).token
+        return try services.identity.tokens.issue(
+            .init(subject: client.id, role: .system, scope: client.scopes, clientID: client.id, patient: nil, fhirUser: nil, family: nil),
+            issuer: issuer, fhirBase: fhirBase
+        ).token
     }
 
     /// A token for a user account, as the token endpoint would issue it.
     func token(for user: User, scope: String, patient: String? = nil) throws -> String {
-        try services.identity.tokens.issue(.init(subject: user.id, role: user.role, scope: ScopeSet(scope), clientID: "test-app",
-                                                 patient: user.role == .patient ? user.patientID : patient,
-                                                 fhirUser: user.role == .patient || user.role == .practitioner ? user.reference : nil, family: nil),
-                                           issuer: Self.issuer, fhirBase: Self.fhirBase).token
+        try services.identity.tokens.issue(
+            .init(
+                subject: user.id, role: user.role, scope: ScopeSet(scope), clientID: "test-app",
+                patient: user.role == .patient ? user.patientID : patient,
+                fhirUser: user.role == .patient || user.role == .practitioner ? user.reference : nil, family: nil),
+            issuer: Self.issuer, fhirBase: Self.fhirBase
+        ).token
     }
 
     struct Reply {
@@ -91,7 +97,8 @@ struct TestServer {
     }
 
     @discardableResult
-    func request(_ method: HTTPRequest.Method, _ path: String, json: JSON? = nil, body: String? = nil, headers: HTTPFields = [:], as caller: Caller = .system) async throws -> Reply {
+    func request(_ method: HTTPRequest.Method, _ path: String, json: JSON? = nil, body: String? = nil, headers: HTTPFields = [:], as caller: Caller = .system) async throws -> Reply
+    {
         var headers = headers
         switch caller {
         case .system: headers[.authorization] = "Bearer \(systemToken)"
@@ -114,10 +121,14 @@ struct TestServer {
     func get(_ path: String, headers: HTTPFields = [:], as caller: Caller = .system) async throws -> Reply { try await request(.get, path, headers: headers, as: caller) }
 
     @discardableResult
-    func post(_ path: String, _ json: JSON, headers: HTTPFields = [:], as caller: Caller = .system) async throws -> Reply { try await request(.post, path, json: json, headers: headers, as: caller) }
+    func post(_ path: String, _ json: JSON, headers: HTTPFields = [:], as caller: Caller = .system) async throws -> Reply {
+        try await request(.post, path, json: json, headers: headers, as: caller)
+    }
 
     @discardableResult
-    func put(_ path: String, _ json: JSON, headers: HTTPFields = [:], as caller: Caller = .system) async throws -> Reply { try await request(.put, path, json: json, headers: headers, as: caller) }
+    func put(_ path: String, _ json: JSON, headers: HTTPFields = [:], as caller: Caller = .system) async throws -> Reply {
+        try await request(.put, path, json: json, headers: headers, as: caller)
+    }
 
     /// Creates a resource and returns its id.
     func create(_ json: JSON) async throws -> String {

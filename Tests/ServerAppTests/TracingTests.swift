@@ -7,8 +7,8 @@ import Logging
 import Ops
 import ServerApp
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 import Traces
 
 /// A local stand-in of an OTLP/HTTP collector: keeps the JSON bodies posted to /v1/traces.
@@ -19,9 +19,9 @@ final class CollectorStandIn: Sendable {
 
     var spans: [[String: Any]] {
         bodies.flatMap { body in
-                ((body["resourceSpans"] as? [[String: Any]]) ?? []).flatMap { rs in
-                    ((rs["scopeSpans"] as? [[String: Any]]) ?? []).flatMap { ($0["spans"] as? [[String: Any]]) ?? [] }
-                }
+            ((body["resourceSpans"] as? [[String: Any]]) ?? []).flatMap { rs in
+                ((rs["scopeSpans"] as? [[String: Any]]) ?? []).flatMap { ($0["spans"] as? [[String: Any]]) ?? [] }
+            }
         }
     }
 
@@ -37,8 +37,9 @@ final class CollectorStandIn: Sendable {
             self.raw.withLock { $0.append(data) }
             return Response(status: .ok)
         }
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              logger: Logger(label: "collector") { _ in SwiftLogNoOpLogHandler() })
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            logger: Logger(label: "collector") { _ in SwiftLogNoOpLogHandler() })
         try await app.test(.live) { client in try await body("http://127.0.0.1:\(client.port!)") }
     }
 }
@@ -66,10 +67,11 @@ final class CollectorStandIn: Sendable {
                 #expect(read["name"] as? String == "GET /fhir/{type}/{id}")
                 #expect(read["kind"] as? Int == 2)
                 #expect((read["spanId"] as? String)?.count == 16)
-                let attributes = Dictionary(uniqueKeysWithValues: ((read["attributes"] as? [[String: Any]]) ?? []).compactMap { a -> (String, [String: Any])? in
-                    guard let k = a["key"] as? String, let v = a["value"] as? [String: Any] else { return nil }
-                    return (k, v)
-                })
+                let attributes = Dictionary(
+                    uniqueKeysWithValues: ((read["attributes"] as? [[String: Any]]) ?? []).compactMap { a -> (String, [String: Any])? in
+                        guard let k = a["key"] as? String, let v = a["value"] as? [String: Any] else { return nil }
+                        return (k, v)
+                    })
                 #expect(attributes["http.route"]?["stringValue"] as? String == "/fhir/{type}/{id}")
                 #expect(attributes["http.response.status_code"]?["intValue"] as? String == "200")
                 #expect(Set(attributes.keys) == ["http.request.method", "http.route", "http.response.status_code", "healthhub.request_id"])

@@ -6,8 +6,8 @@ import Identity
 import Kernel
 import ServerApp
 import Telemetry
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct GeoAndLimitsHTTPTests {
     /// Over a real socket: the peer is 127.0.0.1, listed as a trusted proxy, which forwards

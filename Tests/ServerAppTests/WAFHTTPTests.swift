@@ -3,8 +3,8 @@ import Foundation
 import Gateway
 import HTTPTypes
 import ServerApp
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct WAFHTTPTests {
     @Test(arguments: TestDatabaseKind.allCases)
@@ -43,7 +43,7 @@ import TestSupport
             #expect(try await s.request(.post, "/fhir/Patient", body: jndi, headers: [.contentType: "application/fhir+json"]).code == 403)
             #expect(try await s.get("/fhir/Patient?_total=accurate").total == 0)  // nothing was stored
             // a large body (over 1 MiB) within the route's limit goes through the large-body gate
-            let data = Data((0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 7) }).base64EncodedString()
+            let data = Data((0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 7) }).base64EncodedString()
             let binary = j(#"{"resourceType":"Binary","contentType":"application/octet-stream","data":"\#(data)"}"#)
             #expect(try await s.post("/fhir/Binary", binary).code == 201)
         }

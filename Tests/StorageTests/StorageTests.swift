@@ -1,8 +1,8 @@
 import Foundation
 import SQLKit
 import Storage
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct DatabaseURLTests {
     @Test func parsesSQLiteForms() throws {

@@ -109,8 +109,9 @@ package struct MMDBWriter {
     package static let metadataMarker: [UInt8] = [0xAB, 0xCD, 0xEF] + Array("MaxMind.com".utf8)
 
     package static func encodeNode(left: Int, right: Int, recordSize: Int) -> [UInt8] {
-        precondition(left >= 0 && left < 1 << recordSize && right >= 0 && right < 1 << recordSize,
-                     "record value does not fit in \(recordSize) bits")
+        precondition(
+            left >= 0 && left < 1 << recordSize && right >= 0 && right < 1 << recordSize,
+            "record value does not fit in \(recordSize) bits")
         switch recordSize {
         case 24:
             return bigEndian(left, count: 3) + bigEndian(right, count: 3)
@@ -168,12 +169,13 @@ package struct MMDBWriter {
 
     /// Control byte(s) for `type` and payload `size`, with extended type and size bytes.
     package static func header(type: Int, size: Int) -> [UInt8] {
-        let (sizeBits, sizeBytes): (Int, [UInt8]) = switch size {
-        case ..<29: (size, [])
-        case ..<285: (29, [UInt8(size - 29)])
-        case ..<65_821: (30, bigEndian(size - 285, count: 2))
-        default: (31, bigEndian(size - 65_821, count: 3))
-        }
+        let (sizeBits, sizeBytes): (Int, [UInt8]) =
+            switch size {
+            case ..<29: (size, [])
+            case ..<285: (29, [UInt8(size - 29)])
+            case ..<65_821: (30, bigEndian(size - 285, count: 2))
+            default: (31, bigEndian(size - 65_821, count: 3))
+            }
         if type <= 7 {
             return [UInt8(type << 5 | sizeBits)] + sizeBytes
         }

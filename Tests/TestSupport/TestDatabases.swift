@@ -65,7 +65,10 @@ actor PostgresTemplates {
 
     func adminTarget() throws -> DatabaseURL.PostgresTarget {
         guard let text = ProcessInfo.processInfo.environment["HEALTHHUB_TEST_POSTGRES_URL"] else {
-            throw TestDatabaseError(description: "HEALTHHUB_TEST_POSTGRES_URL is not set: run the suite with scripts/test, which starts a throwaway PostgreSQL (every storage test runs on SQLite and PostgreSQL)")
+            throw TestDatabaseError(
+                description:
+                    "HEALTHHUB_TEST_POSTGRES_URL is not set: run the suite with scripts/test, which starts a throwaway PostgreSQL (every storage test runs on SQLite and PostgreSQL)"
+            )
         }
         guard case .postgres(let target) = try DatabaseURL(text) else {
             throw TestDatabaseError(description: "HEALTHHUB_TEST_POSTGRES_URL must be a postgres:// URL")

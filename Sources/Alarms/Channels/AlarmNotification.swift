@@ -58,8 +58,10 @@ package struct LogChannel: AlarmChannel {
     package init(logger: Logger) { self.logger = logger }
 
     package func deliver(_ n: AlarmNotification) async throws {
-        let metadata: Logger.Metadata = ["alarm": .string(n.alarm), "severity": .string(n.severity), "status": .string(n.status),
-                                         "value": .string(n.value.map(AlarmNotification.format) ?? "none")]
+        let metadata: Logger.Metadata = [
+            "alarm": .string(n.alarm), "severity": .string(n.severity), "status": .string(n.status),
+            "value": .string(n.value.map(AlarmNotification.format) ?? "none"),
+        ]
         if n.status == "firing" { logger.warning("alarm firing: \(n.summary)", metadata: metadata) } else { logger.notice("alarm resolved: \(n.summary)", metadata: metadata) }
     }
 }

@@ -37,10 +37,12 @@ package struct AlarmNotifier: Sendable {
                 return true
             } catch {
                 let final = attempt == maxAttempts || !channel.isRetryable(error)
-                logger.warning("alarm notification not delivered", metadata: [
-                    "channel": .string(channel.name), "alarm": .string(notification.alarm), "attempt": .stringConvertible(attempt),
-                    "final": .stringConvertible(final), "error": .string(String(describing: error).prefix(200).description),
-                ])
+                logger.warning(
+                    "alarm notification not delivered",
+                    metadata: [
+                        "channel": .string(channel.name), "alarm": .string(notification.alarm), "attempt": .stringConvertible(attempt),
+                        "final": .stringConvertible(final), "error": .string(String(describing: error).prefix(200).description),
+                    ])
                 if final || Task.isCancelled { return false }
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(300))

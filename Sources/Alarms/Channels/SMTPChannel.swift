@@ -49,8 +49,9 @@ package struct SMTPChannel: AlarmChannel {
         if c.user != nil && !tls { throw SMTPError.invalidURL("credentials need smtps:// (TLS)") }
         for address in [from] + to where !Self.isAddress(address) { throw SMTPError.invalidURL("not an email address: \(address)") }
         guard !to.isEmpty else { throw SMTPError.invalidURL("no recipients") }
-        settings = Settings(host: host, port: c.port ?? (tls ? 465 : 25), tls: tls, username: c.user?.removingPercentEncoding,
-                            password: c.password?.removingPercentEncoding, from: from, to: to)
+        settings = Settings(
+            host: host, port: c.port ?? (tls ? 465 : 25), tls: tls, username: c.user?.removingPercentEncoding,
+            password: c.password?.removingPercentEncoding, from: from, to: to)
         self.timeout = timeout
     }
 
@@ -84,12 +85,13 @@ package struct SMTPChannel: AlarmChannel {
         if let s = n.firingSeconds { body.append("Was firing for: \(Int(s)) s") }
         // One line per field: no value may end the message early or start a command.
         body = body.map { $0.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ") }
-        let lines = [
-            "From: HealthHub alarms <\(settings.from)>", "To: \(settings.to.map { "<\($0)>" }.joined(separator: ", "))",
-            "Subject: \(subject)", "Date: \(date.string(from: Now.date))",
-            "Message-ID: <\(UUID().uuidString.lowercased())@healthhub>", "MIME-Version: 1.0",
-            "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit", "",
-        ] + body
+        let lines =
+            [
+                "From: HealthHub alarms <\(settings.from)>", "To: \(settings.to.map { "<\($0)>" }.joined(separator: ", "))",
+                "Subject: \(subject)", "Date: \(date.string(from: Now.date))",
+                "Message-ID: <\(UUID().uuidString.lowercased())@healthhub>", "MIME-Version: 1.0",
+                "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit", "",
+            ] + body
         return lines.map { $0.hasPrefix(".") ? "." + $0 : $0 }.joined(separator: "\r\n") + "\r\n.\r\n"
     }
 

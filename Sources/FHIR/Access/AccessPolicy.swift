@@ -165,15 +165,19 @@ package struct AccessPolicy: Sendable {
     }
 
     package static let careMigrations = [
-        Migration("fhir.005-care-assignment") { d in [
-            "CREATE TABLE hh_care_assignment (practitioner_id TEXT NOT NULL, patient_id TEXT NOT NULL, created_at \(d.bigintType) NOT NULL, PRIMARY KEY (practitioner_id, patient_id))",
-            "CREATE INDEX hh_care_assignment_patient ON hh_care_assignment (patient_id)",
-        ] },
+        Migration("fhir.005-care-assignment") { d in
+            [
+                "CREATE TABLE hh_care_assignment (practitioner_id TEXT NOT NULL, patient_id TEXT NOT NULL, created_at \(d.bigintType) NOT NULL, PRIMARY KEY (practitioner_id, patient_id))",
+                "CREATE INDEX hh_care_assignment_patient ON hh_care_assignment (patient_id)",
+            ]
+        },
         // Encounters and CareTeams whose current version was written under break-glass: they
         // grant no care relationship (an emergency access must not make itself permanent).
-        Migration("fhir.007-break-glass-care") { _ in [
-            "CREATE TABLE hh_break_glass_care (res_type TEXT NOT NULL, res_id TEXT NOT NULL, PRIMARY KEY (res_type, res_id))",
-        ] },
+        Migration("fhir.007-break-glass-care") { _ in
+            [
+                "CREATE TABLE hh_break_glass_care (res_type TEXT NOT NULL, res_id TEXT NOT NULL, PRIMARY KEY (res_type, res_id))"
+            ]
+        },
     ]
 
     /// The types whose `participant` makes a care relationship.
@@ -192,7 +196,9 @@ package struct AccessPolicy: Sendable {
     /// Records an explicit care relationship (idempotent).
     package static func assign(practitioner: String, patient: String, in tx: DatabaseTransaction) async throws {
         try await tx.sql.raw("DELETE FROM hh_care_assignment WHERE practitioner_id = \(bind: practitioner) AND patient_id = \(bind: patient)").run()
-        try await tx.sql.raw("INSERT INTO hh_care_assignment (practitioner_id, patient_id, created_at) VALUES (\(bind: practitioner), \(bind: patient), \(bind: Int64(Now.date.timeIntervalSince1970 * 1000)))").run()
+        try await tx.sql.raw(
+            "INSERT INTO hh_care_assignment (practitioner_id, patient_id, created_at) VALUES (\(bind: practitioner), \(bind: patient), \(bind: Int64(Now.date.timeIntervalSince1970 * 1000)))"
+        ).run()
     }
 
     package static func unassign(practitioner: String, patient: String, in tx: DatabaseTransaction) async throws {

@@ -9,8 +9,9 @@ enum AuditEventSearch {
     static let supported = ["_id", "date", "agent", "entity", "patient", "subtype", "action", "outcome"]
 
     static func unsupported(_ what: String) -> FHIRError {
-        FHIRError(.badRequest, code: "not-supported",
-                  "AuditEvent search supports \(supported.joined(separator: ", ")), _count, _offset, _total, _summary=count and _sort=date; not \(what.prefix(64))")
+        FHIRError(
+            .badRequest, code: "not-supported",
+            "AuditEvent search supports \(supported.joined(separator: ", ")), _count, _offset, _total, _summary=count and _sort=date; not \(what.prefix(64))")
     }
 
     static func query(_ request: SearchRequest) throws(FHIRError) -> AuditQuery {
@@ -40,8 +41,9 @@ enum AuditEventSearch {
             newestFirst = key.descending
         }
         let countTotal = request.total == .accurate || request.total == .estimate || request.summary == .count
-        return AuditQuery(clauses: clauses, newestFirst: newestFirst, count: request.summary == .count ? 0 : request.count,
-                          offset: request.offset, countTotal: countTotal)
+        return AuditQuery(
+            clauses: clauses, newestFirst: newestFirst, count: request.summary == .count ? 0 : request.count,
+            offset: request.offset, countTotal: countTotal)
     }
 
     /// The page as a search result; without a counted total, the total is given when it comes
@@ -76,14 +78,15 @@ enum AuditEventSearch {
         guard let r = DateRange(text) else {
             throw FHIRError(.badRequest, code: "invalid", "Invalid date for parameter 'date'; use YYYY, YYYY-MM, YYYY-MM-DD or a dateTime, with an optional prefix")
         }
-        let comparison: AuditQuery.Comparison = switch prefix {
-        case "ne": .outside
-        case "gt", "sa": .after
-        case "lt", "eb": .before
-        case "ge": .atOrAfter
-        case "le": .atOrBefore
-        default: .within
-        }
+        let comparison: AuditQuery.Comparison =
+            switch prefix {
+            case "ne": .outside
+            case "gt", "sa": .after
+            case "lt", "eb": .before
+            case "ge": .atOrAfter
+            case "le": .atOrBefore
+            default: .within
+            }
         return .recorded(comparison, low: r.low, high: r.high)
     }
 }

@@ -1,5 +1,5 @@
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import Kernel
 import Storage
 
@@ -54,7 +54,9 @@ package struct BundleProcessor: Sendable {
         }
         let reads = rawEntries.filter { ["GET", "HEAD"].contains($0["request"]?["method"]?.stringValue ?? "") }.count
         guard reads <= Self.maxReadEntries else {
-            throw FHIRError(.badRequest, code: "too-costly", "A Bundle takes at most \(Self.maxReadEntries) GET or HEAD entries; send larger searches on their own", expression: ["Bundle.entry"])
+            throw FHIRError(
+                .badRequest, code: "too-costly", "A Bundle takes at most \(Self.maxReadEntries) GET or HEAD entries; send larger searches on their own",
+                expression: ["Bundle.entry"])
         }
         if kind == "transaction" {
             do {
@@ -102,7 +104,8 @@ package struct BundleProcessor: Sendable {
     func parseEntry(_ raw: JSON, index i: Int) throws(FHIRError) -> Entry {
         let at = "Bundle.entry[\(i)]"
         guard let request = raw["request"]?.objectValue,
-              let method = request["method"]?.stringValue, let url = request["url"]?.stringValue else {
+            let method = request["method"]?.stringValue, let url = request["url"]?.stringValue
+        else {
             throw FHIRError(.badRequest, code: "required", "Each entry needs request.method and request.url", expression: ["\(at).request"])
         }
         guard ["GET", "POST", "PUT", "DELETE", "HEAD"].contains(method) else {
@@ -125,7 +128,9 @@ package struct BundleProcessor: Sendable {
         if method != "GET" && method != "HEAD" {
             do { try service.requireWritable(type) } catch {
                 var e = error
-                e.issues = e.issues.map { var issue = $0; issue.expression = ["\(at).request.url"]; return issue }
+                e.issues = e.issues.map {
+                    var issue = $0; issue.expression = ["\(at).request.url"]; return issue
+                }
                 throw e
             }
         }
@@ -144,7 +149,8 @@ package struct BundleProcessor: Sendable {
         var version: Int?
         if segments.count > 2 {
             guard method == "GET" || method == "HEAD", segments.count == 4, segments[2] == "_history", let v = Int(segments[3]), v > 0 else {
-                throw FHIRError(.badRequest, code: "not-supported", "request.url must be Type, Type/id or (to read a version) Type/id/_history/vid", expression: ["\(at).request.url"])
+                throw FHIRError(
+                    .badRequest, code: "not-supported", "request.url must be Type, Type/id or (to read a version) Type/id/_history/vid", expression: ["\(at).request.url"])
             }
             version = v
         }
@@ -153,9 +159,10 @@ package struct BundleProcessor: Sendable {
             guard let v = ETag.version(text) else { throw FHIRError(.badRequest, code: "invalid", "ifMatch must be an ETag like W/\"3\"", expression: ["\(at).request.ifMatch"]) }
             ifMatch = v
         }
-        return Entry(index: i, method: method, type: type, id: segments.count > 1 ? segments[1] : nil, query: query,
-                     fullUrl: raw["fullUrl"]?.stringValue, ifNoneExist: request["ifNoneExist"]?.stringValue, ifMatch: ifMatch, resource: resource,
-                     version: version)
+        return Entry(
+            index: i, method: method, type: type, id: segments.count > 1 ? segments[1] : nil, query: query,
+            fullUrl: raw["fullUrl"]?.stringValue, ifNoneExist: request["ifNoneExist"]?.stringValue, ifMatch: ifMatch, resource: resource,
+            version: version)
     }
 
     /// Runs entries in the given transaction and returns their response entries in order.
@@ -173,8 +180,8 @@ package struct BundleProcessor: Sendable {
         }
         // Responses by the entry's index in the Bundle (a batch runs entries one at a time).
         var responses: [Int: JSON] = [:]
-        var references: [String: String] = [:]   // fullUrl -> Type/id
-        var existing: Set<Int> = []              // POST entries satisfied by ifNoneExist
+        var references: [String: String] = [:]  // fullUrl -> Type/id
+        var existing: Set<Int> = []  // POST entries satisfied by ifNoneExist
         var newIDs: [Int: String] = [:]
 
         // 0. A transaction may touch each resource once (FHIR: overlapping entries are an error).
@@ -190,12 +197,13 @@ package struct BundleProcessor: Sendable {
         // 0b. Scopes and role must allow every entry before anything runs.
         var limits: [Int: CompartmentLimit] = [:]
         for e in entries {
-            let permission: Permission = switch e.method {
-            case "POST": .create
-            case "PUT": .update
-            case "DELETE": .delete
-            default: e.id == nil ? .search : .read
-            }
+            let permission: Permission =
+                switch e.method {
+                case "POST": .create
+                case "PUT": .update
+                case "DELETE": .delete
+                default: e.id == nil ? .search : .read
+                }
             limits[e.index] = try at(e) { () throws(FHIRError) in try access.limit(e.type, permission) }
         }
 
@@ -205,7 +213,8 @@ package struct BundleProcessor: Sendable {
                 let query = cond.hasPrefix("\(e.type)?") ? String(cond.dropFirst(e.type.count + 1)) : cond.hasPrefix("?") ? String(cond.dropFirst()) : cond
                 // Same lock as POST with If-None-Exist: concurrent bundles create one resource.
                 try await tx.lock("create:\(e.type)?\(query)")
-                let ids = try await service.search.matchingIDs(try at(e) { () throws(FHIRError) in try service.searchRequest(type: e.type, query: query) }, limit: 2, access: access, for: .create, on: tx.sql)
+                let ids = try await service.search.matchingIDs(
+                    try at(e) { () throws(FHIRError) in try service.searchRequest(type: e.type, query: query) }, limit: 2, access: access, for: .create, on: tx.sql)
                 if ids.count > 1 { throw at(e, FHIRError.preconditionFailed("ifNoneExist matched more than one \(e.type)")) }
                 if let id = ids.first {
                     existing.insert(e.index)
@@ -276,8 +285,9 @@ package struct BundleProcessor: Sendable {
         let registering = access.assignsCreatedPatients == nil ? Set<String>() : Set(creates.filter { $0.type == "Patient" }.compactMap { "Patient/" + newIDs[$0.index]! })
         for e in creates {
             try await at(e) {
-                try await service.requireCreatable(e.resource!, type: e.type, id: newIDs[e.index]!, limit: limits[e.index] ?? .unrestricted, access: access,
-                                                   registering: registering, on: tx.sql)
+                try await service.requireCreatable(
+                    e.resource!, type: e.type, id: newIDs[e.index]!, limit: limits[e.index] ?? .unrestricted, access: access,
+                    registering: registering, on: tx.sql)
             }
         }
         let created = try await service.store.createMany(creates.map { ($0.type, newIDs[$0.index]!, $0.resource!) }, in: tx)
@@ -428,12 +438,13 @@ package struct BundleProcessor: Sendable {
     }
 
     func responseBundle(_ type: String, _ entries: [JSON]) -> JSON {
-        .object(JSONObject([
-            ("resourceType", .string("Bundle")),
-            ("id", .string(ResourceID.generate())),
-            ("type", .string(type)),
-            ("entry", .array(entries)),
-        ]))
+        .object(
+            JSONObject([
+                ("resourceType", .string("Bundle")),
+                ("id", .string(ResourceID.generate())),
+                ("type", .string(type)),
+                ("entry", .array(entries)),
+            ]))
     }
 }
 

@@ -175,8 +175,9 @@ private struct FHIRPathRun {
             guard keyUTF8.count > nameLength, let at = item.position, key.hasPrefix(name) else { continue }
             let next = keyUTF8[keyUTF8.index(keyUTF8.startIndex, offsetBy: nameLength)]
             guard next >= 65 && next <= 90,
-                  let element = defs.element(named: key, at: at), element.definition.isChoice,
-                  element.definition.name.utf8.count == nameLength + 3 else { continue }
+                let element = defs.element(named: key, at: at), element.definition.isChoice,
+                element.definition.name.utf8.count == nameLength + 3
+            else { continue }
             append(entry.value, type: element.typeCode, position: defs.position(descending: element), into: &out)
             return
         }

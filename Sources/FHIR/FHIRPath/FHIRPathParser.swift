@@ -62,7 +62,8 @@ struct FHIRPathParser {
                 case UInt8(ascii: "f"): out.append(12)
                 case UInt8(ascii: "u"):
                     guard j + 4 <= b.count, let v = UInt32(String(decoding: b[j..<(j + 4)], as: UTF8.self), radix: 16),
-                          let scalar = Unicode.Scalar(v) else { throw fail("Invalid \\u escape", j - 2) }
+                        let scalar = Unicode.Scalar(v)
+                    else { throw fail("Invalid \\u escape", j - 2) }
                     out.append(contentsOf: String(Character(scalar)).utf8)
                     j += 4
                 default: throw fail("Invalid escape '\\\(Character(Unicode.Scalar(e)))'", j - 2)
@@ -98,11 +99,11 @@ struct FHIRPathParser {
                     throw fail("Quantity literals are not supported", start)
                 }
                 tokens.append(Token(kind: .number(String(decoding: b[start..<i], as: UTF8.self)), offset: start))
-            case 39: // '
+            case 39:  // '
                 let (s, end) = try quoted(39, from: i)
                 tokens.append(Token(kind: .string(s), offset: i))
                 i = end
-            case 96: // `
+            case 96:  // `
                 let (s, end) = try quoted(96, from: i)
                 tokens.append(Token(kind: .delimitedIdentifier(s), offset: i))
                 i = end
@@ -423,7 +424,7 @@ struct FHIRPathParser {
     private mutating func parseTypeSpecifier() throws(FHIRPathError) -> String {
         guard let first = identifierText() else { throw fail("Expected a type name\(describeCurrent())") }
         index += 1
-        guard (first == "FHIR" || first == "System"), isSymbol(".") else { return first }
+        guard first == "FHIR" || first == "System", isSymbol(".") else { return first }
         index += 1
         guard let second = identifierText() else { throw fail("Expected a type name after '\(first).'") }
         index += 1

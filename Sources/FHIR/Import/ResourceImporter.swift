@@ -1,5 +1,5 @@
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import Kernel
 import Logging
 import Storage
@@ -92,7 +92,10 @@ package struct ResourceImporter: Sendable {
                     summary.resources += c
                 }
             } catch let error as FHIRError {
-                summary.failures.append(Failure(file: file, reason: "HTTP \(error.status.code): " + error.issues.map { ($0.expression.first.map { "\($0): " } ?? "") + $0.diagnostics }.joined(separator: "; ")))
+                summary.failures.append(
+                    Failure(
+                        file: file,
+                        reason: "HTTP \(error.status.code): " + error.issues.map { ($0.expression.first.map { "\($0): " } ?? "") + $0.diagnostics }.joined(separator: "; ")))
             } catch {
                 summary.failures.append(Failure(file: file, reason: String(describing: error)))
             }
@@ -186,7 +189,8 @@ package struct ResourceImporter: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [tool, "-dc", file]
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()

@@ -131,7 +131,8 @@ private struct JSONParser {
 
     func error(_ message: String, at position: Int? = nil) -> JSONSyntaxError {
         let pos = min(position ?? index, bytes.count)
-        var line = 1, column = 1
+        var line = 1
+        var column = 1
         var i = 0
         while i < pos {
             if bytes[i] == UInt8(ascii: "\n") { line += 1; column = 1 } else if bytes[i] & 0xC0 != 0x80 { column += 1 }

@@ -121,7 +121,11 @@ package struct ResolvedElement: Sendable {
 }
 
 package struct StructureDefinition: Sendable {
-    package enum Kind: String, Sendable { case resource, complexType = "complex-type", primitiveType = "primitive-type" }
+    package enum Kind: String, Sendable {
+        case resource
+        case complexType = "complex-type"
+        case primitiveType = "primitive-type"
+    }
     package let name: String
     package let kind: Kind
     package let isAbstract: Bool
@@ -132,7 +136,8 @@ package struct StructureDefinition: Sendable {
 
     init(name: String, json: JSON) throws {
         guard let kindText = json["kind"]?.stringValue, let kind = Kind(rawValue: kindText),
-              let elementsJSON = json["elements"]?.objectValue else {
+            let elementsJSON = json["elements"]?.objectValue
+        else {
             throw DefinitionsError.malformed("structure \(name)")
         }
         self.name = name
@@ -212,7 +217,8 @@ package struct SearchParameterDefinition: Sendable {
 
     init(json: JSON) throws {
         guard let url = json["url"]?.stringValue, let code = json["code"]?.stringValue,
-              let typeText = json["type"]?.stringValue, let type = ParamType(rawValue: typeText) else {
+            let typeText = json["type"]?.stringValue, let type = ParamType(rawValue: typeText)
+        else {
             throw DefinitionsError.malformed("search parameter \(json["url"]?.stringValue ?? "?")")
         }
         self.url = url

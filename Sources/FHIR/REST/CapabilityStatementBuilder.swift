@@ -1,5 +1,5 @@
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import Kernel
 
 /// `GET /fhir/metadata`: exactly what this server supports, generated from the same registry
@@ -18,7 +18,8 @@ package struct CapabilityStatementBuilder: Sendable {
         for type in definitions.resourceTypes {
             var r = JSONObject()
             r["type"] = .string(type)
-            r["interaction"] = .array(["read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"].map { .object(JSONObject([("code", .string($0))])) })
+            r["interaction"] = .array(
+                ["read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"].map { .object(JSONObject([("code", .string($0))])) })
             r["versioning"] = .string("versioned")
             r["readHistory"] = .bool(true)
             r["updateCreate"] = .bool(true)
@@ -29,14 +30,17 @@ package struct CapabilityStatementBuilder: Sendable {
             let references = params.filter { $0.type == .reference }.map(\.code)
             r["searchInclude"] = .array((["*"] + references.map { "\(type):\($0)" }).map(JSON.string))
             r["searchRevInclude"] = .array(revIncludes(for: type).map(JSON.string))
-            r["searchParam"] = .array(params.map { p in
-                .object(JSONObject([("name", .string(p.code)), ("definition", .string(p.definition.url)), ("type", .string(p.type.rawValue))]))
-            })
+            r["searchParam"] = .array(
+                params.map { p in
+                    .object(JSONObject([("name", .string(p.code)), ("definition", .string(p.definition.url)), ("type", .string(p.type.rawValue))]))
+                })
             resources.append(.object(r))
         }
         var rest = JSONObject()
         rest["mode"] = .string("server")
-        rest["documentation"] = .string("Search: string (:exact, :contains), token (:not), date (eq ne lt gt le ge sa eb ap), reference (:Type, chaining), number, quantity, uri (:below), :missing; _sort, _count, _offset paging, _total, _summary, _elements, _include/_revinclude (:iterate). Composite and special parameters are not supported.")
+        rest["documentation"] = .string(
+            "Search: string (:exact, :contains), token (:not), date (eq ne lt gt le ge sa eb ap), reference (:Type, chaining), number, quantity, uri (:below), :missing; _sort, _count, _offset paging, _total, _summary, _elements, _include/_revinclude (:iterate). Composite and special parameters are not supported."
+        )
         rest["resource"] = .array(resources)
         rest["interaction"] = .array(["transaction", "batch", "history-system"].map { .object(JSONObject([("code", .string($0))])) })
         var statement = JSONObject()

@@ -45,7 +45,7 @@ package struct FHIRController: Sendable {
         // Known paths, unsupported methods: 405 with an OperationOutcome (not a bare 404).
         for path in ["metadata", ":type/:id/_history", ":type/:id/_history/:vid", ":type/_history", ":type/_search"] {
             for method in [HTTPRequest.Method.post, .put, .delete, .patch] {
-                if (path == ":type/_search" && method == .post) { continue }
+                if path == ":type/_search" && method == .post { continue }
                 fhir.on(RouterPath(path), method: method) { request, _ -> Response in throw Self.methodNotAllowed(request) }
             }
         }
@@ -203,8 +203,9 @@ package struct FHIRController: Sendable {
             }
         }
         let prefer = Prefer(request.headers[.prefer])
-        let response = try await bundles.process(bundle, options: .init(returnRepresentation: prefer.returnMode == "representation"),
-                                                 access: access(context), audit: auditRecord("transaction", .execute, request, context))
+        let response = try await bundles.process(
+            bundle, options: .init(returnRepresentation: prefer.returnMode == "representation"),
+            access: access(context), audit: auditRecord("transaction", .execute, request, context))
         return fhirResponse(.ok, response.serialized())
     }
 
@@ -246,9 +247,10 @@ package struct FHIRController: Sendable {
             if let s = params["_since"] { q.insert(("_since", s), at: 0) }
             return "\(base)/\(path)?" + QueryString.encode(q)
         }
-        let body = SearchBundle.history(entries, total: total, base: base, selfURL: url(offset),
-                                        next: offset + count < total ? url(offset + count) : nil,
-                                        previous: offset > 0 ? url(max(0, offset - count)) : nil)
+        let body = SearchBundle.history(
+            entries, total: total, base: base, selfURL: url(offset),
+            next: offset + count < total ? url(offset + count) : nil,
+            previous: offset > 0 ? url(max(0, offset - count)) : nil)
         return fhirResponse(.ok, body)
     }
 
@@ -256,8 +258,9 @@ package struct FHIRController: Sendable {
 
     /// The audit record of this request before the interaction fills in what it touched.
     func auditRecord(_ interaction: String, _ action: AuditRecord.Action, _ request: Request, _ context: IdentifiedRequestContext) -> AuditRecord {
-        var record = AuditRecord(action: action, interaction: interaction, agent: "anonymous",
-                                 networkAddress: context.remoteAddress, requestID: context.requestID)
+        var record = AuditRecord(
+            action: action, interaction: interaction, agent: "anonymous",
+            networkAddress: context.remoteAddress, requestID: context.requestID)
         record.setAgent(context.principal)
         return record
     }
@@ -267,8 +270,10 @@ package struct FHIRController: Sendable {
     }
 
     /// Runs an interaction and audits it through the service (see `FHIRService.audited`).
-    func audited(_ interaction: String, _ action: AuditRecord.Action, _ request: Request, _ context: IdentifiedRequestContext,
-                 committed: Bool = false, _ body: (inout AuditRecord) async throws -> Response) async throws -> Response {
+    func audited(
+        _ interaction: String, _ action: AuditRecord.Action, _ request: Request, _ context: IdentifiedRequestContext,
+        committed: Bool = false, _ body: (inout AuditRecord) async throws -> Response
+    ) async throws -> Response {
         try await service.audited(auditRecord(interaction, action, request, context), committed: committed, body)
     }
 

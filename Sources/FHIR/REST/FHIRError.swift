@@ -1,6 +1,6 @@
-import HTTPTypes
 import Foundation
 import Gateway
+import HTTPTypes
 import Hummingbird
 import Storage
 

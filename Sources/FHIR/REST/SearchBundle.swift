@@ -1,5 +1,5 @@
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import Kernel
 
 /// Builds searchset and history Bundles. Resource bytes are spliced in as stored, so a page of
@@ -27,7 +27,8 @@ package enum SearchBundle {
             out.append(contentsOf: JSON.string("\(base)/\(v.type)/\(v.id)").serialized())
             out.append(contentsOf: Array(",\"resource\":".utf8))
             if let definitions, request.summary != nil || request.elements != nil,
-               let subset = ResourceSubset.apply(content, summary: request.summary, elements: request.elements, definitions: definitions) {
+                let subset = ResourceSubset.apply(content, summary: request.summary, elements: request.elements, definitions: definitions)
+            {
                 out.append(contentsOf: subset)
             } else {
                 out.append(contentsOf: content)

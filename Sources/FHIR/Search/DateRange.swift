@@ -1,7 +1,7 @@
-import Kernel
-
 import Foundation
 import HTTPTypes
+import Kernel
+
 /// The span of time a FHIR date, dateTime or instant covers at its precision, in milliseconds
 /// since 1970 UTC, both ends inclusive: `2020` covers the whole year, `2020-03-04T10:00` the minute.
 /// Values without a time zone are read as UTC.
@@ -55,7 +55,9 @@ package struct DateRange: Sendable, Equatable {
             return
         }
         guard expect(0x54), let hour = num(2), hour < 24, expect(0x3A), let minute = num(2), minute < 60 else { return nil }
-        var second = 0, fraction: Int64 = 0, span: Int64 = 60_000
+        var second = 0
+        var fraction: Int64 = 0
+        var span: Int64 = 60_000
         if i < b.count, b[i] == 0x3A {
             i += 1
             guard let s = num(2), s < 61 else { return nil }
@@ -78,7 +80,9 @@ package struct DateRange: Sendable, Equatable {
         }
         var offset: Int64 = 0
         if i < b.count {
-            if b[i] == 0x5A { i += 1 } else if b[i] == 0x2B || b[i] == 0x2D {
+            if b[i] == 0x5A {
+                i += 1
+            } else if b[i] == 0x2B || b[i] == 0x2D {
                 let sign: Int64 = b[i] == 0x2D ? -1 : 1
                 i += 1
                 guard let oh = num(2), oh <= 14, expect(0x3A), let om = num(2), om < 60 else { return nil }

@@ -1,5 +1,5 @@
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import Kernel
 import SQLKit
 import Storage
@@ -37,9 +37,9 @@ package struct SearchEngine: Sendable {
     package func search(_ request: SearchRequest, access: RequestAccess, on db: (any SQLDatabase)? = nil) async throws -> Result {
         let limit = try access.limit(request.type, .search)
         let sql = sql(access)
-        var where_ = try sql.condition(for: request)
-        if let visible = access.condition(limit, type: request.type) { where_ = where_ + " AND " + visible }
-        let condition = where_
+        var whereClause = try sql.condition(for: request)
+        if let visible = access.condition(limit, type: request.type) { whereClause = whereClause + " AND " + visible }
+        let condition = whereClause
         let order = try sql.orderBy(request)
         let wantCount = request.summary == .count ? 0 : request.count
         let body: @Sendable (any SQLDatabase) async throws -> Result = { db in
@@ -49,7 +49,10 @@ package struct SearchEngine: Sendable {
             var matches: [ResourceVersion] = []
             var hasMore = false
             if wantCount > 0 {
-                let rows = try await db.raw("SELECT r.res_id, r.version, r.last_updated, r.key_id, r.content FROM hh_resource r WHERE " + condition + " ORDER BY " + order + " LIMIT \(bind: wantCount + 1) OFFSET \(bind: request.offset)").all()
+                let rows = try await db.raw(
+                    "SELECT r.res_id, r.version, r.last_updated, r.key_id, r.content FROM hh_resource r WHERE " + condition + " ORDER BY " + order
+                        + " LIMIT \(bind: wantCount + 1) OFFSET \(bind: request.offset)"
+                ).all()
                 hasMore = rows.count > wantCount
                 matches = try rows.prefix(wantCount).map { try currentVersion($0, type: request.type) }
             }
@@ -84,9 +87,10 @@ package struct SearchEngine: Sendable {
     func currentVersion(_ row: any SQLRow, type: String) throws -> ResourceVersion {
         let id = try row.decode(column: "res_id", as: String.self)
         let version = try row.decode(column: "version", as: Int.self)
-        return ResourceVersion(type: type, id: id, version: version,
-                               lastUpdated: try row.decode(column: "last_updated", as: Int64.self), deleted: false,
-                               content: try store.unseal(row, type: type, id: id, version: version))
+        return ResourceVersion(
+            type: type, id: id, version: version,
+            lastUpdated: try row.decode(column: "last_updated", as: Int64.self), deleted: false,
+            content: try store.unseal(row, type: type, id: id, version: version))
     }
 
     private func includes(for request: SearchRequest, matches: [ResourceVersion], access: RequestAccess, on db: any SQLDatabase) async throws -> [ResourceVersion] {
@@ -100,7 +104,8 @@ package struct SearchEngine: Sendable {
             for include in request.includes where pass == 0 || include.iterate {
                 let sources = frontier.filter { $0.type == include.sourceType || include.reverse }
                 guard !sources.isEmpty else { continue }
-                let targets: [(String, String)] = include.reverse
+                let targets: [(String, String)] =
+                    include.reverse
                     ? try await revincludeTargets(include, of: sources, on: db)
                     : try await includeTargets(include, of: sources, on: db)
                 var wanted: [String: [String]] = [:]
@@ -123,7 +128,8 @@ package struct SearchEngine: Sendable {
 
     /// Current, not deleted versions of some resources of one type, in one query.
     private func currentVersions(_ type: String, _ ids: [String], visible: SQLQueryString?, on db: any SQLDatabase) async throws -> [ResourceVersion] {
-        var q: SQLQueryString = "SELECT r.res_id, r.version, r.last_updated, r.key_id, r.content FROM hh_resource r WHERE r.res_type = \(bind: type) AND r.deleted = 0 AND r.res_id IN ("
+        var q: SQLQueryString =
+            "SELECT r.res_id, r.version, r.last_updated, r.key_id, r.content FROM hh_resource r WHERE r.res_type = \(bind: type) AND r.deleted = 0 AND r.res_id IN ("
         for (i, id) in ids.enumerated() { q += i == 0 ? "\(bind: id)" : ", \(bind: id)" }
         q += ")"
         if let visible { q += " AND " + visible }

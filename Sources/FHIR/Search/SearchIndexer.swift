@@ -1,5 +1,5 @@
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import Kernel
 
 /// Values of one resource for every search parameter of its type, ready to insert into the
@@ -39,9 +39,13 @@ package struct SearchIndexer: Sendable {
     }
 
     package func entries(for resource: JSON, type: String) -> IndexEntries {
-        var strings = Set<IndexEntries.StringValue>(), tokens = Set<IndexEntries.Token>(), dates = Set<IndexEntries.DateValue>()
-        var refs = Set<IndexEntries.ReferenceValue>(), numbers = Set<IndexEntries.NumberValue>()
-        var quantities = Set<IndexEntries.QuantityValue>(), uris = Set<IndexEntries.URIValue>()
+        var strings = Set<IndexEntries.StringValue>()
+        var tokens = Set<IndexEntries.Token>()
+        var dates = Set<IndexEntries.DateValue>()
+        var refs = Set<IndexEntries.ReferenceValue>()
+        var numbers = Set<IndexEntries.NumberValue>()
+        var quantities = Set<IndexEntries.QuantityValue>()
+        var uris = Set<IndexEntries.URIValue>()
         for param in registry.indexed(for: type) {
             guard let expression = param.expression else { continue }
             let code = param.code
@@ -107,7 +111,7 @@ package struct SearchIndexer: Sendable {
                 return o["value"]?.stringValue.map { [(o["system"]?.stringValue ?? "", $0)] } ?? []
             case "ContactPoint":
                 return o["value"]?.stringValue.map { [(o["system"]?.stringValue ?? "", $0)] } ?? []
-            default: // Coding and look-alikes
+            default:  // Coding and look-alikes
                 return o["code"]?.stringValue.map { [(o["system"]?.stringValue ?? "", $0)] } ?? []
             }
         default: return []
@@ -161,7 +165,8 @@ package enum ReferenceText {
         var parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         if parts.count >= 4, parts[parts.count - 2] == "_history" { parts.removeLast(2) }
         guard parts.count >= 2 else { return nil }
-        let type = parts[parts.count - 2], id = parts[parts.count - 1]
+        let type = parts[parts.count - 2]
+        let id = parts[parts.count - 1]
         guard definitions.isResourceType(type), ResourceID.isValid(id) else { return nil }
         return (type, id)
     }

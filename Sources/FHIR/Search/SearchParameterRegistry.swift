@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+
 /// The official R4 search parameters by resource type, with their FHIRPath expressions parsed
 /// once. Parameters the server cannot index (composite, special, no expression) are kept out
 /// of `indexed` and reported as unsupported in the CapabilityStatement.

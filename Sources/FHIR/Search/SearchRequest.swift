@@ -1,5 +1,5 @@
-import HTTPTypes
 import Foundation
+import HTTPTypes
 
 /// A parsed FHIR search: the AND-list of parameter clauses (each an OR-list of values) plus the
 /// result parameters. Parsing needs no database; unknown parameters become warnings (or errors
@@ -18,7 +18,7 @@ package struct SearchRequest: Sendable {
     package struct SortKey: Sendable { package var name: String; package var descending: Bool }
     package struct Include: Sendable {
         package var sourceType: String
-        package var param: String   // "*" for all reference params
+        package var param: String  // "*" for all reference params
         package var targetType: String?
         package var iterate: Bool
         package var reverse: Bool
@@ -90,7 +90,8 @@ package struct SearchRequest: Sendable {
                 modifier = String(head[head.index(after: colon)...])
             }
             guard let parameter = registry.parameter(code, for: type), registry.isSupported(parameter) else {
-                let message = registry.parameter(code, for: type) == nil
+                let message =
+                    registry.parameter(code, for: type) == nil
                     ? "Unknown search parameter '\(code.prefix(64))' for \(type)"
                     : "Search parameter '\(code)' is not supported"
                 if strict { throw FHIRError(.badRequest, code: "not-supported", message) }

@@ -1,5 +1,5 @@
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import Kernel
 import SQLKit
 
@@ -101,7 +101,9 @@ struct SearchSQL {
         }
         let table = Self.table(for: param.type)
         if let outer = probe, !negate {
-            return "EXISTS (SELECT 1 FROM \(unsafeRaw: table) i WHERE i.res_type = \(unsafeRaw: outer).res_type AND i.res_id = \(unsafeRaw: outer).res_id AND i.param = \(bind: param.code) AND (" + join(ors, " OR ") + "))"
+            return
+                "EXISTS (SELECT 1 FROM \(unsafeRaw: table) i WHERE i.res_type = \(unsafeRaw: outer).res_type AND i.res_id = \(unsafeRaw: outer).res_id AND i.param = \(bind: param.code) AND ("
+                + join(ors, " OR ") + "))"
         }
         let sub: SQLQueryString = "SELECT i.res_id FROM \(unsafeRaw: table) i WHERE i.res_type = \(bind: type) AND i.param = \(bind: param.code) AND (" + join(ors, " OR ") + ")"
         return "\(unsafeRaw: column) \(unsafeRaw: negate ? "NOT IN" : "IN") (" + sub + ")"
@@ -120,8 +122,9 @@ struct SearchSQL {
         }
         for target in candidates {
             guard let targetParam = registry.parameter(nextCode, for: target), registry.isSupported(targetParam) else { continue }
-            let inner = SearchRequest.Clause(name: clause.chain.joined(separator: "."), parameter: targetParam, modifier: nextModifier,
-                                             chain: Array(clause.chain.dropFirst()), values: clause.values)
+            let inner = SearchRequest.Clause(
+                name: clause.chain.joined(separator: "."), parameter: targetParam, modifier: nextModifier,
+                chain: Array(clause.chain.dropFirst()), values: clause.values)
             let innerSQL = try clauseSQL(inner, type: target, column: "t.res_id")
             var targetRows: SQLQueryString = "SELECT t.res_id FROM hh_resource t WHERE t.res_type = \(bind: target) AND t.deleted = 0 AND " + innerSQL
             if let visible = access.visibility(target, .search, alias: "t") { targetRows += " AND " + visible }
@@ -130,7 +133,8 @@ struct SearchSQL {
         guard !alternatives.isEmpty else {
             throw FHIRError(.badRequest, code: "not-supported", "Chained parameter '\(nextCode)' is not known on the target types of '\(param.code)'")
         }
-        return "\(unsafeRaw: column) IN (SELECT c.res_id FROM hh_idx_reference c WHERE c.res_type = \(bind: type) AND c.param = \(bind: param.code) AND (" + join(alternatives, " OR ") + "))"
+        return "\(unsafeRaw: column) IN (SELECT c.res_id FROM hh_idx_reference c WHERE c.res_type = \(bind: type) AND c.param = \(bind: param.code) AND ("
+            + join(alternatives, " OR ") + "))"
     }
 
     func unsupportedModifier(_ clause: SearchRequest.Clause) -> FHIRError {
@@ -205,9 +209,12 @@ struct SearchSQL {
     func dateCondition(_ value: String, low: String, high: String, name: String) throws(FHIRError) -> SQLQueryString {
         let (prefix, text) = Self.splitPrefix(value)
         guard let r = DateRange(text) else {
-            throw FHIRError(.badRequest, code: "invalid", "Invalid date for parameter '\(name)'; use YYYY, YYYY-MM, YYYY-MM-DD or a dateTime, with an optional prefix (eq, ne, lt, gt, le, ge, sa, eb, ap)")
+            throw FHIRError(
+                .badRequest, code: "invalid",
+                "Invalid date for parameter '\(name)'; use YYYY, YYYY-MM, YYYY-MM-DD or a dateTime, with an optional prefix (eq, ne, lt, gt, le, ge, sa, eb, ap)")
         }
-        let lo = unsafeRaw(low), hi = unsafeRaw(high)
+        let lo = unsafeRaw(low)
+        let hi = unsafeRaw(high)
         switch prefix {
         case "eq": return lo + " >= \(bind: r.low) AND " + hi + " <= \(bind: r.high)"
         case "ne": return "NOT (" + lo + " >= \(bind: r.low) AND " + hi + " <= \(bind: r.high))"
@@ -217,7 +224,7 @@ struct SearchSQL {
         case "le": return lo + " <= \(bind: r.high)"
         case "sa": return lo + " > \(bind: r.high)"
         case "eb": return hi + " < \(bind: r.low)"
-        default: // ap: within 10% of the distance from now, at least a day
+        default:  // ap: within 10% of the distance from now, at least a day
             let now = Instant.millis(Now.date)
             let gap = max(86_400_000, abs(now - r.low) / 10)
             return lo + " <= \(bind: r.high + gap) AND " + hi + " >= \(bind: r.low - gap)"
@@ -292,7 +299,8 @@ struct SearchSQL {
                 case .string, .uri, .number, .quantity: column = key.descending ? "MAX(s.value)" : "MIN(s.value)"
                 case .composite, .special: throw FHIRError(.badRequest, code: "not-supported", "Cannot sort by '\(key.name)'")
                 }
-                let sub: SQLQueryString = "(SELECT \(unsafeRaw: column) FROM \(unsafeRaw: table) s WHERE s.res_type = r.res_type AND s.res_id = r.res_id AND s.param = \(bind: param.code))"
+                let sub: SQLQueryString =
+                    "(SELECT \(unsafeRaw: column) FROM \(unsafeRaw: table) s WHERE s.res_type = r.res_type AND s.res_id = r.res_id AND s.param = \(bind: param.code))"
                 // Resources without a value sort last in both directions, on both databases.
                 terms.append("CASE WHEN " + sub + " IS NULL THEN 1 ELSE 0 END, " + sub + " \(unsafeRaw: dir)")
             }

@@ -1,3 +1,6 @@
+// swift-format-ignore-file
+// (Data tables and migration statements: their hand alignment carries meaning.)
+
 import Foundation
 import HTTPTypes
 import Storage

@@ -1,5 +1,5 @@
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import Kernel
 import SQLKit
 import Storage
@@ -21,8 +21,10 @@ package struct FHIRService: Sendable {
     package let compartment: PatientCompartment
     package let policy: AccessPolicy
 
-    package init(definitions: FHIRDefinitions, store: ResourceStore, search: SearchEngine, audit: any AuditSink<DatabaseTransaction>,
-                 auditEvents: any AuditEventReading) {
+    package init(
+        definitions: FHIRDefinitions, store: ResourceStore, search: SearchEngine, audit: any AuditSink<DatabaseTransaction>,
+        auditEvents: any AuditEventReading
+    ) {
         self.definitions = definitions
         self.store = store
         self.search = search
@@ -76,10 +78,12 @@ package struct FHIRService: Sendable {
         }
         let issues = validator.validate(json, expectedType: type)
         if !issues.isEmpty {
-            throw FHIRError(.unprocessableContent, issues.map { issue in
-                let path = location.map { loc in loc + issue.location.drop { $0 != "." } } ?? issue.location
-                return OutcomeIssue(.error, issue.code.rawValue, issue.message, expression: [path])
-            })
+            throw FHIRError(
+                .unprocessableContent,
+                issues.map { issue in
+                    let path = location.map { loc in loc + issue.location.drop { $0 != "." } } ?? issue.location
+                    return OutcomeIssue(.error, issue.code.rawValue, issue.message, expression: [path])
+                })
         }
         return object
     }
@@ -151,7 +155,9 @@ package struct FHIRService: Sendable {
     /// Plain creates are prepared here and written by the create coalescer, which commits the
     /// creates that arrive together in one transaction.
     /// `audit` is completed with the new resource and its patients, and committed with it.
-    package func create(_ resource: JSONObject, type: String, ifNoneExist: String?, access: RequestAccess, audit record: AuditRecord) async throws -> (ResourceVersion, created: Bool) {
+    package func create(_ resource: JSONObject, type: String, ifNoneExist: String?, access: RequestAccess, audit record: AuditRecord) async throws -> (
+        ResourceVersion, created: Bool
+    ) {
         try requireWritable(type)
         let limit = try access.limit(type, .create)
         let id = ResourceID.generate()
@@ -212,8 +218,10 @@ package struct FHIRService: Sendable {
     }
 
     /// Runs `change` in a transaction and commits `record`, completed with what it changed, in it.
-    func committing<T: Sendable>(_ record: AuditRecord, _ change: @Sendable (DatabaseTransaction) async throws -> T,
-                                 audit complete: @escaping @Sendable (AuditRecord, T) -> AuditRecord) async throws -> T {
+    func committing<T: Sendable>(
+        _ record: AuditRecord, _ change: @Sendable (DatabaseTransaction) async throws -> T,
+        audit complete: @escaping @Sendable (AuditRecord, T) -> AuditRecord
+    ) async throws -> T {
         try await database.transaction { tx in
             let result = try await change(tx)
             try await audit.append([complete(record, result)], in: tx)
@@ -227,8 +235,10 @@ package struct FHIRService: Sendable {
     /// registers becomes theirs, and so do the resources about the patients they register in the
     /// same Bundle (`registering`), judged before anything of it is written: an Encounter in a
     /// Bundle does not grant its own care relationship.
-    func requireCreatable(_ resource: JSONObject, type: String, id: String, limit: CompartmentLimit, access: RequestAccess,
-                          registering: Set<String> = [], on db: any SQLDatabase) async throws {
+    func requireCreatable(
+        _ resource: JSONObject, type: String, id: String, limit: CompartmentLimit, access: RequestAccess,
+        registering: Set<String> = [], on db: any SQLDatabase
+    ) async throws {
         guard access.condition(limit, type: type) != nil, !(type == "Patient" && access.assignsCreatedPatients != nil) else { return }
         let patients = compartment.patients(of: .object(resource), type: type, id: id)
         let others = patients.filter { !registering.contains($0) }
@@ -250,43 +260,57 @@ package struct FHIRService: Sendable {
         }
     }
 
-    package func update(_ resource: JSONObject, type: String, id: String, ifMatch: Int?, access: RequestAccess, audit record: AuditRecord) async throws -> (ResourceVersion, created: Bool) {
-        try await committing(record, { tx in try await update(resource, type: type, id: id, ifMatch: ifMatch, access: access, in: tx) },
-                             audit: { [compartment] r, result in r.changed(result.0, created: result.created, compartment: compartment) })
+    package func update(_ resource: JSONObject, type: String, id: String, ifMatch: Int?, access: RequestAccess, audit record: AuditRecord) async throws -> (
+        ResourceVersion, created: Bool
+    ) {
+        try await committing(
+            record, { tx in try await update(resource, type: type, id: id, ifMatch: ifMatch, access: access, in: tx) },
+            audit: { [compartment] r, result in r.changed(result.0, created: result.created, compartment: compartment) })
     }
 
-    package func conditionalUpdate(_ resource: JSONObject, type: String, query: String, ifMatch: Int?, access: RequestAccess, audit record: AuditRecord) async throws -> (ResourceVersion, created: Bool) {
-        try await committing(record, { tx in try await conditionalUpdate(resource, type: type, query: query, ifMatch: ifMatch, access: access, in: tx) },
-                             audit: { [compartment] r, result in r.changed(result.0, created: result.created, compartment: compartment) })
+    package func conditionalUpdate(_ resource: JSONObject, type: String, query: String, ifMatch: Int?, access: RequestAccess, audit record: AuditRecord) async throws -> (
+        ResourceVersion, created: Bool
+    ) {
+        try await committing(
+            record, { tx in try await conditionalUpdate(resource, type: type, query: query, ifMatch: ifMatch, access: access, in: tx) },
+            audit: { [compartment] r, result in r.changed(result.0, created: result.created, compartment: compartment) })
     }
 
     package func patch(_ patch: JSON, type: String, id: String, ifMatch: Int?, access: RequestAccess, audit record: AuditRecord) async throws -> ResourceVersion {
-        try await committing(record, { tx in try await self.patch(patch, type: type, id: id, ifMatch: ifMatch, access: access, in: tx) },
-                             audit: { [compartment] r, v in r.changed(v, created: false, compartment: compartment) })
+        try await committing(
+            record, { tx in try await self.patch(patch, type: type, id: id, ifMatch: ifMatch, access: access, in: tx) },
+            audit: { [compartment] r, v in r.changed(v, created: false, compartment: compartment) })
     }
 
     /// Returns the deletion version, nil when there was nothing to delete.
     package func delete(_ type: String, _ id: String, access: RequestAccess, audit record: AuditRecord) async throws -> ResourceVersion? {
-        try await committing(record, { tx in try await delete(type, id, access: access, in: tx) }, audit: { r, result in
-            var r = r
-            r.patients = result.patients
-            return r
-        }).0
+        try await committing(
+            record, { tx in try await delete(type, id, access: access, in: tx) },
+            audit: { r, result in
+                var r = r
+                r.patients = result.patients
+                return r
+            }
+        ).0
     }
 
     package func conditionalDelete(type: String, query: String, access: RequestAccess, audit record: AuditRecord) async throws {
-        _ = try await committing(record, { tx in try await conditionalDelete(type: type, query: query, access: access, in: tx) }, audit: { r, result in
-            var r = r
-            r.resources = result.0.map { [$0.reference] } ?? []
-            r.patients = result.patients
-            return r
-        })
+        _ = try await committing(
+            record, { tx in try await conditionalDelete(type: type, query: query, access: access, in: tx) },
+            audit: { r, result in
+                var r = r
+                r.resources = result.0.map { [$0.reference] } ?? []
+                r.patients = result.patients
+                return r
+            })
     }
 
     /// A page of history (`_since` as ms, newest first) under the request's access: the whole
     /// server only for a caller that sees everything; a type's versions each within the caller's
     /// limit (in the SQL); an instance's only when all its versions are.
-    package func history(_ scope: ResourceStore.HistoryScope, since: Int64?, count: Int, offset: Int, access: RequestAccess) async throws -> (entries: [ResourceVersion], total: Int) {
+    package func history(_ scope: ResourceStore.HistoryScope, since: Int64?, count: Int, offset: Int, access: RequestAccess) async throws -> (
+        entries: [ResourceVersion], total: Int
+    ) {
         switch scope {
         case .system:
             guard access.seesEverything else {
@@ -311,7 +335,8 @@ package struct FHIRService: Sendable {
     }
 
     /// AuditEvents are written once and never change, so they have no history to page through.
-    static let noAuditHistory = FHIRError(.badRequest, code: "not-supported", "AuditEvents have a single version and no history; search them at /fhir/AuditEvent (e.g. ?date=ge2026-01-01)")
+    static let noAuditHistory = FHIRError(
+        .badRequest, code: "not-supported", "AuditEvents have a single version and no history; search them at /fhir/AuditEvent (e.g. ?date=ge2026-01-01)")
 
     /// Whether a resource with this id exists and is not deleted (accounts link only to those).
     package func exists(_ type: String, _ id: String) async throws -> Bool {
@@ -320,7 +345,8 @@ package struct FHIRService: Sendable {
 
     // MARK: Steps in a caller's transaction
 
-    func update(_ resource: JSONObject, type: String, id: String, ifMatch: Int?, access: RequestAccess, in tx: DatabaseTransaction) async throws -> (ResourceVersion, created: Bool) {
+    func update(_ resource: JSONObject, type: String, id: String, ifMatch: Int?, access: RequestAccess, in tx: DatabaseTransaction) async throws -> (ResourceVersion, created: Bool)
+    {
         try requireWritable(type)
         guard let bodyID = resource["id"]?.stringValue else {
             throw FHIRError(.badRequest, code: "required", "An update must carry the resource id", expression: ["\(type).id"])
@@ -369,7 +395,9 @@ package struct FHIRService: Sendable {
     }
 
     /// `PUT Type?query`: update the single match, or create when nothing matches.
-    func conditionalUpdate(_ resource: JSONObject, type: String, query: String, ifMatch: Int?, access: RequestAccess, in tx: DatabaseTransaction) async throws -> (ResourceVersion, created: Bool) {
+    func conditionalUpdate(_ resource: JSONObject, type: String, query: String, ifMatch: Int?, access: RequestAccess, in tx: DatabaseTransaction) async throws -> (
+        ResourceVersion, created: Bool
+    ) {
         try requireWritable(type)
         try await tx.lock("create:\(type)?\(query)")
         let ids = try await search.matchingIDs(try searchRequest(type: type, query: query), limit: 2, access: access, for: .update, on: tx.sql)

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+
 /// RFC 6902 JSON Patch over `JSON`, for `PATCH` with `application/json-patch+json`.
 package enum JSONPatch {
     package static func apply(_ patch: JSON, to document: JSON) throws(FHIRError) -> JSON {

@@ -27,7 +27,8 @@ package struct PatientCompartment: Sendable {
         for expression in expressions[type] ?? [] {
             for node in evaluator.evaluate(expression, on: resource) {
                 guard let reference = node.value["reference"]?.stringValue,
-                      let (t, i) = ReferenceText.typeAndID(reference, definitions: definitions), t == "Patient" else { continue }
+                    let (t, i) = ReferenceText.typeAndID(reference, definitions: definitions), t == "Patient"
+                else { continue }
                 let ref = "Patient/\(i)"
                 if !out.contains(ref) { out.append(ref) }
             }

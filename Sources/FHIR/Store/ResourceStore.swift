@@ -1,8 +1,8 @@
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import Kernel
-import Sealing
 import SQLKit
+import Sealing
 import Storage
 
 /// One version of a resource as stored.
@@ -48,11 +48,12 @@ package struct ResourceStore: Sendable {
     /// The current version, including a deleted marker; nil when the id was never used.
     package func read(_ type: String, _ id: String, on db: (any SQLDatabase)? = nil) async throws -> ResourceVersion? {
         let query: SQLQueryString = "SELECT version, last_updated, deleted, key_id, content FROM hh_resource WHERE res_type = \(bind: type) AND res_id = \(bind: id)"
-        let row: (any SQLRow)? = if let db {
-            try await db.raw(query).first()
-        } else {
-            try await database.read { try await $0.raw(query).first() }
-        }
+        let row: (any SQLRow)? =
+            if let db {
+                try await db.raw(query).first()
+            } else {
+                try await database.read { try await $0.raw(query).first() }
+            }
         guard let row else { return nil }
         let version = try row.decode(column: "version", as: Int.self)
         let deleted = try row.decode(column: "deleted", as: Int.self) != 0
@@ -64,7 +65,9 @@ package struct ResourceStore: Sendable {
 
     package func vread(_ type: String, _ id: String, version: Int) async throws -> ResourceVersion? {
         let row = try await database.read { db in
-            try await db.raw("SELECT version, last_updated, method, key_id, content FROM hh_resource_history WHERE res_type = \(bind: type) AND res_id = \(bind: id) AND version = \(bind: version)").first()
+            try await db.raw(
+                "SELECT version, last_updated, method, key_id, content FROM hh_resource_history WHERE res_type = \(bind: type) AND res_id = \(bind: id) AND version = \(bind: version)"
+            ).first()
         }
         guard let row else { return nil }
         return try historyVersion(row, type: type, id: id)
@@ -99,7 +102,9 @@ package struct ResourceStore: Sendable {
         try await tx.lock("resource:\(type)/\(id)")
         let current = try await read(type, id, on: tx.sql)
         if let ifMatch, current?.version != ifMatch || current?.deleted == true {
-            throw FHIRError.preconditionFailed("Version conflict: If-Match is W/\"\(ifMatch)\" but the current version of \(type)/\(id) is \(current.map { $0.deleted ? "deleted" : "W/\"\($0.version)\"" } ?? "absent")")
+            throw FHIRError.preconditionFailed(
+                "Version conflict: If-Match is W/\"\(ifMatch)\" but the current version of \(type)/\(id) is \(current.map { $0.deleted ? "deleted" : "W/\"\($0.version)\"" } ?? "absent")"
+            )
         }
         let version = (current?.version ?? 0) + 1
         let stored = try await write(resource, type: type, id: id, version: version, previous: current, in: tx)
@@ -113,10 +118,15 @@ package struct ResourceStore: Sendable {
         guard let current = try await read(type, id, on: tx.sql), !current.deleted else { return nil }
         let version = current.version + 1
         let now = nextTimestamp(after: current.lastUpdated)
-        try await tx.sql.raw("UPDATE hh_resource SET version = \(bind: version), last_updated = \(bind: now), deleted = 1 WHERE res_type = \(bind: type) AND res_id = \(bind: id)").run()
-        try await tx.sql.raw("INSERT INTO hh_resource_history (res_type, res_id, version, last_updated, method, key_id, content) VALUES (\(bind: type), \(bind: id), \(bind: version), \(bind: now), 'DELETE', NULL, NULL)").run()
+        try await tx.sql.raw("UPDATE hh_resource SET version = \(bind: version), last_updated = \(bind: now), deleted = 1 WHERE res_type = \(bind: type) AND res_id = \(bind: id)")
+            .run()
+        try await tx.sql.raw(
+            "INSERT INTO hh_resource_history (res_type, res_id, version, last_updated, method, key_id, content) VALUES (\(bind: type), \(bind: id), \(bind: version), \(bind: now), 'DELETE', NULL, NULL)"
+        ).run()
         // A deletion belongs to the patients of the version it deletes.
-        try await tx.sql.raw("INSERT INTO hh_history_patient (res_type, res_id, version, param, patient_id) SELECT res_type, res_id, \(bind: version), param, patient_id FROM hh_history_patient WHERE res_type = \(bind: type) AND res_id = \(bind: id) AND version = \(bind: current.version)").run()
+        try await tx.sql.raw(
+            "INSERT INTO hh_history_patient (res_type, res_id, version, param, patient_id) SELECT res_type, res_id, \(bind: version), param, patient_id FROM hh_history_patient WHERE res_type = \(bind: type) AND res_id = \(bind: id) AND version = \(bind: current.version)"
+        ).run()
         try await clearIndex(type, id, in: tx)
         return ResourceVersion(type: type, id: id, version: version, lastUpdated: now, deleted: true, content: nil)
     }
@@ -139,8 +149,9 @@ package struct ResourceStore: Sendable {
         let json = JSON.object(Self.stamped(resource, type: type, id: id, version: version, lastUpdated: now))
         let bytes = Data(json.serialized())
         let sealed = try keyring.seal(record: bytes, type: type, id: id, version: version)
-        return PreparedWrite(version: ResourceVersion(type: type, id: id, version: version, lastUpdated: now, deleted: false, content: bytes),
-                             sealed: sealed.sealed, keyID: sealed.keyID, index: indexer.entries(for: json, type: type))
+        return PreparedWrite(
+            version: ResourceVersion(type: type, id: id, version: version, lastUpdated: now, deleted: false, content: bytes),
+            sealed: sealed.sealed, keyID: sealed.keyID, index: indexer.entries(for: json, type: type))
     }
 
     /// The resource as stored: its type first, its id, and `meta.versionId` and `meta.lastUpdated`.
@@ -211,12 +222,18 @@ package struct ResourceStore: Sendable {
         let p = try prepare(resource, type: type, id: id, version: version, lastUpdated: now)
         let method = previous == nil ? "POST" : "PUT"
         if previous == nil {
-            try await tx.sql.raw("INSERT INTO hh_resource (res_type, res_id, version, last_updated, deleted, key_id, content) VALUES (\(bind: type), \(bind: id), \(bind: version), \(bind: now), 0, \(bind: p.keyID), \(bind: p.sealed))").run()
+            try await tx.sql.raw(
+                "INSERT INTO hh_resource (res_type, res_id, version, last_updated, deleted, key_id, content) VALUES (\(bind: type), \(bind: id), \(bind: version), \(bind: now), 0, \(bind: p.keyID), \(bind: p.sealed))"
+            ).run()
         } else {
-            try await tx.sql.raw("UPDATE hh_resource SET version = \(bind: version), last_updated = \(bind: now), deleted = 0, key_id = \(bind: p.keyID), content = \(bind: p.sealed) WHERE res_type = \(bind: type) AND res_id = \(bind: id)").run()
+            try await tx.sql.raw(
+                "UPDATE hh_resource SET version = \(bind: version), last_updated = \(bind: now), deleted = 0, key_id = \(bind: p.keyID), content = \(bind: p.sealed) WHERE res_type = \(bind: type) AND res_id = \(bind: id)"
+            ).run()
             try await clearIndex(type, id, in: tx)
         }
-        try await tx.sql.raw("INSERT INTO hh_resource_history (res_type, res_id, version, last_updated, method, key_id, content) VALUES (\(bind: type), \(bind: id), \(bind: version), \(bind: now), \(bind: method), \(bind: p.keyID), \(bind: p.sealed))").run()
+        try await tx.sql.raw(
+            "INSERT INTO hh_resource_history (res_type, res_id, version, last_updated, method, key_id, content) VALUES (\(bind: type), \(bind: id), \(bind: version), \(bind: now), \(bind: method), \(bind: p.keyID), \(bind: p.sealed))"
+        ).run()
         try await insertIndex([(type, id, p.index)], in: tx)
         try await insertHistoryPatients([p], in: tx)
         return p.version
@@ -249,12 +266,22 @@ package struct ResourceStore: Sendable {
             items.flatMap { item in item.entries[keyPath: key].map { (item.type, item.id, $0) } }
         }
         let cols = "res_type, res_id, param, "
-        try await insertRows(tx, "hh_idx_string", cols + "value, exact", rows(\.strings)) { "\(bind: $0.type), \(bind: $0.id), \(bind: $0.value.param), \(bind: $0.value.normalized), \(bind: $0.value.exact)" }
-        try await insertRows(tx, "hh_idx_token", cols + "system, code", rows(\.tokens)) { "\(bind: $0.type), \(bind: $0.id), \(bind: $0.value.param), \(bind: $0.value.system), \(bind: $0.value.code)" }
-        try await insertRows(tx, "hh_idx_date", cols + "low, high", rows(\.dates)) { "\(bind: $0.type), \(bind: $0.id), \(bind: $0.value.param), \(bind: $0.value.low), \(bind: $0.value.high)" }
-        try await insertRows(tx, "hh_idx_reference", cols + "target_type, target_id, url", rows(\.references)) { "\(bind: $0.type), \(bind: $0.id), \(bind: $0.value.param), \(bind: $0.value.targetType), \(bind: $0.value.targetID), \(bind: $0.value.url)" }
+        try await insertRows(tx, "hh_idx_string", cols + "value, exact", rows(\.strings)) {
+            "\(bind: $0.type), \(bind: $0.id), \(bind: $0.value.param), \(bind: $0.value.normalized), \(bind: $0.value.exact)"
+        }
+        try await insertRows(tx, "hh_idx_token", cols + "system, code", rows(\.tokens)) {
+            "\(bind: $0.type), \(bind: $0.id), \(bind: $0.value.param), \(bind: $0.value.system), \(bind: $0.value.code)"
+        }
+        try await insertRows(tx, "hh_idx_date", cols + "low, high", rows(\.dates)) {
+            "\(bind: $0.type), \(bind: $0.id), \(bind: $0.value.param), \(bind: $0.value.low), \(bind: $0.value.high)"
+        }
+        try await insertRows(tx, "hh_idx_reference", cols + "target_type, target_id, url", rows(\.references)) {
+            "\(bind: $0.type), \(bind: $0.id), \(bind: $0.value.param), \(bind: $0.value.targetType), \(bind: $0.value.targetID), \(bind: $0.value.url)"
+        }
         try await insertRows(tx, "hh_idx_number", cols + "value", rows(\.numbers)) { "\(bind: $0.type), \(bind: $0.id), \(bind: $0.value.param), \(bind: $0.value.value)" }
-        try await insertRows(tx, "hh_idx_quantity", cols + "system, code, value", rows(\.quantities)) { "\(bind: $0.type), \(bind: $0.id), \(bind: $0.value.param), \(bind: $0.value.system), \(bind: $0.value.code), \(bind: $0.value.value)" }
+        try await insertRows(tx, "hh_idx_quantity", cols + "system, code, value", rows(\.quantities)) {
+            "\(bind: $0.type), \(bind: $0.id), \(bind: $0.value.param), \(bind: $0.value.system), \(bind: $0.value.code), \(bind: $0.value.value)"
+        }
         try await insertRows(tx, "hh_idx_uri", cols + "value", rows(\.uris)) { "\(bind: $0.type), \(bind: $0.id), \(bind: $0.value.param), \(bind: $0.value.value)" }
     }
 
@@ -280,10 +307,13 @@ package struct ResourceStore: Sendable {
         case .instance(let t, let i): filter = "res_type = \(bind: t) AND res_id = \(bind: i)"
         }
         if let since { filter += " AND last_updated >= \(bind: since)" }
-        let where_ = filter
+        let whereClause = filter
         return try await database.read { db in
-            let total = try await db.raw("SELECT COUNT(*) AS n FROM hh_resource_history h WHERE " + where_).first()?.decode(column: "n", as: Int.self) ?? 0
-            let rows = try await db.raw("SELECT res_type, res_id, version, last_updated, method, key_id, content FROM hh_resource_history h WHERE " + where_ + " ORDER BY last_updated DESC, res_type, res_id, version DESC LIMIT \(bind: count) OFFSET \(bind: offset)").all()
+            let total = try await db.raw("SELECT COUNT(*) AS n FROM hh_resource_history h WHERE " + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
+            let rows = try await db.raw(
+                "SELECT res_type, res_id, version, last_updated, method, key_id, content FROM hh_resource_history h WHERE " + whereClause
+                    + " ORDER BY last_updated DESC, res_type, res_id, version DESC LIMIT \(bind: count) OFFSET \(bind: offset)"
+            ).all()
             let entries = try rows.map { row in
                 try historyVersion(row, type: try row.decode(column: "res_type", as: String.self), id: try row.decode(column: "res_id", as: String.self))
             }

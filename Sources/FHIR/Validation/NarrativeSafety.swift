@@ -31,7 +31,9 @@ enum NarrativeSafety {
             let nameStart = i
             while i < b.count, isNameByte(b[i]) { i += 1 }
             let name = lower(b[nameStart..<i])
-            if activeElements.contains(name.split(separator: ":").last.map(String.init) ?? name) { return "active elements (script, style, form, frame, object, svg, ...) are not allowed" }
+            if activeElements.contains(name.split(separator: ":").last.map(String.init) ?? name) {
+                return "active elements (script, style, form, frame, object, svg, ...) are not allowed"
+            }
             // attributes up to the end of the tag
             while i < b.count, b[i] != UInt8(ascii: ">") {
                 if isSpace(b[i]) || b[i] == UInt8(ascii: "/") { i += 1; continue }
@@ -76,10 +78,15 @@ enum NarrativeSafety {
             var byte = value[i]
             if byte == UInt8(ascii: "&"), let semicolon = value[i...].prefix(12).firstIndex(of: UInt8(ascii: ";")) {
                 let entity = lower(value[(i + 1)..<semicolon])
-                if entity.hasPrefix("#x"), let n = UInt32(entity.dropFirst(2), radix: 16), n < 128 { byte = UInt8(n) }
-                else if entity.hasPrefix("#"), let n = UInt32(entity.dropFirst()), n < 128 { byte = UInt8(n) }
-                else if entity == "colon" { byte = UInt8(ascii: ":") }
-                else if entity == "tab" || entity == "newline" { byte = 0x09 }
+                if entity.hasPrefix("#x"), let n = UInt32(entity.dropFirst(2), radix: 16), n < 128 {
+                    byte = UInt8(n)
+                } else if entity.hasPrefix("#"), let n = UInt32(entity.dropFirst()), n < 128 {
+                    byte = UInt8(n)
+                } else if entity == "colon" {
+                    byte = UInt8(ascii: ":")
+                } else if entity == "tab" || entity == "newline" {
+                    byte = 0x09
+                }
                 i = semicolon
             }
             i += 1

@@ -1,4 +1,5 @@
 import Kernel
+
 /// The FHIR R4 primitive data types and hand-written scanners for their lexical forms
 /// (equivalent to the regular expressions of the R4 specification, plus calendar checks
 /// for dates). Scanners work on UTF-8 bytes and never allocate.
@@ -244,7 +245,8 @@ package enum FHIRFormat {
         while start < end, isSpace(b[start]) { start += 1 }
         while end > start, isSpace(b[end - 1]) { end -= 1 }
         guard end - start >= 6, b[start] == UInt8(ascii: "<"), b[start + 1] == UInt8(ascii: "d"),
-              b[start + 2] == UInt8(ascii: "i"), b[start + 3] == UInt8(ascii: "v"), b[end - 1] == UInt8(ascii: ">") else { return false }
+            b[start + 2] == UInt8(ascii: "i"), b[start + 3] == UInt8(ascii: "v"), b[end - 1] == UInt8(ascii: ">")
+        else { return false }
         let next = b[start + 4]
         return next == UInt8(ascii: ">") || next == UInt8(ascii: "/") || isSpace(next)
     }
@@ -294,7 +296,6 @@ package enum FHIRFormat {
         }
         return v
     }
-
 
     /// Scans `YYYY(-MM(-DD)?)?` from the start; returns the index after it and how many
     /// parts (1 year, 2 month, 3 day) were read, or nil.
@@ -361,7 +362,8 @@ package enum FHIRFormat {
     /// instant: `YYYY-MM-DDThh:mm:ss(.s)` with a mandatory time zone.
     static func isInstant(_ b: Bytes) -> Bool {
         guard let (end, parts) = scanDate(b), parts == 3, end < b.count, b[end] == UInt8(ascii: "T"),
-              let timeEnd = scanTime(b, end + 1) else { return false }
+            let timeEnd = scanTime(b, end + 1)
+        else { return false }
         return isZone(b, timeEnd)
     }
 

@@ -22,8 +22,11 @@ package struct ResourceValidator: Sendable {
         var walker = ValidationWalker(model: model)
         walker.validateTopLevel(resource, expectedType: expectedType)
         guard walker.unreported > 0 else { return walker.issues }
-        return walker.issues + [ValidationIssue(code: .tooCostly, location: resource["resourceType"]?.stringValue ?? "Resource",
-                                                message: "\(walker.unreported) more problems of the same kind are not listed")]
+        return walker.issues + [
+            ValidationIssue(
+                code: .tooCostly, location: resource["resourceType"]?.stringValue ?? "Resource",
+                message: "\(walker.unreported) more problems of the same kind are not listed")
+        ]
     }
 }
 
@@ -211,9 +214,11 @@ private struct ValidationWalker {
                         partnerPresent = false
                     }
                     if !partnerPresent {
-                        report(.structure, property.isPrimitiveLike
-                               ? "Null is only allowed in a primitive array when the matching '_' array has an entry at that index"
-                               : "Element must not be null")
+                        report(
+                            .structure,
+                            property.isPrimitiveLike
+                                ? "Null is only allowed in a primitive array when the matching '_' array has an entry at that index"
+                                : "Element must not be null")
                     }
                 } else {
                     validateValue(property, item)

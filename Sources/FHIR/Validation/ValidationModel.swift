@@ -62,7 +62,8 @@ final class ValidationModel: Sendable {
                     choiceGroups += 1
                     for type in def.types {
                         let jsonName = def.baseName + type.code.choiceSuffix
-                        add(jsonName, def: def, typeRef: type, kind: kind(of: def, typeCode: type.code, resourceRoot: false, name: jsonName),
+                        add(
+                            jsonName, def: def, typeRef: type, kind: kind(of: def, typeCode: type.code, resourceRoot: false, name: jsonName),
                             slot: slot, group: group, into: &properties)
                     }
                 } else if def.contentReference != nil {
@@ -70,7 +71,8 @@ final class ValidationModel: Sendable {
                     let target = ElementPosition(structure: String(ref.prefix { $0 != "." }), path: ref)
                     add(name, def: def, typeRef: nil, kind: .complex(index(of: target)), slot: slot, group: -1, into: &properties)
                 } else if let type = def.types.first {
-                    add(name, def: def, typeRef: type, kind: kind(of: def, typeCode: type.code, resourceRoot: isResourceRoot, name: name),
+                    add(
+                        name, def: def, typeRef: type, kind: kind(of: def, typeCode: type.code, resourceRoot: isResourceRoot, name: name),
                         slot: slot, group: -1, into: &properties)
                 }
             }
@@ -95,8 +97,10 @@ final class ValidationModel: Sendable {
             return .complex(index(of: .root(typeCode)))
         }
 
-        mutating func add(_ jsonName: String, def: ElementDefinition, typeRef: ElementTypeRef?, kind: ValidationProperty.Kind,
-                          slot: Int, group: Int, into properties: inout [String: ValidationProperty]) {
+        mutating func add(
+            _ jsonName: String, def: ElementDefinition, typeRef: ElementTypeRef?, kind: ValidationProperty.Kind,
+            slot: Int, group: Int, into properties: inout [String: ValidationProperty]
+        ) {
             var targets: [String]?
             if let typeRef, typeRef.code == "Reference", !typeRef.targets.isEmpty, !typeRef.targets.contains("Resource") {
                 targets = typeRef.targets
@@ -182,8 +186,10 @@ final class ValidationProperty: Sendable {
     let isSibling: Bool
     let isContained: Bool
 
-    init(name: String, path: String, kind: Kind, isArray: Bool, max: Int?, requiredSlot: Int, choiceGroup: Int,
-         requiredCodes: Set<String>?, referenceTargets: [String]?, sibling: String?, isSibling: Bool, isContained: Bool) {
+    init(
+        name: String, path: String, kind: Kind, isArray: Bool, max: Int?, requiredSlot: Int, choiceGroup: Int,
+        requiredCodes: Set<String>?, referenceTargets: [String]?, sibling: String?, isSibling: Bool, isContained: Bool
+    ) {
         self.name = name
         self.path = path
         self.kind = kind

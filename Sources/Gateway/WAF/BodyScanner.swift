@@ -49,7 +49,10 @@ package struct BodyScanner: Sendable {
 /// other whitespace escapes become a space), with at most five bytes of pending state. Bytes
 /// outside escapes pass unchanged.
 struct JSONUnescaper: Sendable {
-    private enum State: Sendable { case plain, backslash, unicode(digits: Int, value: UInt32) }
+    private enum State: Sendable {
+        case plain, backslash
+        case unicode(digits: Int, value: UInt32)
+    }
     private var state = State.plain
 
     mutating func feed(_ byte: UInt8, into out: inout [UInt8]) {

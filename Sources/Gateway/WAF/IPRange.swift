@@ -39,8 +39,10 @@ package struct IPRange: Sendable, Equatable, CustomStringConvertible {
 
     /// Loopback, private (RFC 1918), link-local, CGNAT and IPv6 unique-local addresses: never
     /// from another country as far as the geo allow-list is concerned.
-    static let internalRanges = ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
-                                 "::1/128", "fc00::/7", "fe80::/10"].compactMap(IPRange.init)
+    static let internalRanges = [
+        "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
+        "::1/128", "fc00::/7", "fe80::/10",
+    ].compactMap(IPRange.init)
 
     package static func isInternal(_ address: String) -> Bool {
         guard let bytes = parse(address) else { return false }
@@ -76,7 +78,8 @@ package struct IPRange: Sendable, Equatable, CustomStringConvertible {
         // Dotted quad, read byte by byte (this runs for every request).
         var out: [UInt8] = []
         out.reserveCapacity(4)
-        var value = 0, digits = 0
+        var value = 0
+        var digits = 0
         for byte in text.utf8 {
             if byte == 0x2E {
                 guard digits > 0, out.count < 3 else { return nil }

@@ -143,8 +143,10 @@ package final class WAF: Sendable {
         /// ISO code of the client's country, when known.
         package var country: String?
 
-        package init(client: String?, path: String, query: String, userAgent: String = "", headerBytes: Int = 0, headerValues: [String] = [],
-                     body: [UInt8] = [], country: String? = nil) {
+        package init(
+            client: String?, path: String, query: String, userAgent: String = "", headerBytes: Int = 0, headerValues: [String] = [],
+            body: [UInt8] = [], country: String? = nil
+        ) {
             self.client = client
             self.country = country
             self.path = path
@@ -182,8 +184,10 @@ package final class WAF: Sendable {
         // SQL comments and runs of whitespace (`'/**/OR/**/1=1--`, tabs) read as one space.
         var queries = query2 == query ? [query] : [query, query2]
         if let squeezed = Self.squeezingSQLSpace(query2) { queries.append(squeezed) }
-        for (target, texts) in [(Target.path, path2 == path ? [path] : [path, path2]), (.query, queries),
-                                (.userAgent, [r.userAgent]), (.headers, r.headerValues)] {
+        for (target, texts) in [
+            (Target.path, path2 == path ? [path] : [path, path2]), (.query, queries),
+            (.userAgent, [r.userAgent]), (.headers, r.headerValues),
+        ] {
             for text in texts where !text.isEmpty {
                 if let v = check(target, text.utf8) {
                     if v.action == .count { counted = counted ?? v } else { return v }

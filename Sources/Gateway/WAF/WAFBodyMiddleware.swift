@@ -41,9 +41,11 @@ package struct WAFBodyMiddleware: RouterMiddleware {
         }
         defer { if isLarge { large.leave() } }
         var request = request
-        request.body = RequestBody(asyncSequence: InspectedBody(base: request.body, scanner: context.wafAllowed ? nil : BodyScanner(waf: waf),
-                                                                limit: limit, tooLarge: WAFMiddleware.tooLarge(request, context),
-                                                                blocked: WAFMiddleware.blocked(request, context), logger: context.logger, telemetry: telemetry))
+        request.body = RequestBody(
+            asyncSequence: InspectedBody(
+                base: request.body, scanner: context.wafAllowed ? nil : BodyScanner(waf: waf),
+                limit: limit, tooLarge: WAFMiddleware.tooLarge(request, context),
+                blocked: WAFMiddleware.blocked(request, context), logger: context.logger, telemetry: telemetry))
         return try await next(request, context)
     }
 }

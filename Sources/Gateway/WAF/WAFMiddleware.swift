@@ -42,13 +42,17 @@ package struct WAFMiddleware: RouterMiddleware {
             headerBytes += field.name.rawName.utf8.count + field.value.utf8.count + 4
             if !Self.skippedHeaders.contains(field.name) && field.name != .userAgent { values.append(field.value) }
         }
-        let country = waf.configuration.geo.enabled
-            ? Self.country(header: HTTPField.Name(waf.configuration.geo.header).flatMap { request.headers[$0] }, peer: peer, client: context.remoteAddress,
-                           trusted: trustedProxies, database: geo)
+        let country =
+            waf.configuration.geo.enabled
+            ? Self.country(
+                header: HTTPField.Name(waf.configuration.geo.header).flatMap { request.headers[$0] }, peer: peer, client: context.remoteAddress,
+                trusted: trustedProxies, database: geo)
             : nil
-        let verdict = waf.inspect(.init(client: context.remoteAddress, path: request.uri.path, query: request.uri.query ?? "",
-                                        userAgent: request.headers[.userAgent] ?? "", headerBytes: headerBytes, headerValues: values,
-                                        country: country))
+        let verdict = waf.inspect(
+            .init(
+                client: context.remoteAddress, path: request.uri.path, query: request.uri.query ?? "",
+                userAgent: request.headers[.userAgent] ?? "", headerBytes: headerBytes, headerValues: values,
+                country: country))
         if let rule = verdict.rule, verdict.action != .allow {
             let group = waf.rules.first { $0.id == rule }?.group ?? "address-or-protocol"
             context.logger.warning("waf match", metadata: ["rule": .string(rule), "group": .string(group), "action": .string(verdict.action.rawValue)])
@@ -65,7 +69,8 @@ package struct WAFMiddleware: RouterMiddleware {
     /// the geo database's answer for the client.
     package static func country(header: String?, peer: String?, client: String?, trusted: [IPRange], database: MMDBReader?) -> String? {
         if let peer, trusted.contains(where: { $0.contains(peer) }), let value = header?.trimmingCharacters(in: .whitespaces).uppercased(),
-           value.count == 2, value.allSatisfy({ $0.isASCII && $0.isLetter }) {
+            value.count == 2, value.allSatisfy({ $0.isASCII && $0.isLetter })
+        {
             return value
         }
         guard let client else { return nil }

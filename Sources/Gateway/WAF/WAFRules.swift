@@ -1,3 +1,6 @@
+// swift-format-ignore-file
+// (Data tables and migration statements: their hand alignment carries meaning.)
+
 /// The built-in rule groups. Patterns are literal and specific to attack syntax: clinical text
 /// is full of quotes, apostrophes and words like "select" and "drop", so a lone keyword or quote
 /// never matches; bodies (FHIR JSON) get the narrower lists. The Synthea sample passes with no

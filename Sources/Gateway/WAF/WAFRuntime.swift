@@ -89,7 +89,9 @@ package enum WAFConfigError: Error, Equatable, CustomStringConvertible {
     case invalid([String])
 
     package var problems: [String] {
-        switch self { case .invalid(let p): p }
+        switch self {
+        case .invalid(let p): p
+        }
     }
 
     package var description: String { "WAF configuration problems:\n" + problems.map { "  - \($0)" }.joined(separator: "\n") }
@@ -143,10 +145,12 @@ package struct WAFConfigDocument: Codable, Sendable {
         var c = base
         c.enabled = doc.enabled ?? c.enabled
         func ranges(_ list: [String]?, _ name: String) -> [IPRange]? {
-            list.map { $0.compactMap { s in
-                guard let r = IPRange(s) else { problems.append("\(name): '\(s.prefix(60))' is not an address or CIDR block"); return nil }
-                return r
-            } }
+            list.map {
+                $0.compactMap { s in
+                    guard let r = IPRange(s) else { problems.append("\(name): '\(s.prefix(60))' is not an address or CIDR block"); return nil }
+                    return r
+                }
+            }
         }
         c.allow = ranges(doc.allow, "allow") ?? c.allow
         c.deny = ranges(doc.deny, "deny") ?? c.deny
@@ -205,9 +209,10 @@ package struct WAFConfigDocument: Codable, Sendable {
 
     /// The document of a configuration (what `GET /api/waf` shows).
     package static func document(of c: WAF.Configuration) -> Data {
-        let doc = WAFConfigDocument(enabled: c.enabled, allow: c.allow.map(\.description), deny: c.deny.map(\.description), overrides: c.overrides,
-                                    rules: c.customRules, geo: Geo(enabled: c.geo.enabled, allow: c.geo.allow, unknown: c.geo.unknown, header: c.geo.header, database: c.geo.database),
-                                    limits: Limits(maxQueryParameters: c.maxQueryParameters, routes: c.routeLimits))
+        let doc = WAFConfigDocument(
+            enabled: c.enabled, allow: c.allow.map(\.description), deny: c.deny.map(\.description), overrides: c.overrides,
+            rules: c.customRules, geo: Geo(enabled: c.geo.enabled, allow: c.geo.allow, unknown: c.geo.unknown, header: c.geo.header, database: c.geo.database),
+            limits: Limits(maxQueryParameters: c.maxQueryParameters, routes: c.routeLimits))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         return (try? encoder.encode(doc)) ?? Data("{}".utf8)
