@@ -221,7 +221,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "TestSupport",
+                "Gateway", "Kernel", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -263,7 +263,7 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ], swiftSettings: strictSettings),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "Gateway", "TestSupport"], exclude: ["Snapshots"], swiftSettings: strictSettings),
-        .testTarget(name: "OpsTests", dependencies: ["Ops", "Gateway", "TestSupport"], exclude: ["Snapshots"], swiftSettings: strictSettings),
+        .testTarget(name: "OpsTests", dependencies: ["Ops", "Gateway", "Kernel", "TestSupport"], exclude: ["Snapshots"], swiftSettings: strictSettings),
         .testTarget(
             name: "ServerAppTests",
             dependencies: [

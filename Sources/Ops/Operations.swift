@@ -11,49 +11,6 @@ import Storage
 import Telemetry
 import Traces
 
-/// How the operations surface is configured: collected by the composition root from the
-/// command line, the environment and the config file.
-package struct OpsConfiguration: Sendable {
-    /// This process's name in alarm states and history.
-    package var instance: String
-    /// The address the server listens on, and the proxies whose `X-Forwarded-For` is believed
-    /// (the geo rules' country source).
-    package var host: String
-    package var trustedProxies: [IPRange] = []
-    /// The WAF settings, and the JSON file refining them that SIGHUP re-reads.
-    package var waf = WAF.Configuration()
-    package var wafFile: String?
-    /// PEM certificate (chain) and key to serve HTTPS with; plain HTTP when nil.
-    package var tls: (certificate: String, key: String)?
-    /// OTLP/HTTP collector for traces; no tracing when nil.
-    package var otlpEndpoint: String?
-    package var alarms = AlarmChannels()
-    package var alarmInterval: Duration = .seconds(15)
-    /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
-    package var metricsToken: String?
-    /// Where this instance keeps data on disk (the storage probe and readiness watch its volume).
-    package var dataPath: String
-    /// The append-only file of audit chain heads; none: checkpoints are off.
-    package var auditCheckpointFile: String?
-
-    package init(instance: String, host: String, dataPath: String) {
-        self.instance = instance
-        self.host = host
-        self.dataPath = dataPath
-    }
-
-    /// Where alarm notifications go besides the log.
-    package struct AlarmChannels: Sendable, Equatable {
-        /// JSON POSTed here when an alarm fires or resolves.
-        package var webhookURL: String?
-        /// `smtp://relay:25` or `smtps://user:password@host:465`.
-        package var smtpURL: String?
-        package var emailFrom = "healthhub@localhost"
-        package var emailTo: [String] = []
-        package init() {}
-    }
-}
-
 /// The operational side of a running server: the alarm coordinator (engine, store, silences),
 /// its notification channels, the uptime tallies, the probes, the WAF in force, tracing and TLS.
 /// Opened once per process; it registers the operations routes and runs the background services.
@@ -74,21 +31,23 @@ package struct Operations: Sendable {
     let telemetry: Telemetry
     let logger: Logger
     let configuration: OpsConfiguration
+    let placement: OpsPlacement
 
-    /// `migrations`: every migration of the running build (readiness reports pending ones).
+    /// `migrations`: every migration of the running build (readiness reports pending ones);
+    /// `gateway`: the WAF settings the reloadable WAF starts from.
     package static func open(
         database: any Database, trail: AuditTrail, migrations: MigrationRunner, telemetry: Telemetry, logger: Logger,
-        configuration: OpsConfiguration
+        configuration: OpsConfiguration, placement: OpsPlacement, gateway: GatewayConfiguration
     ) async throws -> Operations {
-        let waf = try WAFRuntime(base: configuration.waf, file: configuration.wafFile)
+        let waf = try WAFRuntime(base: gateway.waf, file: gateway.wafFile)
         let certificates = try configuration.tls.map { try TLSCertificates(certificate: $0.certificate, key: $0.key, telemetry: telemetry) }
-        let exporter = configuration.otlpEndpoint.map { OTLPExporter(endpoint: $0, instance: configuration.instance, logger: logger) }
-        if waf.waf.configuration.geo.enabled && waf.geo == nil && configuration.trustedProxies.isEmpty
-            && !HostGuardMiddleware.isLoopback(configuration.host)
+        let exporter = configuration.otlpEndpoint.map { OTLPExporter(endpoint: $0, instance: placement.instance, logger: logger) }
+        if waf.waf.configuration.geo.enabled && waf.geo == nil && gateway.trustedProxies.isEmpty
+            && !HostGuardMiddleware.isLoopback(placement.host)
         {
             logger.warning("geo allow-list is on but has no country source: set HEALTHHUB_GEO_DATABASE or trusted proxies that send the country header")
         }
-        let store = AlarmStore(database: database, instance: configuration.instance)
+        let store = AlarmStore(database: database, instance: placement.instance)
         let coordinator = try await AlarmCoordinator.open(store: store, now: Now.date.timeIntervalSince1970)
         var channels: [any AlarmChannel] = [LogChannel(logger: logger)]
         if let url = configuration.alarms.webhookURL { channels.append(WebhookChannel(url: url)) }
@@ -96,14 +55,14 @@ package struct Operations: Sendable {
             channels.append(try SMTPChannel(url: smtp, from: configuration.alarms.emailFrom, to: configuration.alarms.emailTo))
         }
         let probes = SystemProbes(
-            database: database, trail: trail, telemetry: telemetry, dataPath: configuration.dataPath,
-            checkpointFile: configuration.auditCheckpointFile)
+            database: database, trail: trail, telemetry: telemetry, dataPath: placement.dataPath,
+            checkpointFile: placement.auditCheckpointFile)
         return Operations(
-            coordinator: coordinator, uptime: UptimeStore(database: database, instance: configuration.instance), probes: probes,
+            coordinator: coordinator, uptime: UptimeStore(database: database, instance: placement.instance), probes: probes,
             notifier: AlarmNotifier(channels: channels, logger: logger), waf: waf,
             tracer: exporter.map(OTLPTracer.init(exporter:)), traceExporter: exporter, certificates: certificates,
-            readiness: Readiness(database: database, migrations: migrations, dataPath: configuration.dataPath),
-            database: database, telemetry: telemetry, logger: logger, configuration: configuration)
+            readiness: Readiness(database: database, migrations: migrations, dataPath: placement.dataPath),
+            database: database, telemetry: telemetry, logger: logger, configuration: configuration, placement: placement)
     }
 
     /// The operations routes: `/health`, `/ready`, `/metrics`, the status page, the alarms API
@@ -125,7 +84,7 @@ package struct Operations: Sendable {
         if let traceExporter { services.append(.init(service: traceExporter)) }
         let watcher = certificates.map { TLSCertificateWatcher(certificates: $0, interval: .seconds(60), logger: logger) }
         if let watcher { services.append(.init(service: watcher)) }
-        if let path = configuration.auditCheckpointFile {
+        if let path = placement.auditCheckpointFile {
             services.append(.init(service: AuditCheckpointer(database: database, file: AuditCheckpointFile(path: path), logger: logger, telemetry: telemetry)))
         } else {
             logger.warning("audit checkpoints are off: set HEALTHHUB_AUDIT_CHECKPOINT_FILE to an absolute path on storage apart from the database")

@@ -92,9 +92,9 @@ func addGateway(
     router.add(middleware: SecurityHeadersMiddleware(hsts: https))
     router.add(middleware: PathGuardMiddleware())
     if configuration.publicBaseURL == nil { router.add(middleware: HostGuardMiddleware(allowedHosts: configuration.allowedHosts)) }
-    router.add(middleware: CORSMiddleware(origins: configuration.corsOrigins))
-    router.add(middleware: WAFMiddleware(runtime: operations.waf, trustedProxies: configuration.trustedProxies, telemetry: telemetry))
-    let limiter = RateLimiter(configuration: configuration.rateLimits, telemetry: telemetry)
+    router.add(middleware: CORSMiddleware(origins: configuration.gateway.corsOrigins))
+    router.add(middleware: WAFMiddleware(runtime: operations.waf, trustedProxies: configuration.gateway.trustedProxies, telemetry: telemetry))
+    let limiter = RateLimiter(configuration: configuration.gateway.rateLimits, telemetry: telemetry)
     router.add(middleware: RateLimitMiddleware(limiter: limiter))
     // Innermost of the chain: framework errors (no such route, ...) in the shape of their
     // surface, before any layer above turns them into plain responses.
@@ -129,6 +129,6 @@ extension Operations {
     package static func open(services: HealthHubServices, configuration: HealthHubConfiguration) async throws -> Operations {
         try await open(
             database: services.database, trail: services.audit, migrations: HealthHubServices.migrations, telemetry: services.telemetry,
-            logger: services.logger, configuration: configuration.ops)
+            logger: services.logger, configuration: configuration.ops, placement: configuration.placement, gateway: configuration.gateway)
     }
 }

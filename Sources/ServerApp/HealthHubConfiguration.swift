@@ -4,8 +4,9 @@ import Logging
 import Ops
 import Storage
 
-/// Everything `serve` needs, already resolved from flags > environment > config file > defaults
-/// by the CLI. Validated at start-up with every problem listed at once.
+/// Everything `serve` needs, resolved from flags > environment > config file > defaults: the
+/// composition root's own settings here, each module's part read and checked by that module
+/// (`GatewayConfiguration`, `OpsConfiguration`), every problem reported at once at start-up.
 package struct HealthHubConfiguration: Sendable {
     package var host: String = "127.0.0.1"
     package var port: Int = 8080
@@ -24,32 +25,16 @@ package struct HealthHubConfiguration: Sendable {
     package var logLevel: Logger.Level = .info
     /// `json` (one object per line, for log collectors) or `text` (for people at a terminal).
     package var logFormat: String = "json"
-    package var rateLimits = RateLimiter.Configuration()
-    package var waf = WAF.Configuration()
-    /// JSON file refining the WAF settings, re-read on SIGHUP (`HEALTHHUB_WAF_FILE`).
-    package var wafFile: String?
-    /// Origins of browser apps allowed to call the API (CORS); none by default.
-    package var corsOrigins: [String] = []
-    /// Peers whose `X-Forwarded-For` is believed (load balancers, reverse proxies).
-    package var trustedProxies: [IPRange] = []
-    /// Alarm notification channels (the log is always one).
-    package var alarms = OpsConfiguration.AlarmChannels()
-    /// How often the alarm rules are evaluated (`HEALTHHUB_ALARM_INTERVAL` seconds, default 15).
-    package var alarmInterval: Duration = .seconds(15)
-    /// Name of this instance in alarm states (default host:port).
-    package var instance: String?
+    /// The gateway's part (rate limits, WAF, geo, trusted proxies, CORS), read by the gateway.
+    package var gateway = GatewayConfiguration()
+    /// The operations surface's part (metrics, alarms, tracing, TLS), read by Ops.
+    package var ops = OpsConfiguration()
     #if HEALTHHUB_BENCHMARK
     /// Benchmark builds only (`bench/build-benchmark`; loopback only): serve the routes with no
     /// gateway at all and every request acting as a backend client with every scope, to measure
     /// the gateway's cost.
     package var benchmarkWithoutGateway = false
     #endif
-    /// PEM certificate (chain) and key to serve HTTPS with; plain HTTP when nil.
-    package var tls: (certificate: String, key: String)?
-    /// OTLP/HTTP collector for traces (`http://collector:4318`); no tracing when nil.
-    package var otlpEndpoint: String?
-    /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
-    package var metricsToken: String?
     /// Append-only file of audit chain heads (keep it off the database volume in production);
     /// nil: one named after the database, so two databases never share a file.
     package var auditCheckpointFile: String?
@@ -86,7 +71,7 @@ package struct HealthHubConfiguration: Sendable {
 
     /// This process's name in alarm states and history: `HEALTHHUB_INSTANCE`, else host:port.
     package var instanceName: String {
-        instance ?? "\(ProcessInfo.processInfo.hostName):\(port)"
+        ops.instance ?? "\(ProcessInfo.processInfo.hostName):\(port)"
     }
 
     /// Where this instance keeps data on disk: the SQLite file, or on PostgreSQL its configured
@@ -98,19 +83,9 @@ package struct HealthHubConfiguration: Sendable {
         }
     }
 
-    /// The operations surface's part.
-    package var ops: OpsConfiguration {
-        var ops = OpsConfiguration(instance: instanceName, host: host, dataPath: dataPath)
-        ops.trustedProxies = trustedProxies
-        ops.waf = waf
-        ops.wafFile = wafFile
-        ops.tls = tls
-        ops.otlpEndpoint = otlpEndpoint
-        ops.alarms = alarms
-        ops.alarmInterval = alarmInterval
-        ops.metricsToken = metricsToken
-        ops.auditCheckpointFile = resolvedAuditCheckpointFile
-        return ops
+    /// Where the operations surface runs and keeps its files.
+    package var placement: OpsPlacement {
+        OpsPlacement(instance: instanceName, host: host, dataPath: dataPath, auditCheckpointFile: resolvedAuditCheckpointFile)
     }
 
     package init() {}

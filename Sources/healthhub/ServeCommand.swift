@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import Gateway
 import Hummingbird
+import Kernel
 import Logging
+import Ops
 import ServerApp
 import Storage
 
@@ -46,18 +48,12 @@ struct ServeCommand: AsyncParsableCommand {
             )
         }
         config.runMigrations = !(noMigrate || settings.value(nil, "NO_MIGRATE") == "1")
-        problems += RateLimitSettings.apply(settings, flag: rateLimits, to: &config.rateLimits)
-        problems += WAFSettings.apply(settings, to: &config)
-        problems += ObservabilitySettings.apply(settings, to: &config)
-        switch (settings.value(nil, "TLS_CERT"), settings.value(nil, "TLS_KEY")) {
-        case (nil, nil): break
-        case (let cert?, let key?): config.tls = (cert, key)
-        default: problems.append("HEALTHHUB_TLS_CERT and HEALTHHUB_TLS_KEY go together (PEM certificate chain and private key)")
-        }
+        problems += config.gateway.read(settings, rateLimitsFlag: rateLimits)
+        problems += config.ops.read(settings)
         if settings.value(nil, "BENCHMARK_NO_GATEWAY") == "1" {
             #if HEALTHHUB_BENCHMARK
             // Turns authentication off: only ever for bench/run on this machine.
-            if HostGuardMiddleware.isLoopback(config.host) && config.trustedProxies.isEmpty {
+            if HostGuardMiddleware.isLoopback(config.host) && config.gateway.trustedProxies.isEmpty {
                 config.benchmarkWithoutGateway = true
             } else {
                 problems.append("HEALTHHUB_BENCHMARK_NO_GATEWAY is for benchmarks on loopback only (--host 127.0.0.1, no trusted proxies)")

@@ -13,7 +13,7 @@ import Testing
     @Test(arguments: TestDatabaseKind.allCases)
     func sqlInjectionNeverReachesTheDatabase(_ kind: TestDatabaseKind) async throws {
         var configuration = HealthHubConfiguration()
-        configuration.waf.enabled = false
+        configuration.gateway.waf.enabled = false
         try await TestServer.run(kind, configuration: configuration) { s in
             let f = try await SearchFixture.load(s)
             let before = try await s.get("/fhir/Patient?_total=accurate&_count=0").total
@@ -48,7 +48,7 @@ import Testing
     @Test(arguments: TestDatabaseKind.allCases)
     func reflectedInputIsEscaped(_ kind: TestDatabaseKind) async throws {
         var configuration = HealthHubConfiguration()
-        configuration.waf.enabled = false
+        configuration.gateway.waf.enabled = false
         try await TestServer.run(kind, configuration: configuration) { s in
             let evil = "<script>alert(1)</script>\"'><img src=x onerror=alert(1)>"
             let q = evil.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""

@@ -29,7 +29,7 @@ import Testing
     /// Route tests need many requests from one address; the rate limiter has tests of its own.
     static var configuration: HealthHubConfiguration {
         var c = HealthHubConfiguration()
-        c.rateLimits.enabled = false
+        c.gateway.rateLimits.enabled = false
         return c
     }
 

@@ -118,7 +118,7 @@ final class CapturedLogs: Sendable {
 @Suite struct CORSTests {
     @Test func onlyListedOriginsGetCORSHeaders() async throws {
         var config = HealthHubConfiguration()
-        config.corsOrigins = ["https://app.example.org"]
+        config.gateway.corsOrigins = ["https://app.example.org"]
         try await TestServer.run(.sqlite, configuration: config) { s in
             let preflight = try await s.request(.options, "/fhir/Patient", headers: [.origin: "https://app.example.org", .accessControlRequestMethod: "GET"], as: .anonymous)
             #expect(preflight.code == 204)

@@ -24,7 +24,7 @@ func metric(_ text: String, _ series: String) -> Double? {
     @Test(arguments: TestDatabaseKind.allCases)
     func metricsCountRequestsByRouteAndStatusClassAndTheSecurityEvents(_ kind: TestDatabaseKind) async throws {
         var config = HealthHubConfiguration()
-        config.rateLimits.authentication = .init(capacity: 1, perSecond: 0)
+        config.gateway.rateLimits.authentication = .init(capacity: 1, perSecond: 0)
         try await TestServer.run(kind, configuration: config) { s in
             let id = try await s.create(j(#"{"resourceType":"Patient","name":[{"family":"Metrics"}]}"#))
             for _ in 0..<3 { #expect(try await s.get("/fhir/Patient/\(id)").code == 200) }
@@ -64,7 +64,7 @@ func metric(_ text: String, _ series: String) -> Double? {
 
     @Test func metricsCanRequireAScrapeToken() async throws {
         var config = HealthHubConfiguration()
-        config.metricsToken = "scrape-secret"
+        config.ops.metricsToken = "scrape-secret"
         try await TestServer.run(.sqlite, configuration: config) { s in
             let anonymous = try await s.get("/metrics", as: .anonymous)
             #expect(anonymous.code == 401)

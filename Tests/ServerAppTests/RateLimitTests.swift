@@ -10,8 +10,8 @@ import Testing
     @Test(arguments: TestDatabaseKind.allCases)
     func bucketsByAddressUserAndClientAnswer429WithRetryAfter(_ kind: TestDatabaseKind) async throws {
         var config = HealthHubConfiguration()
-        config.rateLimits.client = .init(capacity: 25, perSecond: 0)
-        config.rateLimits.authentication = .init(capacity: 3, perSecond: 0)
+        config.gateway.rateLimits.client = .init(capacity: 25, perSecond: 0)
+        config.gateway.rateLimits.authentication = .init(capacity: 3, perSecond: 0)
         try await TestServer.run(kind, configuration: config) { s in
             // every answer says where the caller stands
             let first = try await s.get("/fhir/Patient/x")  // a read costs 1
@@ -39,8 +39,8 @@ import Testing
 
     @Test func limitsCanBeTurnedOff() async throws {
         var config = HealthHubConfiguration()
-        config.rateLimits.enabled = false
-        config.rateLimits.client = .init(capacity: 1, perSecond: 0)
+        config.gateway.rateLimits.enabled = false
+        config.gateway.rateLimits.client = .init(capacity: 1, perSecond: 0)
         try await TestServer.run(.sqlite, configuration: config) { s in
             for _ in 0..<3 {
                 let reply = try await s.get("/fhir/Patient")

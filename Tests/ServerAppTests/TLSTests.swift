@@ -50,7 +50,7 @@ func makeCertificate(in dir: URL, name: String, days: Int) throws -> (cert: Stri
         try FileManager.default.copyItem(atPath: first.key, toPath: live.key)
         var config = HealthHubConfiguration()
         config.port = 0
-        config.tls = (live.cert, live.key)
+        config.ops.tls = (live.cert, live.key)
         try await TestServer.run(.sqlite, configuration: config) { s in
             let reply = try await s.get("/fhir/metadata", as: .anonymous)
             #expect(reply.code == 200)

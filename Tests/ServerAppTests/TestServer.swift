@@ -52,7 +52,7 @@ struct TestServer {
         let app = try buildApplication(router: router, services: services, operations: operations, configuration: configuration)
         do {
             let token = try await Self.systemToken(services)
-            try await app.test(configuration.tls != nil ? .ahc(.https) : live ? .live : .router) { client in
+            try await app.test(configuration.ops.tls != nil ? .ahc(.https) : live ? .live : .router) { client in
                 try await body(TestServer(client: client, services: services, operations: operations, systemToken: token, routes: routes))
             }
         } catch {

@@ -50,8 +50,8 @@ final class CollectorStandIn: Sendable {
         let collector = CollectorStandIn()
         try await collector.run { endpoint in
             var config = HealthHubConfiguration()
-            config.otlpEndpoint = endpoint
-            config.instance = "trace-node"
+            config.ops.otlpEndpoint = endpoint
+            config.ops.instance = "trace-node"
             try await TestServer.run(kind, configuration: config) { s in
                 let id = try await s.create(j(#"{"resourceType":"Patient","name":[{"family":"Tracewell"}]}"#))
                 let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -89,7 +89,7 @@ final class CollectorStandIn: Sendable {
 
     @Test func aDeadCollectorDropsBatchesInsteadOfGrowing() async throws {
         var config = HealthHubConfiguration()
-        config.otlpEndpoint = "http://127.0.0.1:9"
+        config.ops.otlpEndpoint = "http://127.0.0.1:9"
         try await TestServer.run(.sqlite, configuration: config) { s in
             for _ in 0..<3 { #expect(try await s.get("/fhir/metadata", as: .anonymous).code == 200) }
             let exporter = try #require(s.operations.traceExporter)

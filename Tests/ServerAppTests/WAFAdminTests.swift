@@ -22,8 +22,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: path) }
         var config = HealthHubConfiguration()
         config.port = 0
-        config.trustedProxies = [IPRange("127.0.0.1")!]
-        config.waf.geo.database = path
+        config.gateway.trustedProxies = [IPRange("127.0.0.1")!]
+        config.gateway.waf.geo.database = path
         try await TestServer.run(.sqlite, configuration: config, live: true) { s in
             func get(forwardedFor: String, country: String? = nil) async throws -> Int {
                 var headers: HTTPFields = [.xForwardedFor: forwardedFor]
@@ -74,7 +74,7 @@ import Testing
         try #"{"rules": [{"id": "site-probe", "group": "site", "action": "block", "patterns": ["first-probe"], "targets": ["query"]}]}"#
             .write(to: file, atomically: true, encoding: .utf8)
         var config = HealthHubConfiguration()
-        config.wafFile = file.path
+        config.gateway.wafFile = file.path
         try await TestServer.run(kind, configuration: config) { s in
             let accounts = s.services.identity.accounts
             let password = "correct horse battery staple 42"

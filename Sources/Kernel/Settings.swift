@@ -3,12 +3,14 @@ import Foundation
 /// Where a setting comes from, in order: the command-line flag, the environment variable
 /// `HEALTHHUB_<NAME>`, the config file (`--config` or `HEALTHHUB_CONFIG`; `HEALTHHUB_<NAME>=value`
 /// lines, the same names as the environment, so a systemd `EnvironmentFile` works as is), then
-/// the default.
-struct Settings {
-    let environment: [String: String]
+/// the default. Each module reads and checks its own part (`GatewayConfiguration.read`,
+/// `OpsConfiguration.read`, ...); the composition root collects them and reports every problem
+/// at once.
+package struct Settings: Sendable {
+    package let environment: [String: String]
     let file: [String: String]
 
-    init(configPath: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    package init(configPath: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         self.environment = environment
         guard let path = configPath ?? environment["HEALTHHUB_CONFIG"] else {
             file = [:]
@@ -36,12 +38,13 @@ struct Settings {
     }
 
     /// The value of a setting; `name` is the environment name without the prefix (`DATABASE`).
-    func value(_ flag: String?, _ name: String) -> String? {
+    package func value(_ flag: String?, _ name: String) -> String? {
         flag ?? environment["HEALTHHUB_\(name)"] ?? file["HEALTHHUB_\(name)"]
     }
 }
 
-struct SettingsError: Error, CustomStringConvertible {
-    let problems: [String]
-    var description: String { "Configuration problems:\n" + problems.map { "  - \($0)" }.joined(separator: "\n") }
+package struct SettingsError: Error, CustomStringConvertible {
+    package let problems: [String]
+    package init(problems: [String]) { self.problems = problems }
+    package var description: String { "Configuration problems:\n" + problems.map { "  - \($0)" }.joined(separator: "\n") }
 }
