@@ -56,7 +56,7 @@ package struct Operations: Sendable {
         }
         let probes = SystemProbes(
             database: database, trail: trail, telemetry: telemetry, dataPath: placement.dataPath,
-            checkpointFile: placement.auditCheckpointFile)
+            checkpointFile: placement.auditCheckpointFile, logger: logger)
         return Operations(
             coordinator: coordinator, uptime: UptimeStore(database: database, instance: placement.instance), probes: probes,
             notifier: AlarmNotifier(channels: channels, logger: logger), waf: waf,

@@ -1,6 +1,7 @@
 import Audit
 import Foundation
 import Kernel
+import Logging
 import SQLKit
 import Storage
 import Synchronization
@@ -19,9 +20,16 @@ package final class SystemProbes: Sendable {
     let dataPath: String
     let checkpointFile: String?
     let auditEvery: Double
-    private let audit = Mutex<(started: Double, running: Bool, ok: Bool?)>((-Double.infinity, false, nil))
+    private let audit = Mutex<(started: Double, running: Bool, ok: Bool?, failed: Bool)>((-Double.infinity, false, nil, false))
+    /// A verification that could not run is tried again this soon rather than after `auditEvery`.
+    static let retryAfterFailure: Double = 5
+    let logger: Logger
 
-    package init(database: any Database, trail: AuditTrail, telemetry: Telemetry, dataPath: String, checkpointFile: String?, auditEvery: Double = 900) {
+    package init(
+        database: any Database, trail: AuditTrail, telemetry: Telemetry, dataPath: String, checkpointFile: String?, logger: Logger,
+        auditEvery: Double = 900
+    ) {
+        self.logger = logger
         self.database = database
         self.trail = trail
         self.telemetry = telemetry
@@ -67,23 +75,25 @@ package final class SystemProbes: Sendable {
     /// `auditEvery` and none is running. Broken stays broken until a later verification passes.
     func startAuditVerification(now: Double) {
         let due = audit.withLock { a in
-            guard !a.running, now - a.started >= auditEvery else { return false }
+            guard !a.running, now - a.started >= (a.failed ? min(auditEvery, Self.retryAfterFailure) : auditEvery) else { return false }
             a.running = true
             a.started = now
             return true
         }
         guard due else { return }
-        let (trail, path, telemetry) = (trail, checkpointFile, telemetry)
+        let (trail, path, telemetry, logger) = (trail, checkpointFile, telemetry, logger)
         Task {
             var ok: Bool?
             do {
                 if case .ok = try await AuditVerifier(trail: trail).verify(checkpoints: path.map(AuditCheckpointFile.init(path:))) { ok = true } else { ok = false }
             } catch {
                 ok = nil  // could not verify: no data, not broken
+                logger.warning("audit chain verification could not run; retrying soon", metadata: ["error": .string(String(describing: error).prefix(200).description)])
             }
             let result = ok
             audit.withLock { a in
                 a.running = false
+                a.failed = result == nil
                 if let result { a.ok = result }
             }
             if let result {
