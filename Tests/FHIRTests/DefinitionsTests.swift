@@ -73,7 +73,9 @@ enum R4 {
 
     @Test(arguments: [
         #"<img src=\"x\" onerror =\"alert(1)\"/>"#, #"<p onmouseover =\"alert(1)\">x</p>"#, #"<a href=\"java&#x09;script:alert(1)\">x</a>"#,
-        #"<a href=\"&#106;avascript:alert(1)\">x</a>"#, #"<object data=\"x\"></object>"#, #"<form action=\"http://evil.example\"></form>"#,
+        #"<a href=\"&#106;avascript:alert(1)\">x</a>"#, #"<a href=\"&#106avascript:alert(1)\">x</a>"#,
+        #"<a href=\"&#0000106avascript:x\">x</a>"#, #"<a href=\"j&#97vascript:x\">x</a>"#,
+        #"<a href=\"javascript&#58x\">x</a>"#, #"<a href=\"javascript&#x3a\">x</a>"#, #"<object data=\"x\"></object>"#, #"<form action=\"http://evil.example\"></form>"#,
         #"<script>alert(1)</script>"#, #"<SVG onload=alert(1)>"#, #"<iframe src=\"x\"></iframe>"#, #"<a href=\"JAVASCRIPT:x\">x</a>"#,
         #"<a href=\" vbscript:x\">x</a>"#, #"<img src=\"data:text/html,x\"/>"#, #"<![CDATA[x]]>"#,
     ])

@@ -76,6 +76,15 @@ enum NarrativeSafety {
         var i = value.startIndex
         while i < value.endIndex, out.count < 32 {
             var byte = value[i]
+            if byte == UInt8(ascii: "&"), let (code, end) = numericReference(value, at: i) {
+                // HTML5 decodes numeric references with or without the `;`, leading zeros and all.
+                i = end
+                if code < 128 { byte = UInt8(code) } else { continue }
+                if byte <= 0x20 || byte == 0x7F { continue }
+                if byte == UInt8(ascii: ":") { return String(decoding: out, as: UTF8.self).lowercased() }
+                out.append(byte)
+                continue
+            }
             if byte == UInt8(ascii: "&"), let semicolon = value[i...].prefix(12).firstIndex(of: UInt8(ascii: ";")) {
                 let entity = lower(value[(i + 1)..<semicolon])
                 if entity.hasPrefix("#x"), let n = UInt32(entity.dropFirst(2), radix: 16), n < 128 {
@@ -95,6 +104,35 @@ enum NarrativeSafety {
             out.append(byte)
         }
         return ""
+    }
+
+    /// `&#106`, `&#0000106;`, `&#x6A`: the code point and the index after the reference (and
+    /// its `;`, when there is one); nil when `&` does not start a numeric reference.
+    static func numericReference(_ value: ArraySlice<UInt8>, at start: Int) -> (UInt32, Int)? {
+        var j = start + 1
+        guard j < value.endIndex, value[j] == UInt8(ascii: "#") else { return nil }
+        j += 1
+        let hex = j < value.endIndex && (value[j] == UInt8(ascii: "x") || value[j] == UInt8(ascii: "X"))
+        if hex { j += 1 }
+        var code: UInt32 = 0
+        var digits = 0
+        while j < value.endIndex {
+            let c = value[j]
+            let d: UInt32? =
+                switch c {
+                case 0x30...0x39: UInt32(c - 0x30)
+                case 0x61...0x66 where hex: UInt32(c - 0x61 + 10)
+                case 0x41...0x46 where hex: UInt32(c - 0x41 + 10)
+                default: nil
+                }
+            guard let d else { break }
+            code = min(code * (hex ? 16 : 10) + d, 0x110000)
+            digits += 1
+            j += 1
+        }
+        guard digits > 0 else { return nil }
+        if j < value.endIndex, value[j] == UInt8(ascii: ";") { j += 1 }
+        return (code, j)
     }
 
     static func find(_ needle: [UInt8], in b: [UInt8], from start: Int) -> Int? {
