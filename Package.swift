@@ -136,6 +136,7 @@ let package = Package(
         .target(
             name: "Traces",
             dependencies: [
+                "Kernel",
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -65,14 +65,6 @@ extension HTTPField.Name {
     static let pragma = HTTPField.Name("Pragma")!
 }
 
-func jsonResponse(_ status: HTTPResponse.Status, _ object: Any, headers: HTTPFields = [:]) -> Response {
-    var headers = headers
-    headers[.contentType] = "application/json"
-    headers[.cacheControl] = "no-store"
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-    return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
-}
-
 extension Form {
     static func unescape(_ text: String) -> String {
         (text.replacingOccurrences(of: "+", with: " ")).removingPercentEncoding ?? text

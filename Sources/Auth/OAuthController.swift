@@ -38,7 +38,7 @@ package struct OAuthController: Sendable {
         router.get("fhir/.well-known/smart-configuration", use: smartConfiguration)
         router.get(".well-known/openid-configuration", use: openIDConfiguration)
         router.get("fhir/.well-known/openid-configuration", use: openIDConfiguration)
-        router.get(".well-known/jwks.json") { _, _ in jsonResponse(.ok, identity.tokens.keys.jwks()) }
+        router.get(".well-known/jwks.json") { _, _ in Response.json(identity.tokens.keys.jwks()) }
         router.post("oauth/token", use: token)
         router.post("oauth/revoke", use: revoke)
         router.post("oauth/introspect", use: introspect)
@@ -46,10 +46,10 @@ package struct OAuthController: Sendable {
 
     // MARK: Discovery
 
-    func endpoints(_ request: Request) -> [String: Any] {
+    func endpoints(_ request: Request) -> JSONObject {
         let issuer = urls.issuer(request)
         return [
-            "issuer": issuer,
+            "issuer": .string(issuer),
             "jwks_uri": "\(issuer)/.well-known/jwks.json",
             "authorization_endpoint": "\(issuer)/oauth/authorize",
             "token_endpoint": "\(issuer)/oauth/token",
@@ -60,7 +60,7 @@ package struct OAuthController: Sendable {
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
             "token_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "RS256", "RS384"],
-            "scopes_supported": Self.scopesSupported,
+            "scopes_supported": .strings(Self.scopesSupported),
         ]
     }
 
@@ -71,7 +71,7 @@ package struct OAuthController: Sendable {
             "context-standalone-patient", "permission-offline", "permission-online", "permission-patient", "permission-user",
             "permission-v1", "permission-v2", "sso-openid-connect", "authorize-post",
         ]
-        return jsonResponse(.ok, doc, headers: [.cacheControl: "max-age=300"])
+        return .json(.object(doc), headers: [.cacheControl: "max-age=300"])
     }
 
     @Sendable func openIDConfiguration(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -79,7 +79,7 @@ package struct OAuthController: Sendable {
         doc["subject_types_supported"] = ["public"]
         doc["id_token_signing_alg_values_supported"] = ["ES256"]
         doc["claims_supported"] = ["iss", "sub", "aud", "exp", "iat", "fhirUser", "nonce"]
-        return jsonResponse(.ok, doc)
+        return .json(.object(doc))
     }
 
     // MARK: Token
@@ -95,7 +95,7 @@ package struct OAuthController: Sendable {
         case .internalError: status = .internalServerError
         default: status = .badRequest
         }
-        return jsonResponse(status, ["error": e.code, "error_description": e.message], headers: headers)
+        return .json(["error": .string(e.code), "error_description": .string(e.message)], status: status, headers: headers)
     }
 
     func credentials(_ request: Request, _ form: Form) throws(IdentityError) -> ClientStore.Credentials {
@@ -131,7 +131,7 @@ package struct OAuthController: Sendable {
             clientID = creds.clientID
             let client = try await identity.clients.authenticate(creds, audience: ["\(urls.issuer(request))/oauth/token"])
             clientID = client.id
-            let body: [String: Any]
+            let body: JSONObject
             switch form["grant_type"] {
             case "authorization_code": body = try await authorizationCode(form, client: client, request: request, context: context)
             case "refresh_token": body = try await refresh(form, client: client, request: request, context: context)
@@ -139,14 +139,14 @@ package struct OAuthController: Sendable {
             case nil: throw IdentityError.invalidRequest("grant_type is required")
             case let other?: throw IdentityError.unsupportedGrantType("grant_type '\(other.prefix(40))' is not supported")
             }
-            return jsonResponse(.ok, body, headers: [.pragma: "no-cache"])
+            return .json(.object(body), headers: [.pragma: "no-cache"])
         } catch let e as IdentityError {
             await audit.record("token", context, agent: clientID.map { "Client/\($0.prefix(64))" } ?? "anonymous", client: clientID, success: false, code: e.code)
             return Self.error(e, basic: basic)
         }
     }
 
-    func authorizationCode(_ form: Form, client: OAuthClient, request: Request, context: AppRequestContext) async throws -> [String: Any] {
+    func authorizationCode(_ form: Form, client: OAuthClient, request: Request, context: AppRequestContext) async throws -> JSONObject {
         guard client.kind != .backend else { throw IdentityError.unauthorizedClient("A backend client uses client_credentials") }
         guard let code = form["code"] else { throw IdentityError.invalidRequest("code is required") }
         let approval = try await identity.grants.redeemCode(code, clientID: client.id, redirectURI: form["redirect_uri"], verifier: form["code_verifier"])
@@ -156,7 +156,7 @@ package struct OAuthController: Sendable {
             nonce: approval.nonce, refresh: nil, request: request, context: context)
     }
 
-    func refresh(_ form: Form, client: OAuthClient, request: Request, context: AppRequestContext) async throws -> [String: Any] {
+    func refresh(_ form: Form, client: OAuthClient, request: Request, context: AppRequestContext) async throws -> JSONObject {
         guard let token = form["refresh_token"] else { throw IdentityError.invalidRequest("refresh_token is required") }
         let (grant, next) = try await identity.grants.rotate(token, clientID: client.id, scope: form["scope"].map(ScopeSet.init))
         guard let user = try await identity.accounts.find(id: grant.userID), !user.disabled else { throw IdentityError.invalidGrant("The account is disabled") }
@@ -174,32 +174,34 @@ package struct OAuthController: Sendable {
     func issue(
         user: User, client: OAuthClient, scope: ScopeSet, patient: String?, family: String, nonce: String?, refresh: String?,
         request: Request, context: AppRequestContext
-    ) async throws -> [String: Any] {
+    ) async throws -> JSONObject {
         let fhirUser: String? = user.role == .patient || user.role == .practitioner ? user.reference : nil
         let contextPatient = user.role == .patient ? user.patientID : patient
         let grant = TokenService.Grant(
             subject: user.id, role: user.role, scope: scope, clientID: client.id,
             patient: contextPatient, fhirUser: fhirUser, family: family)
         let (access, expiresIn) = try identity.tokens.issue(grant, issuer: urls.issuer(request), fhirBase: urls.fhirBase(request))
-        var body: [String: Any] = ["access_token": access, "token_type": "Bearer", "expires_in": expiresIn, "scope": scope.text]
-        if let contextPatient, scope.contains("launch/patient") || user.role == .patient { body["patient"] = contextPatient }
+        var body: JSONObject = ["access_token": .string(access), "token_type": "Bearer", "expires_in": .int(expiresIn), "scope": .string(scope.text)]
+        if let contextPatient, scope.contains("launch/patient") || user.role == .patient { body["patient"] = .string(contextPatient) }
         if scope.contains("offline_access") || scope.contains("online_access") {
             if let refresh {
-                body["refresh_token"] = refresh
+                body["refresh_token"] = .string(refresh)
             } else {
-                body["refresh_token"] = try await identity.grants.issueRefresh(.init(family: family, clientID: client.id, userID: user.id, scope: scope, patientID: patient))
+                body["refresh_token"] = .string(
+                    try await identity.grants.issueRefresh(.init(family: family, clientID: client.id, userID: user.id, scope: scope, patientID: patient)))
             }
         }
         if scope.contains("openid") {
-            body["id_token"] = try identity.tokens.idToken(
-                subject: user.id, fhirUser: scope.contains("fhirUser") ? fhirUser : nil, clientID: client.id,
-                nonce: nonce, issuer: urls.issuer(request), fhirBase: urls.fhirBase(request))
+            body["id_token"] = .string(
+                try identity.tokens.idToken(
+                    subject: user.id, fhirUser: scope.contains("fhirUser") ? fhirUser : nil, clientID: client.id,
+                    nonce: nonce, issuer: urls.issuer(request), fhirBase: urls.fhirBase(request)))
         }
         await audit.record("token", context, agent: user.reference, role: user.role.rawValue, client: client.id, success: true)
         return body
     }
 
-    func clientCredentials(_ form: Form, client: OAuthClient, request: Request, context: AppRequestContext) async throws -> [String: Any] {
+    func clientCredentials(_ form: Form, client: OAuthClient, request: Request, context: AppRequestContext) async throws -> JSONObject {
         // The same answer as a failed authentication: a public client's id says nothing more.
         guard client.kind == .backend else { throw IdentityError.invalidClient("Client authentication failed") }
         var scope = client.scopes
@@ -212,7 +214,7 @@ package struct OAuthController: Sendable {
         let grant = TokenService.Grant(subject: client.id, role: .system, scope: scope, clientID: client.id, patient: nil, fhirUser: nil, family: nil)
         let (access, expiresIn) = try identity.tokens.issue(grant, issuer: urls.issuer(request), fhirBase: urls.fhirBase(request))
         await audit.record("token", context, agent: "Client/\(client.id)", role: Role.system.rawValue, client: client.id, success: true)
-        return ["access_token": access, "token_type": "Bearer", "expires_in": expiresIn, "scope": scope.text]
+        return ["access_token": .string(access), "token_type": "Bearer", "expires_in": .int(expiresIn), "scope": .string(scope.text)]
     }
 
     // MARK: Revocation and introspection
@@ -245,18 +247,21 @@ package struct OAuthController: Sendable {
             if let p = try? await identity.tokens.verify(token, audiences: [urls.fhirBase(request)], issuer: urls.issuer(request)),
                 p.clientID == client.id, let (_, exp, _) = identity.tokens.unverifiedIDs(token)
             {
-                var body: [String: Any] = [
-                    "active": true, "scope": p.scopes.text, "client_id": p.clientID ?? "", "sub": p.subject,
-                    "exp": exp, "token_type": "Bearer", "iss": urls.issuer(request), "aud": urls.fhirBase(request),
+                var body: JSONObject = [
+                    "active": true, "scope": .string(p.scopes.text), "client_id": .string(p.clientID ?? ""), "sub": .string(p.subject),
+                    "exp": .int(exp), "token_type": "Bearer", "iss": .string(urls.issuer(request)), "aud": .string(urls.fhirBase(request)),
                 ]
-                if let patient = p.patient { body["patient"] = patient }
+                if let patient = p.patient { body["patient"] = .string(patient) }
                 if p.role == .patient || p.role == .practitioner { body["fhirUser"] = "\(urls.fhirBase(request))/\(p.reference)" }
-                return jsonResponse(.ok, body)
+                return .json(.object(body))
             }
             if let (grant, exp) = try await identity.grants.introspectRefresh(token), grant.clientID == client.id {
-                return jsonResponse(.ok, ["active": true, "scope": grant.scope.text, "client_id": grant.clientID, "sub": grant.userID, "exp": exp, "token_type": "refresh_token"])
+                return .json([
+                    "active": true, "scope": .string(grant.scope.text), "client_id": .string(grant.clientID), "sub": .string(grant.userID), "exp": .int(exp),
+                    "token_type": "refresh_token",
+                ])
             }
-            return jsonResponse(.ok, ["active": false])
+            return .json(["active": false])
         } catch let e as IdentityError {
             return Self.error(e, basic: basic)
         }

@@ -1,4 +1,5 @@
 import FHIR
+import Kernel
 
 /// Small builders for the FHIR JSON the demo generator writes.
 enum DemoJSON {

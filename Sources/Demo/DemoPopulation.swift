@@ -1,4 +1,5 @@
 import FHIR
+import Kernel
 
 /// A reproducible synthetic patient population for demos and tests.
 ///

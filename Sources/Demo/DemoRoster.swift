@@ -1,4 +1,5 @@
 import FHIR
+import Kernel
 
 private typealias J = DemoJSON
 

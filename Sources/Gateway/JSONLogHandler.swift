@@ -35,71 +35,24 @@ package struct JSONLogHandler: LogHandler {
     }
 
     package func log(event: LogEvent) {
-        // Built by hand: JSONSerialization and a date formatter per line cost more than the
-        // request being logged.
-        var line = "{\"ts\":\"" + Self.timestamp(Now.date) + "\",\"level\":\"" + event.level.rawValue + "\",\"label\":"
-        Self.appendString(label, to: &line)
-        line += ",\"msg\":"
-        Self.appendString(event.message.description, to: &line)
+        var line = JSONObject([
+            ("ts", .string(Self.timestamp(Now.date))), ("level", .string(event.level.rawValue)), ("label", .string(label)), ("msg", .string(event.message.description)),
+        ])
         let merged = event.metadata.map { metadata.merging($0, uniquingKeysWith: { $1 }) } ?? metadata
         // `hb.request.id` is Hummingbird's copy of what `request_id` already says.
         for key in merged.keys.sorted() where !["ts", "level", "label", "msg", "hb.request.id"].contains(key) {
-            line += ","
-            Self.appendString(key, to: &line)
-            line += ":"
-            Self.appendValue(merged[key]!, to: &line)
+            line[key] = Self.json(merged[key]!)
         }
-        line += "}"
-        write(line, event.level >= .warning)
+        write(JSON.object(line).serializedString(), event.level >= .warning)
     }
 
-    static func appendValue(_ value: Logger.Metadata.Value, to line: inout String) {
+    static func json(_ value: Logger.Metadata.Value) -> JSON {
         switch value {
-        case .string(let s): appendString(s, to: &line)
-        case .stringConvertible(let c): appendString(c.description, to: &line)
-        case .array(let a):
-            line += "["
-            for (i, v) in a.enumerated() {
-                if i > 0 { line += "," }
-                appendValue(v, to: &line)
-            }
-            line += "]"
-        case .dictionary(let d):
-            line += "{"
-            for (i, k) in d.keys.sorted().enumerated() {
-                if i > 0 { line += "," }
-                appendString(k, to: &line)
-                line += ":"
-                appendValue(d[k]!, to: &line)
-            }
-            line += "}"
+        case .string(let s): .string(s)
+        case .stringConvertible(let c): .string(c.description)
+        case .array(let a): .array(a.map(json))
+        case .dictionary(let d): .object(JSONObject(d.keys.sorted().map { ($0, json(d[$0]!)) }))
         }
-    }
-
-    static func appendString(_ s: String, to line: inout String) {
-        line += "\""
-        // Most values need no escaping: append them whole.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
-            line += s
-            line += "\""
-            return
-        }
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": line += "\\\""
-            case "\\": line += "\\\\"
-            case "\n": line += "\\n"
-            case "\r": line += "\\r"
-            case "\t": line += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    line += String(format: "\\u%04x", scalar.value)
-                } else {
-                    line.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        line += "\""
     }
 
     /// `2026-11-27T10:21:26.123Z`.

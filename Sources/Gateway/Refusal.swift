@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Kernel
 import NIOCore
 
 /// Where a request is answered, which decides the shape of its errors: an OperationOutcome for
@@ -54,32 +55,28 @@ package struct Refusal: HTTPResponseError {
     ]
 
     package func response(from request: Request, context: some RequestContext) throws -> Response {
-        var headers = self.headers
-        headers[.cacheControl] = "no-store"
-        let body: String
         switch surface {
         case .fhir:
-            headers[.contentType] = "application/fhir+json"
-            let issue = Self.issueTypes[code] ?? "processing"
-            body = #"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"\#(issue)","diagnostics":\#(Self.json(message + " (request id \(requestID))"))}]}"#
+            let outcome: JSON = [
+                "resourceType": "OperationOutcome",
+                "issue": [["severity": "error", "code": .string(Self.issueTypes[code] ?? "processing"), "diagnostics": .string(message + " (request id \(requestID))")]],
+            ]
+            return .json(outcome, status: status, contentType: "application/fhir+json", headers: headers)
         case .oauth:
-            headers[.contentType] = "application/json"
-            body = #"{"error":\#(Self.json(code)),"error_description":\#(Self.json(message)),"request_id":\#(Self.json(requestID))}"#
+            return .json(["error": .string(code), "error_description": .string(message), "request_id": .string(requestID)], status: status, headers: headers)
         case .api:
-            headers[.contentType] = "application/problem+json"
-            body =
-                #"{"type":"about:blank","title":\#(Self.json(status.reasonPhrase)),"status":\#(status.code),"detail":\#(Self.json(message)),"code":\#(Self.json(code)),"request_id":\#(Self.json(requestID))}"#
+            let problem: JSON = [
+                "type": "about:blank", "title": .string(status.reasonPhrase), "status": .int(status.code), "detail": .string(message), "code": .string(code),
+                "request_id": .string(requestID),
+            ]
+            return .json(problem, status: status, contentType: "application/problem+json", headers: headers)
         case .page:
+            var headers = self.headers
+            headers[.cacheControl] = "no-store"
             headers[.contentType] = "text/html; charset=utf-8"
-            body = (try? HTMLPage.templates.render("error", ["title": status.reasonPhrase, "message": message, "requestID": requestID])) ?? ""
+            let body = (try? HTMLPage.templates.render("error", ["title": status.reasonPhrase, "message": message, "requestID": requestID])) ?? ""
+            return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
         }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
-    }
-
-    static func json(_ text: String) -> String {
-        var out = ""
-        JSONLogHandler.appendString(text, to: &out)
-        return out
     }
 }
 

@@ -1,5 +1,6 @@
 @preconcurrency import Crypto
 import Foundation
+import Kernel
 @preconcurrency import _CryptoExtras
 
 /// Compact JWS (RFC 7515) as HealthHub uses it: it signs with ES256 only and verifies ES256,
@@ -28,9 +29,7 @@ package enum JWT {
 
     package static func sign(_ claims: Claims, key: P256.Signing.PrivateKey, kid: String, typ: String = "JWT") throws -> String {
         let header = Header(alg: "ES256", kid: kid, typ: typ)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let input = Base64URL.encode(try encoder.encode(header)) + "." + Base64URL.encode(try encoder.encode(claims))
+        let input = Base64URL.encode(try JSON(encoding: header).serialized()) + "." + Base64URL.encode(try JSON(encoding: claims).serialized())
         let signature = try key.signature(for: Data(input.utf8))
         return input + "." + Base64URL.encode(signature.rawRepresentation)
     }
@@ -134,12 +133,12 @@ package struct JWK: Sendable {
     }
 
     /// Reads one key of a JWK Set; nil for key types or curves HealthHub does not verify.
-    package init?(json: [String: Any]) {
-        let kid = json["kid"] as? String
-        switch json["kty"] as? String {
+    package init?(json: JSON) {
+        let kid = json["kid"]?.stringValue
+        switch json["kty"]?.stringValue {
         case "EC":
-            guard let x = (json["x"] as? String).flatMap(Base64URL.decode), let y = (json["y"] as? String).flatMap(Base64URL.decode) else { return nil }
-            switch json["crv"] as? String {
+            guard let x = json["x"]?.stringValue.flatMap(Base64URL.decode), let y = json["y"]?.stringValue.flatMap(Base64URL.decode) else { return nil }
+            switch json["crv"]?.stringValue {
             case "P-256":
                 guard let k = try? P256.Signing.PublicKey(rawRepresentation: x + y) else { return nil }
                 self.init(kid: kid, publicKey: .p256(k))
@@ -149,7 +148,7 @@ package struct JWK: Sendable {
             default: return nil
             }
         case "RSA":
-            guard let n = (json["n"] as? String).flatMap(Base64URL.decode), let e = (json["e"] as? String).flatMap(Base64URL.decode),
+            guard let n = json["n"]?.stringValue.flatMap(Base64URL.decode), let e = json["e"]?.stringValue.flatMap(Base64URL.decode),
                 n.count >= 256, let k = try? _RSA.Signing.PublicKey(n: n, e: e)
             else { return nil }
             self.init(kid: kid, publicKey: .rsa(k))
@@ -160,9 +159,7 @@ package struct JWK: Sendable {
 
     /// The keys of a JWK Set document (`{"keys": [...]}`) that HealthHub can use.
     package static func set(_ data: Data) throws(IdentityError) -> [JWK] {
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let keys = object["keys"] as? [[String: Any]]
-        else {
+        guard let keys = (try? JSON.parse(data))?["keys"]?.arrayValue else {
             throw .rejected("A JWK Set is a JSON object with a \"keys\" array")
         }
         let parsed = keys.compactMap(JWK.init(json:))
@@ -171,11 +168,11 @@ package struct JWK: Sendable {
     }
 
     /// The public JWK of one of HealthHub's own ES256 signing keys.
-    package static func publicJSON(_ key: P256.Signing.PublicKey, kid: String) -> [String: String] {
+    package static func publicJSON(_ key: P256.Signing.PublicKey, kid: String) -> JSON {
         let raw = key.rawRepresentation
         return [
-            "kty": "EC", "crv": "P-256", "kid": kid, "use": "sig", "alg": "ES256",
-            "x": Base64URL.encode(raw.prefix(32)), "y": Base64URL.encode(raw.suffix(32)),
+            "kty": "EC", "crv": "P-256", "kid": .string(kid), "use": "sig", "alg": "ES256",
+            "x": .string(Base64URL.encode(raw.prefix(32))), "y": .string(Base64URL.encode(raw.suffix(32))),
         ]
     }
 }

@@ -95,7 +95,7 @@ package final class SigningKeys: Sendable {
     }
 
     /// The JWK Set of the current and previous keys.
-    package func jwks() -> [String: [[String: String]]] {
-        ["keys": keys.publicKeys.map { JWK.publicJSON($0.key, kid: $0.kid) }]
+    package func jwks() -> JSON {
+        ["keys": .array(keys.publicKeys.map { JWK.publicJSON($0.key, kid: $0.kid) })]
     }
 }

@@ -68,10 +68,8 @@ package struct Operations: Sendable {
     /// The operations routes: `/health`, `/ready`, `/metrics`, the status page, the alarms API
     /// and the WAF admin API.
     package func register(on routes: RouteTable, audit: SecurityAudit) {
-        routes.publicRoutes.get("health") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
-        }
-        routes.publicRoutes.get("ready") { [readiness] _, _ in try await readiness.response() }
+        routes.publicRoutes.get("health") { _, _ in Response.json(["status": "ok"]) }
+        routes.publicRoutes.get("ready") { [readiness] _, _ in await readiness.response() }
         MetricsEndpoint(telemetry: telemetry, token: configuration.metricsToken).register(on: routes)
         OperationsController(operations: self, telemetry: telemetry, audit: audit).register(on: routes)
         WAFAdminController(runtime: waf, audit: audit).register(on: routes)

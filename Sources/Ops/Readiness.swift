@@ -1,5 +1,7 @@
 import Foundation
+import Gateway
 import Hummingbird
+import Kernel
 import NIOCore
 import SQLKit
 import Storage
@@ -33,14 +35,10 @@ struct Readiness: Sendable {
         return out
     }
 
-    func response() async throws -> Response {
+    func response() async -> Response {
         let results = await checks()
         let ready = results.allSatisfy(\.1)
-        var body: [String: Any] = ["status": ready ? "ready" : "not-ready"]
-        body["checks"] = Dictionary(uniqueKeysWithValues: results.map { ($0.0, ["ok": $0.1, "detail": $0.2] as [String: Any]) })
-        let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
-        return Response(
-            status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        let checks = JSONObject(results.sorted { $0.0 < $1.0 }.map { ($0.0, ["ok": .bool($0.1), "detail": .string($0.2)]) })
+        return .json(["checks": .object(checks), "status": ready ? "ready" : "not-ready"], status: ready ? .ok : .serviceUnavailable)
     }
 }

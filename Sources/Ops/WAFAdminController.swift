@@ -21,7 +21,7 @@ struct WAFAdminController: Sendable {
         let router = routes.identified
         router.get("api/waf") { _, context in
             try OperationsController.require(context, OperationsController.readers)
-            return try Self.current(runtime)
+            return Self.current(runtime)
         }
         router.put("api/waf") { request, context in
             try OperationsController.require(context, OperationsController.operators)
@@ -36,7 +36,7 @@ struct WAFAdminController: Sendable {
             }
             await audit.operation("waf-replace", context, success: true)
             context.logger.notice("waf replaced through the admin API", metadata: ["agent": .string(context.principal.reference), "persisted": .stringConvertible(persisted)])
-            return try Self.current(runtime, persisted: persisted)
+            return Self.current(runtime, persisted: persisted)
         }
         router.post("api/waf/reload") { _, context in
             try OperationsController.require(context, OperationsController.operators)
@@ -47,20 +47,20 @@ struct WAFAdminController: Sendable {
                 return try OperationsController.json(["problems": error.problems], status: .unprocessableContent)
             }
             await audit.operation("waf-reload", context, success: true)
-            return try Self.current(runtime)
+            return Self.current(runtime)
         }
     }
 
-    static func current(_ runtime: WAFRuntime, persisted: Bool? = nil) throws -> Response {
+    static func current(_ runtime: WAFRuntime, persisted: Bool? = nil) -> Response {
         let waf = runtime.waf
-        var body: [String: Any] = [
-            "configuration": try JSONSerialization.jsonObject(with: WAFConfigDocument.document(of: waf.configuration)),
-            "matches": waf.matches,
-            "file": runtime.file ?? NSNull(),
-            "geoDatabaseLoaded": runtime.geo != nil,
+        let matches = waf.matches
+        var body: JSONObject = [
+            "configuration": WAFConfigDocument.document(of: waf.configuration),
+            "file": runtime.file.map(JSON.string) ?? .null,
+            "geoDatabaseLoaded": .bool(runtime.geo != nil),
+            "matches": .object(JSONObject(matches.keys.sorted().map { ($0, .int(matches[$0]!)) })),
         ]
-        if let persisted { body["persisted"] = persisted }
-        let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
-        return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        if let persisted { body["persisted"] = .bool(persisted) }
+        return .json(.object(body))
     }
 }

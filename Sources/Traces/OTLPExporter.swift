@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Kernel
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -104,7 +105,7 @@ package final class OTLPExporter: Service, Sendable {
                 var request = HTTPClientRequest(url: endpoint + "/v1/traces")
                 request.method = .POST
                 request.headers.add(name: "Content-Type", value: "application/json")
-                request.body = .bytes(ByteBuffer(bytes: try Self.encode(batch, serviceName: serviceName, instance: instance)))
+                request.body = .bytes(ByteBuffer(bytes: Self.encode(batch, serviceName: serviceName, instance: instance)))
                 let response = try await client.execute(request, timeout: .seconds(10))
                 _ = try? await response.body.collect(upTo: 64 * 1024)
                 guard (200..<300).contains(response.status.code) else { throw ExportError(status: Int(response.status.code)) }
@@ -126,53 +127,54 @@ package final class OTLPExporter: Service, Sendable {
 
     /// The OTLP/HTTP JSON body (`ExportTraceServiceRequest`, protobuf JSON mapping: hex ids,
     /// nanosecond times as strings, enums as numbers).
-    static func encode(_ spans: [SpanRecord], serviceName: String, instance: String) throws -> Data {
-        func value(_ a: SpanAttribute) -> [String: Any] {
+    static func encode(_ spans: [SpanRecord], serviceName: String, instance: String) -> Data {
+        func value(_ a: SpanAttribute) -> JSON {
             switch a {
-            case .int32(let v): ["intValue": String(v)]
-            case .int64(let v): ["intValue": String(v)]
-            case .double(let v): ["doubleValue": v]
-            case .bool(let v): ["boolValue": v]
-            case .string(let v): ["stringValue": v]
-            case .stringArray(let v): ["arrayValue": ["values": v.map { ["stringValue": $0] }]]
-            default: ["stringValue": String(describing: a)]
+            case .int32(let v): ["intValue": .string(String(v))]
+            case .int64(let v): ["intValue": .string(String(v))]
+            case .double(let v) where v.isFinite: ["doubleValue": .double(v)]
+            case .bool(let v): ["boolValue": .bool(v)]
+            case .string(let v): ["stringValue": .string(v)]
+            case .stringArray(let v): ["arrayValue": ["values": .array(v.map { ["stringValue": .string($0)] })]]
+            default: ["stringValue": .string(String(describing: a))]
             }
         }
-        func attributes(_ a: SpanAttributes) -> [[String: Any]] {
-            var out: [[String: Any]] = []
+        func attributes(_ a: SpanAttributes) -> JSON {
+            var out: [(key: String, value: JSON)] = []
             // swift-format-ignore: ReplaceForEachWithForLoop
             // (SpanAttributes is not a Sequence.)
-            a.forEach { key, v in out.append(["key": key, "value": value(v)]) }
-            return out.sorted { ($0["key"] as? String ?? "") < ($1["key"] as? String ?? "") }
+            a.forEach { key, v in out.append((key, value(v))) }
+            return .array(out.sorted { $0.key < $1.key }.map { ["key": .string($0.key), "value": $0.value] })
         }
         let kinds: [SpanKind: Int] = [.internal: 1, .server: 2, .client: 3, .producer: 4, .consumer: 5]
-        let encoded: [[String: Any]] = spans.map { s in
-            var span: [String: Any] = [
-                "traceId": s.traceID, "spanId": s.spanID, "name": s.name, "kind": kinds[s.kind] ?? 1,
-                "startTimeUnixNano": String(s.start), "endTimeUnixNano": String(s.end), "attributes": attributes(s.attributes),
+        let encoded: [JSON] = spans.map { s in
+            var span: JSONObject = [
+                "traceId": .string(s.traceID), "spanId": .string(s.spanID), "name": .string(s.name), "kind": .int(kinds[s.kind] ?? 1),
+                "startTimeUnixNano": .string(String(s.start)), "endTimeUnixNano": .string(String(s.end)), "attributes": attributes(s.attributes),
             ]
-            if let parent = s.parentSpanID { span["parentSpanId"] = parent }
+            if let parent = s.parentSpanID { span["parentSpanId"] = .string(parent) }
             if let status = s.status {
-                span["status"] = ["code": status.code == .ok ? 1 : 2, "message": status.message ?? ""] as [String: Any]
+                span["status"] = ["code": status.code == .ok ? 1 : 2, "message": .string(status.message ?? "")]
             }
             if !s.events.isEmpty {
-                span["events"] = s.events.map { ["name": $0.name, "timeUnixNano": String($0.nanosecondsSinceEpoch), "attributes": attributes($0.attributes)] as [String: Any] }
+                span["events"] = .array(
+                    s.events.map { ["name": .string($0.name), "timeUnixNano": .string(String($0.nanosecondsSinceEpoch)), "attributes": attributes($0.attributes)] })
             }
-            return span
+            return .object(span)
         }
-        let body: [String: Any] = [
+        let body: JSON = [
             "resourceSpans": [
                 [
                     "resource": [
                         "attributes": [
-                            ["key": "service.name", "value": ["stringValue": serviceName]],
-                            ["key": "service.instance.id", "value": ["stringValue": instance]],
+                            ["key": "service.name", "value": ["stringValue": .string(serviceName)]],
+                            ["key": "service.instance.id", "value": ["stringValue": .string(instance)]],
                         ]
                     ],
-                    "scopeSpans": [["scope": ["name": "healthhub"], "spans": encoded]],
+                    "scopeSpans": [["scope": ["name": "healthhub"], "spans": .array(encoded)]],
                 ]
             ]
         ]
-        return try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        return Data(body.serialized())
     }
 }

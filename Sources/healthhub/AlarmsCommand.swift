@@ -41,9 +41,7 @@ struct AlarmsCommand: AsyncParsableCommand {
             if json {
                 struct Row: Encodable { let instance: String; let alarm: AlarmStatus }
                 struct Out: Encodable { let alarms: [Row]; let silences: [AlarmStore.Silence] }
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(Out(alarms: states.map { Row(instance: $0.instance, alarm: $0.status) }, silences: silences)), as: UTF8.self))
+                print(try JSON(encoding: Out(alarms: states.map { Row(instance: $0.instance, alarm: $0.status) }, silences: silences)).serializedString(pretty: true))
                 return
             }
             if states.isEmpty { print("No alarm states yet: no server has evaluated the rules on this database.") }

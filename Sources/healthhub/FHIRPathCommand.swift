@@ -1,6 +1,7 @@
 import ArgumentParser
 import FHIR
 import Foundation
+import Kernel
 
 /// Developer tool: evaluates FHIRPath expressions with the server's own evaluator (used by the
 /// cross-check against fhirpathpy). One JSON array of result values per expression, per line.

@@ -96,8 +96,11 @@ struct UsersCommand: AsyncParsableCommand {
                     let status = u.disabled ? "disabled" : u.lockedUntil > now ? "locked" : "active"
                     let link = u.patientID.map { "Patient/\($0)" } ?? u.practitionerID.map { "Practitioner/\($0)" } ?? "-"
                     if json {
-                        let o: [String: Any] = ["id": u.id, "email": u.email, "role": u.role.rawValue, "link": link, "status": status, "mfa": u.mfaEnrolled]
-                        print(String(data: try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes]), encoding: .utf8)!)
+                        let o: JSON = [
+                            "email": .string(u.email), "id": .string(u.id), "link": .string(link), "mfa": .bool(u.mfaEnrolled), "role": .string(u.role.rawValue),
+                            "status": .string(status),
+                        ]
+                        print(o.serializedString())
                     } else {
                         print([u.email, u.role.rawValue, link, status, u.mfaEnrolled ? "mfa" : "no-mfa"].joined(separator: "\t"))
                     }
@@ -198,8 +201,7 @@ struct ClientsCommand: AsyncParsableCommand {
                 } catch let e as IdentityError { throw ValidationError(e.message) }
                 try await auditAdmin(services, "client-create", resources: [])
                 if json {
-                    let o: [String: Any] = ["client_id": client.id, "client_secret": secret ?? NSNull()]
-                    print(String(data: try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]), encoding: .utf8)!)
+                    print(JSON.object(["client_id": .string(client.id), "client_secret": secret.map(JSON.string) ?? .null]).serializedString())
                 } else {
                     print("client_id: \(client.id)")
                     if let secret { print("client_secret (shown once): \(secret)") }

@@ -1,5 +1,6 @@
 import FHIR
 import Foundation
+import Kernel
 import Testing
 
 /// One `<test>` of the official HL7 FHIRPath R4 suite (`tests-fhir-r4.xml`).

@@ -1,4 +1,5 @@
 import FHIR
+import Kernel
 import Testing
 
 @Suite struct ResourceValidatorTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Gateway
+import Kernel
 import TestSupport
 import Testing
 
@@ -97,7 +98,7 @@ import Testing
         #expect(waf.inspect(.init(client: nil, path: "/wp-admin/setup.php", query: "")) == WAF.Verdict(action: .block, rule: "site-probe"))
         #expect(waf.inspect(.init(client: nil, path: "/fhir/Patient", query: "name=x union select y")).action == .count)
         // the document of a configuration reads back to the same configuration
-        #expect(try WAFConfigDocument.parse(WAFConfigDocument.document(of: c), over: WAF.Configuration()) == c)
+        #expect(try WAFConfigDocument.parse(Data(WAFConfigDocument.document(of: c).serialized(pretty: true)), over: WAF.Configuration()) == c)
     }
 
     @Test func everyProblemOfABadDocumentIsReported() {

@@ -210,7 +210,7 @@ let strongPassword = "glacier-mint-4417-harbor"
 
             let key = P256.Signing.PrivateKey()
             let jwk = JWK.publicJSON(key.publicKey, kid: "app-key")
-            let jwks = String(data: try JSONSerialization.data(withJSONObject: ["keys": [jwk]]), encoding: .utf8)!
+            let jwks = JSON.object(["keys": [jwk]]).serializedString()
             let (asym, none) = try await id.clients.create(name: "bulk export", scopes: "system/*.rs", redirectURIs: [], isPublic: false, jwks: jwks)
             #expect(none == nil)
             func assertion(jti: String, aud: String = aud[0], exp: Int64 = Int64(Date().timeIntervalSince1970) + 120) throws -> String {
@@ -254,7 +254,7 @@ let strongPassword = "glacier-mint-4417-harbor"
             let newKID = try await SigningKeys.rotate(database: db, keyring: keyring)
             let rotated = TokenService(keys: try await SigningKeys.open(database: db, keyring: keyring), database: db)
             #expect(rotated.keys.keys.currentKID == newKID)
-            #expect(Set(rotated.keys.jwks()["keys"]!.map { $0["kid"]! }) == [oldKID, newKID])
+            #expect(Set(rotated.keys.jwks()["keys"]!.asArray.compactMap { $0["kid"]?.stringValue }) == [oldKID, newKID])
             #expect(try await rotated.verify(token, audiences: ["https://hh/fhir"], issuer: "https://hh").subject == "u1")
             // a server still on the old keys learns the new kid when a token names it
             let (fresh, _) = try rotated.issue(grant, issuer: "https://hh", fhirBase: "https://hh/fhir")
@@ -263,7 +263,7 @@ let strongPassword = "glacier-mint-4417-harbor"
             // two rotations retire the first key: its tokens no longer verify
             try await SigningKeys.rotate(database: db, keyring: keyring)
             let twice = TokenService(keys: try await SigningKeys.open(database: db, keyring: keyring), database: db)
-            #expect(!twice.keys.jwks()["keys"]!.contains { $0["kid"] == oldKID })
+            #expect(!twice.keys.jwks()["keys"]!.asArray.contains { $0["kid"]?.stringValue == oldKID })
             await #expect(throws: IdentityError.self) { _ = try await twice.verify(token, audiences: ["https://hh/fhir"], issuer: "https://hh") }
         }
     }

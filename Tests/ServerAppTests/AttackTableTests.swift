@@ -2,6 +2,7 @@ import FHIR
 import Foundation
 import Gateway
 import HTTPTypes
+import Kernel
 import ServerApp
 import TestSupport
 import Testing

@@ -3,6 +3,7 @@ import FHIR
 import Foundation
 import Gateway
 import HTTPTypes
+import Kernel
 import Logging
 import ServerApp
 import Synchronization

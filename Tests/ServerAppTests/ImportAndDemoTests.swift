@@ -1,6 +1,7 @@
 import Demo
 import FHIR
 import Foundation
+import Kernel
 import ServerApp
 import TestSupport
 import Testing

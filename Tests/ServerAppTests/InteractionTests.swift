@@ -1,6 +1,7 @@
 import FHIR
 import Foundation
 import HTTPTypes
+import Kernel
 import SQLKit
 import ServerApp
 import Storage

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Kernel
 import NIOCore
 import NIOHTTP1
 
@@ -28,9 +29,7 @@ package struct WebhookChannel: AlarmChannel {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "User-Agent", value: "HealthHub-Alarms")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        request.body = .bytes(ByteBuffer(bytes: try encoder.encode(notification)))
+        request.body = .bytes(ByteBuffer(bytes: try JSON(encoding: notification).serialized()))
         let response = try await client.execute(request, timeout: timeout)
         _ = try? await response.body.collect(upTo: 64 * 1024)
         guard (200..<300).contains(response.status.code) else { throw Refused(status: Int(response.status.code)) }

@@ -1,3 +1,5 @@
+import Kernel
+
 /// FHIRPath (N1) subset used to extract search-index values at write time.
 ///
 /// The subset is what the official R4 SearchParameter expressions need, plus a few cheap extras:

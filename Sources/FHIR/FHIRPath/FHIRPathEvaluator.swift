@@ -1,3 +1,5 @@
+import Kernel
+
 /// Evaluates parsed FHIRPath expressions against resources, typing every node from the R4
 /// element model. Stateless and `Sendable`: share one per server.
 package struct FHIRPathEvaluator: Sendable {

@@ -1,3 +1,5 @@
+import Kernel
+
 /// Lexer and recursive-descent parser for the FHIRPath subset (see `FHIRPathExpression`).
 struct FHIRPathParser {
     enum Kind: Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 
 /// The FHIR R4 (4.0.1) definitions the server runs on: the element model of every resource and
 /// data type, every SearchParameter and the Patient compartment. Generated from the official

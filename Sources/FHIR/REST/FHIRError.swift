@@ -2,6 +2,7 @@ import Foundation
 import Gateway
 import HTTPTypes
 import Hummingbird
+import Kernel
 import Storage
 
 /// One issue of an OperationOutcome.

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import Kernel
 
 /// RFC 6902 JSON Patch over `JSON`, for `PATCH` with `application/json-patch+json`.
 package enum JSONPatch {

@@ -1,3 +1,5 @@
+import Kernel
+
 /// Structural validation of FHIR R4 JSON resources against the base specification: known
 /// elements, cardinality, FHIR JSON rules (arrays, no empty values or nulls), primitive formats,
 /// required code bindings, choice types, nested and contained resources, and reference syntax.

@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import Synchronization
 
 /// The WAF in force, replaceable while the server runs: from the settings given at start plus
@@ -208,13 +209,12 @@ package struct WAFConfigDocument: Codable, Sendable {
     }
 
     /// The document of a configuration (what `GET /api/waf` shows).
-    package static func document(of c: WAF.Configuration) -> Data {
+    package static func document(of c: WAF.Configuration) -> JSON {
         let doc = WAFConfigDocument(
             enabled: c.enabled, allow: c.allow.map(\.description), deny: c.deny.map(\.description), overrides: c.overrides,
             rules: c.customRules, geo: Geo(enabled: c.geo.enabled, allow: c.geo.allow, unknown: c.geo.unknown, header: c.geo.header, database: c.geo.database),
             limits: Limits(maxQueryParameters: c.maxQueryParameters, routes: c.routeLimits))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        return (try? encoder.encode(doc)) ?? Data("{}".utf8)
+        // Every number in it is an integer, so encoding cannot fail.
+        return (try? JSON(encoding: doc)) ?? [:]
     }
 }

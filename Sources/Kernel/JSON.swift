@@ -1,5 +1,9 @@
 /// A JSON value that keeps object key order and the exact text of numbers, so FHIR decimals
 /// such as `1.50` survive a round trip and resources serialize the way they were written.
+///
+/// This is the one way HealthHub writes JSON: resources, OperationOutcomes, problem documents,
+/// OAuth answers, log lines, webhooks, CLI output. `Encodable` values become a `JSON` first
+/// (`JSON(encoding:)`), so key order, escaping and number text follow one set of rules.
 package enum JSON: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -27,7 +31,8 @@ package enum JSON: Sendable, Equatable {
         return [self]
     }
 
-    package static func int(_ value: Int) -> JSON { .number(String(value)) }
+    package static func int(_ value: some BinaryInteger) -> JSON { .number(String(value)) }
+    package static func strings(_ values: [String]) -> JSON { .array(values.map(JSON.string)) }
     package static func double(_ value: Double) -> JSON {
         if value.rounded() == value && abs(value) < 1e15 { return .number(String(Int(value))) }
         return .number(String(value))
@@ -94,15 +99,16 @@ extension JSON {
         try parse(Array(text.utf8))
     }
 
-    /// Compact UTF-8 serialization.
-    package func serialized() -> [UInt8] {
+    /// UTF-8 serialization: compact, or indented by two spaces for people to read (CLI output,
+    /// configuration documents). Slashes and non-ASCII text are written as they are.
+    package func serialized(pretty: Bool = false) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(512)
-        JSONWriter.write(self, into: &out)
+        if pretty { JSONWriter.writePretty(self, indent: 0, into: &out) } else { JSONWriter.write(self, into: &out) }
         return out
     }
 
-    package func serializedString() -> String { String(decoding: serialized(), as: UTF8.self) }
+    package func serializedString(pretty: Bool = false) -> String { String(decoding: serialized(pretty: pretty), as: UTF8.self) }
 }
 
 private struct JSONParser {
@@ -367,6 +373,37 @@ private enum JSONWriter {
                 write(entry.value, into: &out)
             }
             out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    static func writePretty(_ value: JSON, indent: Int, into out: inout [UInt8]) {
+        func newline(_ level: Int) {
+            out.append(0x0A)
+            out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: level * 2))
+        }
+        switch value {
+        case .array(let items) where !items.isEmpty:
+            out.append(UInt8(ascii: "["))
+            for (i, item) in items.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                newline(indent + 1)
+                writePretty(item, indent: indent + 1, into: &out)
+            }
+            newline(indent)
+            out.append(UInt8(ascii: "]"))
+        case .object(let object) where !object.isEmpty:
+            out.append(UInt8(ascii: "{"))
+            for (i, entry) in object.entries.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                newline(indent + 1)
+                writeString(entry.key, into: &out)
+                out.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
+                writePretty(entry.value, indent: indent + 1, into: &out)
+            }
+            newline(indent)
+            out.append(UInt8(ascii: "}"))
+        default:
+            write(value, into: &out)
         }
     }
 
