@@ -222,6 +222,9 @@ package struct LoginController: Sendable {
             if let nonce { f.append(("nonce", nonce)) }
             return f
         }
+
+        /// What the consent page shows and its answer must match (`SessionStore.takeConsent`).
+        var digest: String { Secrets.hash(Form.encode(fields)) }
     }
 
     enum Outcome {
@@ -297,6 +300,7 @@ package struct LoginController: Sendable {
                 return Self.redirect("/login?" + Form.encode([("next", next)]))
             }
             let needsPatient = user.role == .practitioner && a.scope.contains("launch/patient")
+            try await identity.sessions.showConsent(s, request: a.digest)
             let body = Page.consent(client: a.client.name, email: user.email, scopes: a.scope.tokens, fields: a.fields + [("csrf", s.csrf)], needsPatient: needsPatient)
             return Page.html("Allow access?", body, formTarget: a.redirectURI)
         }
@@ -309,6 +313,14 @@ package struct LoginController: Sendable {
         else { return csrfFailure() }
         guard case .ready(let a) = try await validate(form, request: request, user: user) else {
             return Page.html("Invalid request", Page.message("The authorization request is not valid.", error: true), status: .badRequest)
+        }
+        // The answer counts for the request the page showed, once: a form whose application,
+        // scopes, redirect or challenge were changed, or one sent twice, starts over.
+        guard try await identity.sessions.takeConsent(s, request: a.digest) else {
+            await audit.record("authorize", context, agent: user.reference, role: user.role.rawValue, client: a.client.id, success: false, code: "consent_mismatch")
+            return Page.html(
+                "Start again", Page.message("This answer does not match the request that was shown (or was already given). Start again from the application.", error: true),
+                status: .badRequest)
         }
         guard form["decision"] == "allow" else {
             await audit.record("authorize", context, agent: user.reference, role: user.role.rawValue, client: a.client.id, success: false, code: "access_denied")

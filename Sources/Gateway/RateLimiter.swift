@@ -128,9 +128,10 @@ package final class RateLimiter: Sendable {
 
     package func cost(_ interaction: Interaction) -> Double { configuration.costs[interaction] ?? 1 }
 
-    /// Sign-in form posts and the token endpoint: the stricter per-IP budget.
+    /// Every endpoint that checks a password, a second factor or a client secret (sign-in form
+    /// posts, token, revocation, introspection): the stricter per-IP budget.
     package static func isAuthentication(_ method: HTTPRequest.Method, _ path: String) -> Bool {
-        method == .post && ["/login", "/login/mfa", "/login/enrol", "/oauth/token"].contains(path)
+        method == .post && ["/login", "/login/mfa", "/login/enrol", "/oauth/token", "/oauth/revoke", "/oauth/introspect"].contains(path)
     }
 }
 

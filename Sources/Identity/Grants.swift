@@ -89,18 +89,24 @@ package struct GrantStore: Sendable {
                 redirectURI: try row.decode(column: "redirect_uri", as: String.self), scope: ScopeSet(try row.decode(column: "scope", as: String.self)),
                 patientID: try row.decode(column: "patient_id", as: String?.self), codeChallenge: try row.decode(column: "challenge", as: String.self),
                 nonce: try row.decode(column: "nonce", as: String?.self), family: try row.decode(column: "family", as: String.self))
+            // Only the client the code was issued to can use it, spend it or trigger the
+            // revocation of its tokens: another application presenting a stolen code changes
+            // nothing for the real one.
+            if approval.clientID != clientID { return .failure(.invalidGrant("The authorization code was issued to another client")) }
             if try row.decode(column: "used", as: Int.self) != 0 {
                 try await revokeFamily(approval.family, in: tx)
                 return .failure(.invalidGrant("The authorization code was already used; the tokens issued for it are revoked"))
             }
-            try await tx.sql.raw("UPDATE hh_oauth_code SET used = 1 WHERE code_hash = \(bind: Secrets.hash(code))").run()
             if try row.decode(column: "expires_at", as: Int64.self) < nowSeconds { return .failure(.invalidGrant("The authorization code has expired")) }
-            if approval.clientID != clientID { return .failure(.invalidGrant("The authorization code was issued to another client")) }
             if redirectURI != approval.redirectURI { return .failure(.invalidGrant("redirect_uri does not match the authorization request")) }
             guard let verifier, Self.isValidVerifier(verifier) else { return .failure(.invalidGrant("code_verifier is missing or malformed (43-128 unreserved characters)")) }
             guard constantTimeEquals(Self.challenge(for: verifier), approval.codeChallenge) else {
                 return .failure(.invalidGrant("code_verifier does not match the code_challenge (PKCE)"))
             }
+            // Spent by the exchange that succeeds: a failed attempt (wrong verifier or redirect
+            // URI) does not let whoever saw the code break the real sign-in. Guessing the
+            // verifier is hopeless (43+ random characters) within the code's two minutes.
+            try await tx.sql.raw("UPDATE hh_oauth_code SET used = 1 WHERE code_hash = \(bind: Secrets.hash(code))").run()
             return .success(approval)
         }
         return try result.get()

@@ -59,5 +59,9 @@ package enum IdentityMigrations {
         Migration("identity.003-enrolment-code") { d in [
             "CREATE TABLE hh_enrolment_code (user_id TEXT PRIMARY KEY, code_hash TEXT NOT NULL, expires_at \(d.bigintType) NOT NULL)",
         ] },
+        // The authorization request a consent page showed, by hash: the answer is bound to it.
+        Migration("identity.004-pending-authorization") { _ in [
+            "ALTER TABLE hh_session ADD COLUMN pending_authorization TEXT",
+        ] },
     ]
 }

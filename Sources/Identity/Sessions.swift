@@ -83,6 +83,26 @@ package struct SessionStore: Sendable {
         return (cookie, session)
     }
 
+    /// Remembers the authorization request a consent page shows (its digest), replacing any
+    /// earlier one: the answer to the page is taken for that request only.
+    package func showConsent(_ session: Session, request digest: String) async throws {
+        let hash = session.idHash
+        try await database.transaction { tx in try await tx.sql.raw("UPDATE hh_session SET pending_authorization = \(bind: digest) WHERE id_hash = \(bind: hash)").run() }
+    }
+
+    /// Whether `digest` is the request the session's consent page showed; true only once (the
+    /// pending request is cleared, whatever the answer).
+    package func takeConsent(_ session: Session, request digest: String) async throws -> Bool {
+        let hash = session.idHash
+        return try await database.transaction { tx in
+            try await tx.lock("consent:\(hash)")
+            let row = try await tx.sql.raw("SELECT pending_authorization FROM hh_session WHERE id_hash = \(bind: hash)").first()
+            let shown = try row?.decode(column: "pending_authorization", as: String?.self)
+            try await tx.sql.raw("UPDATE hh_session SET pending_authorization = NULL WHERE id_hash = \(bind: hash)").run()
+            return shown.map { constantTimeEquals($0, digest) } ?? false
+        }
+    }
+
     package func destroy(hash: String) async throws {
         try await database.transaction { tx in try await tx.sql.raw("DELETE FROM hh_session WHERE id_hash = \(bind: hash)").run() }
     }

@@ -50,7 +50,7 @@ package func buildApplication(
 package func buildRouter(services: HealthHubServices, operations: Operations, configuration: HealthHubConfiguration)
     -> (router: Router<AppRequestContext>, routes: RouteTable)
 {
-    let router = Router(context: AppRequestContext.self)
+    let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     let urls = ServerURLs(fhirBaseURL: configuration.publicBaseURL)
     let telemetry = services.telemetry
     let securityAudit = SecurityAudit(trail: services.audit, telemetry: telemetry)
@@ -93,6 +93,7 @@ func addGateway(
     router.add(middleware: PathGuardMiddleware())
     if configuration.publicBaseURL == nil { router.add(middleware: HostGuardMiddleware(allowedHosts: configuration.allowedHosts)) }
     router.add(middleware: CORSMiddleware(origins: configuration.gateway.corsOrigins))
+    router.add(middleware: MethodMiddleware())
     router.add(middleware: WAFMiddleware(runtime: operations.waf, trustedProxies: configuration.gateway.trustedProxies, telemetry: telemetry))
     let limiter = RateLimiter(configuration: configuration.gateway.rateLimits, telemetry: telemetry)
     router.add(middleware: RateLimitMiddleware(limiter: limiter))

@@ -176,7 +176,7 @@ import Testing
         #expect(all[2].condition == "r.res_id IN (NULL)")
         #expect(all[3].condition == "1 = 0")
         #expect(all[4].condition.contains("SELECT a.patient_id FROM hh_care_assignment a WHERE a.practitioner_id = ?2"))
-        #expect(all[4].condition.contains("NOT EXISTS (SELECT 1 FROM hh_break_glass_care g"))
+        #expect(all[4].condition.contains("NOT EXISTS (SELECT 1 FROM hh_care_not_granted g"))
         #expect(all[4].binds == ["patient", "pr1", "pr1"])
 
         let history = try #require(policy.historyCondition(.patients(["p1"]), type: "Observation"))
@@ -246,9 +246,9 @@ import Testing
             #expect(try await covers(["p1", "p3"]))
             #expect(try await covers(["p1", "p2"]) == false)
 
-            try await db.transaction { try await AccessPolicy.noteCareWrite(type: "Encounter", id: "e1", underBreakGlass: true, in: $0) }
+            try await db.transaction { try await AccessPolicy.noteCareWrite(type: "Encounter", id: "e1", grantsCare: false, in: $0) }
             #expect(try await covers(["p3"]) == false)
-            try await db.transaction { try await AccessPolicy.noteCareWrite(type: "Encounter", id: "e1", underBreakGlass: false, in: $0) }
+            try await db.transaction { try await AccessPolicy.noteCareWrite(type: "Encounter", id: "e1", grantsCare: true, in: $0) }
             #expect(try await covers(["p3"]))
 
             try await db.transaction { try await AccessPolicy.assign(practitioner: "pr1", patient: "p2", in: $0) }

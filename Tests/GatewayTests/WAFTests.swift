@@ -112,6 +112,24 @@ enum AttackCorpus {
         #expect(query(q).action == .block, "\(q)")
     }
 
+    /// Found by the second outside attack pass: full-width and no-break-space spellings, triple
+    /// encoding, stacked statements without a space, subqueries in casts.
+    @Test(arguments: [
+        "name=%EF%BC%87%20%EF%BD%8F%EF%BD%92%20%EF%BC%91%EF%BC%9D%EF%BC%91--",  // ＇ ｏｒ １＝１--
+        "name=%EF%BC%9Cscript%EF%BC%9Ealert(1)",  // ＜script＞
+        "name=1%C2%A0union%C2%A0select%C2%A0password",  // no-break spaces
+        "name=%2525252e%2525252e%2525252fetc%2525252fpasswd", "name=%252527%252520or%2525201%25253D1--",
+        "name=x;DROP%20TABLE%20hh_resource", "name=1%20AND%201=CAST((SELECT%20version())%20AS%20int)", "name=1;select%20pg_sleep(5)",
+    ])
+    func foldedAndRepeatedlyEncodedSpellingsAreSeenThrough(_ q: String) {
+        #expect(query(q).action == .block, "\(q)")
+    }
+
+    @Test(arguments: ["family=M%C3%BCller", "given=%EF%BC%AA%EF%BD%8F%EF%BD%88%EF%BD%8E", "name=Caf%C3%A9%C2%A0Select", "note=100%25%20done"])
+    func foldedClinicalTextStaysAllowed(_ q: String) {
+        #expect(query(q).action == .allow, "\(q)")
+    }
+
     @Test func theUserAgentIsInspectedForInjection() {
         for agent in ["' or 1=1--", "<script>alert(1)</script>", "${jndi:ldap://x/a}", "x' union select password from users"] {
             #expect(waf.inspect(.init(client: nil, path: "/fhir/Patient", query: "", userAgent: agent)).action == .block, "\(agent)")

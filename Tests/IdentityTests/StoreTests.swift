@@ -150,15 +150,15 @@ let strongPassword = "glacier-mint-4417-harbor"
             await #expect(throws: IdentityError.invalidGrant("code_verifier does not match the code_challenge (PKCE)")) {
                 _ = try await id.grants.redeemCode(code, clientID: "c1", redirectURI: "https://app.example/cb", verifier: String(repeating: "w", count: 43))
             }
-            // a failed attempt burns the code too
-            await #expect(throws: IdentityError.self) {
-                _ = try await id.grants.redeemCode(code, clientID: "c1", redirectURI: "https://app.example/cb", verifier: verifier)
-            }
-            let code2 = try await id.grants.createCode(approval("c1", verifier: verifier))
+            // another client presenting the code changes nothing for it
             await #expect(throws: IdentityError.invalidGrant("The authorization code was issued to another client")) {
-                _ = try await id.grants.redeemCode(code2, clientID: "c2", redirectURI: "https://app.example/cb", verifier: verifier)
+                _ = try await id.grants.redeemCode(code, clientID: "c2", redirectURI: "https://app.example/cb", verifier: verifier)
             }
-            let code3 = try await id.grants.createCode(approval("c1", verifier: verifier))
+            await #expect(throws: IdentityError.invalidGrant("redirect_uri does not match the authorization request")) {
+                _ = try await id.grants.redeemCode(code, clientID: "c1", redirectURI: "https://evil.example/cb", verifier: verifier)
+            }
+            // failed attempts did not spend it: the real exchange still works, once
+            let code3 = code
             let ok = try await id.grants.redeemCode(code3, clientID: "c1", redirectURI: "https://app.example/cb", verifier: verifier)
             #expect(ok.patientID == "p1" && ok.scope.text == "patient/*.rs offline_access")
             await #expect(throws: IdentityError.invalidGrant("The authorization code was already used; the tokens issued for it are revoked")) {

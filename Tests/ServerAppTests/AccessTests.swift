@@ -42,6 +42,13 @@ struct AccessWorld {
 
     func caller(_ user: User, _ scope: String) throws -> TestServer.Caller { .bearer(try s.token(for: user, scope: scope)) }
 
+    /// A token of Dr Young (Practitioner `pry`), who takes care of nobody yet.
+    func young(_ scope: String = "user/*.cruds") async throws -> TestServer.Caller {
+        let user = try await s.services.identity.accounts.create(
+            email: "young@example.org", role: .practitioner, password: Self.password, patientID: nil, practitionerID: pry)
+        return try caller(user, scope)
+    }
+
     func observation(for patient: String) -> JSON {
         j(#"{"resourceType":"Observation","status":"final","code":{"text":"weight"},"subject":{"reference":"Patient/\#(patient)"}}"#)
     }
@@ -216,9 +223,7 @@ struct AccessWorld {
             #expect(try await s.get("/fhir/Patient/\(created.id!)", as: dr).code == 200)
             #expect(try await s.post("/fhir/Observation", w.observation(for: created.id!), as: dr).code == 201)
             // another practitioner sees none of them
-            let other = try await s.services.identity.accounts.create(
-                email: "young@example.org", role: .practitioner, password: AccessWorld.password, patientID: nil, practitionerID: w.pry)
-            let dr2 = try w.caller(other, "user/*.cruds")
+            let dr2 = try await w.young()
             #expect(try await s.get("/fhir/Patient?_total=accurate", as: dr2).total == 0)
             #expect(try await s.get("/fhir/Observation/\(w.obsA)", as: dr2).code == 403)
             // break-glass: allowed with a reason, flagged in the audit trail

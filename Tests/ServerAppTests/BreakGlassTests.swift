@@ -15,10 +15,7 @@ import Testing
     func aCareRelationshipMadeUnderBreakGlassGrantsNothing(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in
             let w = try await AccessWorld.make(s)
-            let young = try await s.services.identity.accounts.create(
-                email: "young@example.org", role: .practitioner, password: AccessWorld.password,
-                patientID: nil, practitionerID: w.pry)
-            let dr = try w.caller(young, "user/*.cruds")
+            let dr = try await w.young()
             let emergency = Self.reason("unconscious patient in the emergency department")
             #expect(try await s.get("/fhir/Patient/\(w.pb)", as: dr).code == 403)
             // under break-glass: an Encounter naming themselves, by POST, by PUT and in a transaction

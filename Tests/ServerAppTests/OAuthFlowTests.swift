@@ -107,15 +107,20 @@ struct Browser {
             #expect(params["state"] == "st-1")
             let code = try #require(params["code"])
 
-            // PKCE: the wrong verifier fails (and burns the code)
+            // the answer counts once, for the request shown: sent again, or with any of its
+            // fields changed, it starts over
+            #expect(try await b.send(.post, "/oauth/consent", form: fields).code == 400)
+            let shown = try await b.send(.get, authorize)
+            let tampered = fields.map { $0.0 == "state" ? ($0.0, "st-other") : $0.0 == "csrf" ? ($0.0, Browser.field("csrf", in: shown.text)!) : $0 }
+            let refused = try await b.send(.post, "/oauth/consent", form: tampered)
+            #expect(refused.code == 400 && refused.headers[.location] == nil && refused.text.contains("Start again"))
+
+            // PKCE: the wrong verifier fails, and the code stays good for its own client
             let wrong = try await tokenRequest(
                 s, [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", Self.redirect), ("code_verifier", Secrets.token(bytes: 40))], basic: (client.id, secret!)
             )
             #expect(wrong.code == 400 && wrong["error"]?.stringValue == "invalid_grant")
-            // a fresh code with the right verifier gives tokens
-            let again = try await b.send(.post, "/oauth/consent", form: fields)
-            let againLocation = try #require(again.headers[.location])
-            let code2 = try #require(Browser.query(againLocation)["code"])
+            let code2 = code
             let tokens = try await tokenRequest(
                 s, [("grant_type", "authorization_code"), ("code", code2), ("redirect_uri", Self.redirect), ("code_verifier", verifier)], basic: (client.id, secret!))
             #expect(tokens.code == 200)
@@ -137,6 +142,7 @@ struct Browser {
             let after = try await tokenRequest(s, [("grant_type", "refresh_token"), ("refresh_token", refresh2)], basic: (client.id, secret!))
             #expect(after.code == 400)
             // replaying a code fails, and revokes what the code was exchanged for
+            _ = try await b.send(.get, authorize)
             let third = try await b.send(.post, "/oauth/consent", form: fields)
             let thirdLocation = try #require(third.headers[.location])
             let code3 = try #require(Browser.query(thirdLocation)["code"])

@@ -137,7 +137,7 @@ package struct AccessPolicy: Sendable {
                 UNION SELECT s.target_id FROM hh_idx_reference m JOIN hh_idx_reference s ON s.res_type = m.res_type AND s.res_id = m.res_id \
                 WHERE m.res_type IN ('Encounter', 'CareTeam') AND m.param = 'participant' AND m.target_id = \(bind: practitioner) \
                 AND m.target_type = 'Practitioner' AND s.param = 'subject' AND s.target_type = 'Patient' \
-                AND NOT EXISTS (SELECT 1 FROM hh_break_glass_care g WHERE g.res_type = m.res_type AND g.res_id = m.res_id)
+                AND NOT EXISTS (SELECT 1 FROM hh_care_not_granted g WHERE g.res_type = m.res_type AND g.res_id = m.res_id)
                 """
         }
     }
@@ -173,23 +173,30 @@ package struct AccessPolicy: Sendable {
         },
         // Encounters and CareTeams whose current version was written under break-glass: they
         // grant no care relationship (an emergency access must not make itself permanent).
+        // Renamed by fhir.008.
         Migration("fhir.007-break-glass-care") { _ in
             [
                 "CREATE TABLE hh_break_glass_care (res_type TEXT NOT NULL, res_id TEXT NOT NULL, PRIMARY KEY (res_type, res_id))"
             ]
+        },
+        // The same list, now also of Encounters and CareTeams a patient wrote: named for what
+        // it means, whoever wrote them.
+        Migration("fhir.008-care-not-granted") { _ in
+            ["ALTER TABLE hh_break_glass_care RENAME TO hh_care_not_granted"]
         },
     ]
 
     /// The types whose `participant` makes a care relationship.
     package static let careTypes: Set<String> = ["Encounter", "CareTeam"]
 
-    /// Records who wrote the current version of an Encounter or CareTeam: under break-glass it
-    /// grants no care relationship until someone writes it again with ordinary access.
-    package static func noteCareWrite(type: String, id: String, underBreakGlass: Bool, in tx: DatabaseTransaction) async throws {
+    /// Records whether the current version of an Encounter or CareTeam grants care
+    /// (`RequestAccess.grantsCare`): one that does not (break-glass, or a patient wrote it)
+    /// grants none until someone who may grant care writes it again.
+    package static func noteCareWrite(type: String, id: String, grantsCare: Bool, in tx: DatabaseTransaction) async throws {
         guard careTypes.contains(type) else { return }
-        try await tx.sql.raw("DELETE FROM hh_break_glass_care WHERE res_type = \(bind: type) AND res_id = \(bind: id)").run()
-        if underBreakGlass {
-            try await tx.sql.raw("INSERT INTO hh_break_glass_care (res_type, res_id) VALUES (\(bind: type), \(bind: id))").run()
+        try await tx.sql.raw("DELETE FROM hh_care_not_granted WHERE res_type = \(bind: type) AND res_id = \(bind: id)").run()
+        if !grantsCare {
+            try await tx.sql.raw("INSERT INTO hh_care_not_granted (res_type, res_id) VALUES (\(bind: type), \(bind: id))").run()
         }
     }
 

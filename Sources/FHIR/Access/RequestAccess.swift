@@ -90,6 +90,15 @@ package struct RequestAccess: Sendable {
     /// Whether the request declared an emergency (break-glass).
     package var isBreakGlass: Bool { principal?.breakGlassReason != nil }
 
+    /// Whether an Encounter or CareTeam this request writes makes its participants carers of its
+    /// subject: not under break-glass (an emergency access must not make itself permanent) and
+    /// not when a patient writes it (a patient cannot enlist a practitioner, nor be enlisted by
+    /// one they named). Practitioners, backend clients and HealthHub's imports do.
+    package var grantsCare: Bool {
+        guard let principal else { return true }
+        return principal.breakGlassReason == nil && principal.role != .patient
+    }
+
     /// Whether a practitioner creating a Patient becomes its carer (so they can go on to see it).
     package var assignsCreatedPatients: String? {
         guard let principal, principal.role == .practitioner, principal.breakGlassReason == nil else { return nil }

@@ -16,6 +16,9 @@ enum AuditEventSearch {
 
     static func query(_ request: SearchRequest) throws(FHIRError) -> AuditQuery {
         if !request.includes.isEmpty { throw unsupported("_include/_revinclude") }
+        // An auditor's search that silently dropped a parameter would show more than was asked
+        // for as if it were the answer: unknown parameters are a 400 here, lenient or not.
+        if let ignored = request.warnings.first { throw FHIRError(.badRequest, code: "not-supported", ignored.diagnostics.replacingOccurrences(of: "; it was ignored", with: "")) }
         var clauses: [[AuditQuery.Term]] = []
         for clause in request.clauses {
             guard supported.contains(clause.name), clause.chain.isEmpty else { throw unsupported(clause.name) }

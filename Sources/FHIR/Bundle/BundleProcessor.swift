@@ -14,7 +14,14 @@ package struct BundleProcessor: Sendable {
 
     package struct Options: Sendable {
         package var returnRepresentation = false
-        package init(returnRepresentation: Bool = false) { self.returnRepresentation = returnRepresentation }
+        /// This server's FHIR base URL as the client addresses it: an absolute `request.url`
+        /// must start with it (either scheme). Nil for files being imported, whose absolute URLs
+        /// name the server they came from.
+        package var base: String?
+        package init(returnRepresentation: Bool = false, base: String? = nil) {
+            self.returnRepresentation = returnRepresentation
+            self.base = base
+        }
     }
 
     struct Entry {
@@ -60,7 +67,7 @@ package struct BundleProcessor: Sendable {
         }
         if kind == "transaction" {
             do {
-                let entries = try rawEntries.enumerated().map { i, e throws(FHIRError) in try parseEntry(e, index: i) }
+                let entries = try rawEntries.enumerated().map { i, e throws(FHIRError) in try parseEntry(e, index: i, base: options.base) }
                 let responses = try await service.database.transaction { tx in
                     try await transaction(entries, options: options, access: access, audit: audit, in: tx)
                 }
@@ -78,7 +85,7 @@ package struct BundleProcessor: Sendable {
         var responses: [JSON] = []
         for (i, raw) in rawEntries.enumerated() {
             do {
-                let entry = try parseEntry(raw, index: i)
+                let entry = try parseEntry(raw, index: i, base: options.base)
                 var entryAudit = audit
                 entryAudit.interaction = "batch"
                 let template = entryAudit
@@ -101,7 +108,7 @@ package struct BundleProcessor: Sendable {
         return responseBundle("batch-response", responses)
     }
 
-    func parseEntry(_ raw: JSON, index i: Int) throws(FHIRError) -> Entry {
+    func parseEntry(_ raw: JSON, index i: Int, base: String?) throws(FHIRError) -> Entry {
         let at = "Bundle.entry[\(i)]"
         guard let request = raw["request"]?.objectValue,
             let method = request["method"]?.stringValue, let url = request["url"]?.stringValue
@@ -112,7 +119,21 @@ package struct BundleProcessor: Sendable {
             throw FHIRError(.badRequest, code: "not-supported", "Method \(method.prefix(10)) is not supported in bundles", expression: ["\(at).request.method"])
         }
         var path = url
-        if let r = path.range(of: "/fhir/"), path.hasPrefix("http") { path = String(path[r.upperBound...]) }
+        if let scheme = path.range(of: "://") {
+            func withoutScheme(_ s: String) -> String { s.range(of: "://").map { String(s[$0.upperBound...]) } ?? s }
+            let here = base.map { withoutScheme($0) + "/" }
+            let rest = String(path[scheme.upperBound...])
+            if let here {
+                guard rest.lowercased().hasPrefix(here.lowercased()) else {
+                    throw FHIRError(
+                        .badRequest, code: "not-supported", "request.url names another server; use a relative URL (Type, Type/id) or this server's base \(base ?? "")",
+                        expression: ["\(at).request.url"])
+                }
+                path = String(rest.dropFirst(here.count))
+            } else if let r = path.range(of: "/fhir/") {
+                path = String(path[r.upperBound...])
+            }
+        }
         var query: String?
         if let q = path.firstIndex(of: "?") {
             query = String(path[path.index(after: q)...])

@@ -204,7 +204,7 @@ package struct FHIRController: Sendable {
         }
         let prefer = Prefer(request.headers[.prefer])
         let response = try await bundles.process(
-            bundle, options: .init(returnRepresentation: prefer.returnMode == "representation"),
+            bundle, options: .init(returnRepresentation: prefer.returnMode == "representation", base: base(request)),
             access: access(context), audit: auditRecord("transaction", .execute, request, context))
         return fhirResponse(.ok, response.serialized())
     }

@@ -239,7 +239,10 @@ package struct FHIRService: Sendable {
         _ resource: JSONObject, type: String, id: String, limit: CompartmentLimit, access: RequestAccess,
         registering: Set<String> = [], on db: any SQLDatabase
     ) async throws {
-        guard access.condition(limit, type: type) != nil, !(type == "Patient" && access.assignsCreatedPatients != nil) else { return }
+        guard access.condition(limit, type: type) != nil else { return }
+        // A practitioner registering a Patient needs no care of it yet; of every other patient
+        // it names (`link`), they do.
+        let registering = type == "Patient" && access.assignsCreatedPatients != nil ? registering.union(["Patient/\(id)"]) : registering
         let patients = compartment.patients(of: .object(resource), type: type, id: id)
         let others = patients.filter { !registering.contains($0) }
         if !patients.isEmpty && others.isEmpty { return }
@@ -248,15 +251,16 @@ package struct FHIRService: Sendable {
 
     /// Whether creating this type records care in the create's transaction (`recordCare`).
     static func recordsCare(type: String, access: RequestAccess) -> Bool {
-        (type == "Patient" && access.assignsCreatedPatients != nil) || (AccessPolicy.careTypes.contains(type) && access.isBreakGlass)
+        (type == "Patient" && access.assignsCreatedPatients != nil) || (AccessPolicy.careTypes.contains(type) && !access.grantsCare)
     }
 
     /// What a create records besides the resource: the practitioner who registers a patient
-    /// takes care of them; an Encounter or CareTeam written under break-glass grants no care.
+    /// takes care of them; an Encounter or CareTeam written under break-glass or by a patient
+    /// grants no care.
     func recordCare(ofCreated v: ResourceVersion, access: RequestAccess, in tx: DatabaseTransaction) async throws {
         if v.type == "Patient", let carer = access.assignsCreatedPatients { try await AccessPolicy.assign(practitioner: carer, patient: v.id, in: tx) }
-        if access.isBreakGlass && AccessPolicy.careTypes.contains(v.type) {
-            try await AccessPolicy.noteCareWrite(type: v.type, id: v.id, underBreakGlass: true, in: tx)
+        if !access.grantsCare && AccessPolicy.careTypes.contains(v.type) {
+            try await AccessPolicy.noteCareWrite(type: v.type, id: v.id, grantsCare: false, in: tx)
         }
     }
 
@@ -359,11 +363,12 @@ package struct FHIRService: Sendable {
         return try await noted(store.update(resource, type: type, id: id, ifMatch: ifMatch, in: tx), \.0, access: access, in: tx)
     }
 
-    /// Every update's last step: an Encounter or CareTeam written under break-glass grants no
-    /// care relationship, and one written with ordinary access grants it again.
+    /// Every update's last step: an Encounter or CareTeam written under break-glass or by a
+    /// patient grants no care relationship, and one written by someone who may grant care
+    /// grants it again.
     func noted<T: Sendable>(_ result: T, _ version: (T) -> ResourceVersion, access: RequestAccess, in tx: DatabaseTransaction) async throws -> T {
         let v = version(result)
-        try await AccessPolicy.noteCareWrite(type: v.type, id: v.id, underBreakGlass: access.isBreakGlass, in: tx)
+        try await AccessPolicy.noteCareWrite(type: v.type, id: v.id, grantsCare: access.grantsCare, in: tx)
         return result
     }
 

@@ -177,16 +177,14 @@ package final class WAF: Sendable {
         if pairs.count > configuration.maxQueryParameters { return matched("protocol-too-many-parameters", .block) }
         guard let path = Self.decode(r.path), let query = Self.decode(r.query) else { return matched("protocol-invalid-encoding", .block) }
         if path.utf8.contains(0) || query.utf8.contains(0) { return matched("protocol-null-byte", .block) }
-        // Double encoding (`%252e%252e%252f`) is decoded once more before matching.
-        let query2 = Self.decode(query) ?? query
-        let path2 = Self.decode(path) ?? path
         var counted: Verdict?
+        let paths = Self.layers(path)
+        var queries = Self.layers(query)
         // SQL comments and runs of whitespace (`'/**/OR/**/1=1--`, tabs) read as one space.
-        var queries = query2 == query ? [query] : [query, query2]
-        if let squeezed = Self.squeezingSQLSpace(query2) { queries.append(squeezed) }
+        if let squeezed = Self.squeezingSQLSpace(queries.last!) { queries.append(squeezed) }
         for (target, texts) in [
-            (Target.path, path2 == path ? [path] : [path, path2]), (.query, queries),
-            (.userAgent, [r.userAgent]), (.headers, r.headerValues),
+            (Target.path, paths), (.query, queries),
+            (.userAgent, Self.layers(r.userAgent, decoding: false)), (.headers, r.headerValues.flatMap { Self.layers($0, decoding: false) }),
         ] {
             for text in texts where !text.isEmpty {
                 if let v = check(target, text.utf8) {
@@ -228,6 +226,27 @@ package final class WAF: Sendable {
     func matched(_ rule: String, _ action: Action) -> Verdict {
         record(rule)
         return Verdict(action: action, rule: rule)
+    }
+
+    /// The text and what it reads as once the layers an evasion hides behind are taken off:
+    /// percent-encoding again (double, triple, quadruple encoding: `%2525252e`; at most five
+    /// rounds in all), then Unicode compatibility forms folded (NFKC: full-width `＇ＯＲ　１＝１`, no-break
+    /// spaces and ligatures read as their ASCII selves). Each distinct text is matched.
+    static func layers(_ text: String, decoding: Bool = true) -> [String] {
+        var out = [text]
+        var t = text
+        if decoding {
+            for _ in 0..<4 {
+                guard let d = decode(t), d != t else { break }
+                t = d
+                out.append(t)
+            }
+        }
+        if t.utf8.contains(where: { $0 >= 0x80 }) {
+            let folded = t.precomposedStringWithCompatibilityMapping
+            if folded != t { out.append(folded) }
+        }
+        return out
     }
 
     /// The text with every `/*...*/` comment and every run of whitespace (tabs, line breaks)

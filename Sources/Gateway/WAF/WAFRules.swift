@@ -21,11 +21,13 @@ package enum WAFRules {
         .init(id: "sqli-stacked", group: "sqli", action: .block, patterns: [
             "'; drop ", "; drop table", "';drop ", "; delete from", "'; delete ", "'; insert into", "; shutdown", "'; exec ",
             "'--", "' --", "';--", "'#", "' #", "/*!", "');", "'||", "||'", "';select", "'; select",
+            ";drop ", ";delete from", ";insert into", ";update ", ";exec ", ";shutdown", ";select ",
         ], targets: urls),
         .init(id: "sqli-functions", group: "sqli", action: .block, patterns: [
             "sleep(", "pg_sleep(", "benchmark(", "waitfor delay", "information_schema", "xp_cmdshell", "load_file(", "into outfile",
             "into dumpfile", "@@version", "extractvalue(", "updatexml(", "sysobjects", "pg_catalog", "sqlite_master", "dbms_pipe",
             "utl_inaddr", "char(0x", "0x3a", "concat(0x", "randomblob(", "zeroblob(", "sqlite_version(",
+            "cast((select", "cast( (select", "convert(int,", "(select ", "( select ",
         ], targets: urls.union([.headers, .userAgent])),
         // In bodies only what no clinical note says ("sleep(8 h)" and "Union Select Hospital" can).
         .init(id: "sqli-body", group: "sqli", action: .block, patterns: [
