@@ -205,6 +205,7 @@ let package = Package(
                 "Storage", "Kernel",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ], path: "Tests/TestSupport", swiftSettings: strictSettings),
         .testTarget(name: "KernelTests", dependencies: ["Kernel"], swiftSettings: strictSettings),
         .testTarget(

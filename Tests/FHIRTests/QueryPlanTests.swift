@@ -12,32 +12,11 @@ import Testing
 
 /// Asks the database for the plan of every query sent through it (`EXPLAIN QUERY PLAN` on
 /// SQLite, `EXPLAIN` on PostgreSQL), then runs the query.
-struct ExplainingSQLDatabase: SQLDatabase {
-    let base: any SQLDatabase
-    let plans: PlanLog
-
-    var logger: Logger { base.logger }
-    var eventLoop: any EventLoop { base.eventLoop }
-    var version: (any SQLDatabaseReportedVersion)? { base.version }
-    var dialect: any SQLDialect { base.dialect }
-    var queryLogLevel: Logger.Level? { base.queryLogLevel }
-
-    var isSQLite: Bool { dialect.name == "sqlite" }
-
-    func explain(_ query: any SQLExpression) async throws {
-        let rows = try await base.raw("\(unsafeRaw: isSQLite ? "EXPLAIN QUERY PLAN" : "EXPLAIN") \(query)").all()
-        let lines = try rows.map { try $0.decode(column: isSQLite ? "detail" : "QUERY PLAN", as: String.self) }
-        plans.append(lines)
-    }
-
-    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
-        base.execute(sql: query, onRow)
-    }
-
-    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
-        try await explain(query)
-        try await base.execute(sql: query, onRow)
-    }
+/// The plan of a query, as the database reports it.
+func explain(_ query: any SQLExpression, on base: any SQLDatabase) async throws -> [String] {
+    let isSQLite = base.dialect.name == "sqlite"
+    let rows = try await base.raw("\(unsafeRaw: isSQLite ? "EXPLAIN QUERY PLAN" : "EXPLAIN") \(query)").all()
+    return try rows.map { try $0.decode(column: isSQLite ? "detail" : "QUERY PLAN", as: String.self) }
 }
 
 final class PlanLog: Sendable {
@@ -63,9 +42,10 @@ final class PlanLog: Sendable {
             let engine = SearchEngine(definitions: R4.definitions, registry: R4.registry, store: store)
             return try await db.transaction { tx in
                 if kind == .postgres { try await tx.sql.raw("SET LOCAL enable_seqscan = off").run() }
-                let explaining = ExplainingSQLDatabase(base: tx.sql, plans: PlanLog())
+                let log = PlanLog()
+                let explaining = ObservedSQLDatabase(base: tx.sql) { query, base in log.append(try await explain(query, on: base)) }
                 try await body(store, engine, explaining)
-                return explaining.plans.plans
+                return log.plans
             }
         }
     }

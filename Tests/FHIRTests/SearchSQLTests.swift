@@ -30,32 +30,13 @@ final class QueryLog: Sendable {
     private let entries = Mutex<[RenderedSQL]>([])
     func append(_ query: RenderedSQL) { entries.withLock { $0.append(query) } }
     var queries: [RenderedSQL] { entries.withLock { $0 } }
-}
 
-/// Passes every query on to `base`, recording it first.
-struct RecordingSQLDatabase: SQLDatabase {
-    let base: any SQLDatabase
-    let log: QueryLog
-
-    var logger: Logger { base.logger }
-    var eventLoop: any EventLoop { base.eventLoop }
-    var version: (any SQLDatabaseReportedVersion)? { base.version }
-    var dialect: any SQLDialect { base.dialect }
-    var queryLogLevel: Logger.Level? { base.queryLogLevel }
-
-    func record(_ query: any SQLExpression) {
-        let (sql, binds) = base.serialize(query)
-        log.append(RenderedSQL(sql: sql, binds: binds.map { "\($0)" }))
-    }
-
-    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
-        record(query)
-        return base.execute(sql: query, onRow)
-    }
-
-    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
-        record(query)
-        try await base.execute(sql: query, onRow)
+    /// `database`, recording every query it runs here first.
+    func recording(_ database: any SQLDatabase) -> ObservedSQLDatabase {
+        ObservedSQLDatabase(base: database) { query, base in
+            let (sql, binds) = base.serialize(query)
+            self.append(RenderedSQL(sql: sql, binds: binds.map { "\($0)" }))
+        }
     }
 }
 
@@ -146,7 +127,7 @@ struct SearchRun: Sendable {
                 let log = QueryLog()
                 var run = SearchRun()
                 do {
-                    run.ids = try await engine.matchingIDs(request, limit: 1000, access: access, for: .search, on: RecordingSQLDatabase(base: sql, log: log))
+                    run.ids = try await engine.matchingIDs(request, limit: 1000, access: access, for: .search, on: log.recording(sql))
                 } catch let error as FHIRError {
                     run.error = error
                 }
@@ -574,7 +555,7 @@ struct SearchRun: Sendable {
             for request in requests {
                 let log = QueryLog()
                 do {
-                    _ = try await engine.search(request, access: Self.unlimited, on: RecordingSQLDatabase(base: sql, log: log))
+                    _ = try await engine.search(request, access: Self.unlimited, on: log.recording(sql))
                     let page = log.queries.first { $0.sql.contains(" ORDER BY ") }
                     let text = page?.sql ?? ""
                     if let start = text.range(of: " ORDER BY "), let end = text.range(of: " LIMIT ", options: .backwards) {
