@@ -60,6 +60,16 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: strictSettings),
+        // The durable event log (ordered changes for live updates, notifications, subscriptions)
+        // and durable jobs with leases (reminders first), both in the database.
+        .target(
+            name: "Events",
+            dependencies: [
+                "Kernel", "Storage",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ], swiftSettings: strictSettings),
         // Keyring and AES-256-GCM envelope encryption. (Not named Security: on Linux a module of
         // that name makes `canImport(Security)` true inside swift-certificates.)
         .target(
@@ -170,6 +180,23 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ], resources: [.copy("Templates")], swiftSettings: strictSettings),
+        // Scheduling: the booking rules every Appointment write obeys (no double booking).
+        .target(
+            name: "Scheduling",
+            dependencies: [
+                "Kernel", "Storage", "FHIR", "Events",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ], swiftSettings: strictSettings),
+        // The face of HealthHub: the landing page (and, as they come, the portal and consoles),
+        // its pages as templates and its strings from per-language catalogues.
+        .target(
+            name: "Portal",
+            dependencies: [
+                "Kernel", "Gateway",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ], resources: [.copy("Templates"), .copy("Strings")], swiftSettings: strictSettings),
         // Demo data: a seeded generator of realistic patients and their records, the demo
         // practitioners, and demo accounts with their own passwords and enrolment codes.
         .target(
@@ -181,7 +208,7 @@ let package = Package(
         .target(
             name: "ServerApp",
             dependencies: [
-                "Kernel", "Storage", "Sealing", "Gateway", "FHIR", "Audit", "Identity", "Auth", "Telemetry", "Alarms", "Traces", "Ops",
+                "Kernel", "Storage", "Sealing", "Gateway", "FHIR", "Audit", "Identity", "Auth", "Telemetry", "Alarms", "Traces", "Ops", "Scheduling", "Portal", "Events",
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -194,7 +221,7 @@ let package = Package(
         .executableTarget(
             name: "healthhub",
             dependencies: [
-                "ServerApp", "Kernel", "Storage", "FHIR", "Audit", "Identity", "Gateway", "Alarms", "Ops", "Demo",
+                "ServerApp", "Kernel", "Storage", "FHIR", "Audit", "Identity", "Gateway", "Alarms", "Ops", "Demo", "Scheduling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: strictSettings),
@@ -213,6 +240,13 @@ let package = Package(
             dependencies: [
                 "Storage", "TestSupport",
                 .product(name: "SQLKit", package: "sql-kit"),
+            ], swiftSettings: strictSettings),
+        .testTarget(
+            name: "EventsTests",
+            dependencies: [
+                "Events", "Kernel", "Storage", "TestSupport",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: strictSettings),
         .testTarget(
             name: "SealingTests",
@@ -238,6 +272,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ], swiftSettings: strictSettings),
+        .testTarget(name: "PortalTests", dependencies: ["Portal", "Gateway", "TestSupport"], exclude: ["Snapshots"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SchedulingTests",
+            dependencies: [
+                "Scheduling", "FHIR", "Kernel", "Storage", "Sealing", "TestSupport", "Events",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ], swiftSettings: strictSettings),
         .testTarget(
             name: "AlarmsTests",
@@ -269,7 +311,7 @@ let package = Package(
         .testTarget(
             name: "ServerAppTests",
             dependencies: [
-                "ServerApp", "FHIR", "Storage", "TestSupport", "Audit", "Kernel", "Identity", "Gateway", "Alarms", "Telemetry", "Traces", "Ops", "Demo",
+                "ServerApp", "FHIR", "Storage", "TestSupport", "Audit", "Kernel", "Identity", "Gateway", "Alarms", "Telemetry", "Traces", "Ops", "Demo", "Scheduling", "Events",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

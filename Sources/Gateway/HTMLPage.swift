@@ -13,8 +13,11 @@ package enum HTMLPage {
 
     /// `formTarget`: the one other origin a form of this page may end up at (the consent page's
     /// answer redirects to the application's registered redirect URI); otherwise forms stay here.
-    package static func response(_ title: String, _ body: String, status: HTTPResponse.Status = .ok, cookie: String? = nil, formTarget: String? = nil) -> Response {
-        let doc = Self.document(title, body)
+    /// `language`: the page's language tag (`<html lang>`).
+    package static func response(
+        _ title: String, _ body: String, status: HTTPResponse.Status = .ok, cookie: String? = nil, formTarget: String? = nil, language: String = "en"
+    ) -> Response {
+        let doc = Self.document(title, body, language: language)
         var headers: HTTPFields = [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"]
         // Until the gateway sets them for every page: no framing (clickjacking of the consent
         // button), no scripts, no outside resources.
@@ -26,8 +29,8 @@ package enum HTMLPage {
     }
 
     /// The whole document: `title` escaped, `body` (another template's output) as it is.
-    package static func document(_ title: String, _ body: String) -> String {
-        (try? templates.render("page", ["title": title, "body": body])) ?? ""
+    package static func document(_ title: String, _ body: String, language: String = "en") -> String {
+        (try? templates.render("page", ["title": title, "body": body, "language": language])) ?? ""
     }
 
     /// The CSP source of a redirect URI: `scheme://host[:port]` of an http(s) URL, or the scheme

@@ -1,5 +1,6 @@
 import Audit
 import Auth
+import Events
 import FHIR
 import Foundation
 import Gateway
@@ -11,6 +12,8 @@ import Instrumentation
 import Logging
 import NIOCore
 import Ops
+import Portal
+import Scheduling
 import ServiceLifecycle
 import Telemetry
 import UnixSignals
@@ -71,7 +74,9 @@ package func buildRouter(services: HealthHubServices, operations: Operations, co
     operations.register(on: routes, audit: securityAudit)
     OAuthController(identity: services.identity, care: services.fhir, urls: urls, audit: securityAudit).register(on: routes)
     LoginController(identity: services.identity, care: services.fhir, urls: urls, audit: securityAudit).register(on: routes)
-    FHIRController(service: services.fhir, publicBaseURL: configuration.publicBaseURL).register(on: routes)
+    let scheduler = Scheduler(configuration: services.scheduling, database: services.database)
+    FHIRController(service: services.fhir, publicBaseURL: configuration.publicBaseURL, operations: SchedulingOperations.all(scheduler)).register(on: routes)
+    LandingController().register(on: routes)
     return (router, routes)
 }
 
@@ -119,10 +124,17 @@ package func runServer(
     let app = try buildApplication(services: services, operations: operations, configuration: configuration, onReady: onReady)
     let group = ServiceGroup(
         configuration: .init(
-            services: operations.backgroundServices() + [.init(service: app)],
+            services: operations.backgroundServices() + [.init(service: jobRunner(services, configuration)), .init(service: app)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: services.logger))
     try await group.run()
+}
+
+/// The durable jobs this instance runs (each job still runs on one instance at a time).
+package func jobRunner(_ services: HealthHubServices, _ configuration: HealthHubConfiguration) -> JobRunner {
+    JobRunner(
+        queue: services.jobs, handlers: [HoldExpiry(service: services.fhir)],
+        instance: configuration.ops.instance ?? "\(configuration.host):\(configuration.port)", logger: services.logger)
 }
 
 extension Operations {

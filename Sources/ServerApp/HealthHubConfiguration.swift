@@ -2,6 +2,7 @@ import Foundation
 import Gateway
 import Logging
 import Ops
+import Scheduling
 import Storage
 
 /// Everything `serve` needs, resolved from flags > environment > config file > defaults: the
@@ -29,6 +30,8 @@ package struct HealthHubConfiguration: Sendable {
     package var gateway = GatewayConfiguration()
     /// The operations surface's part (metrics, alarms, tracing, TLS), read by Ops.
     package var ops = OpsConfiguration()
+    /// Scheduling's part (appointment types, approval, holds, planning horizon), read by Scheduling.
+    package var scheduling = SchedulingConfiguration()
     #if HEALTHHUB_BENCHMARK
     /// Benchmark builds only (`bench/build-benchmark`; loopback only): serve the routes with no
     /// gateway at all and every request acting as a backend client with every scope, to measure

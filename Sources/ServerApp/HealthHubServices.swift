@@ -1,10 +1,12 @@
 import Alarms
 import Audit
+import Events
 import FHIR
 import Foundation
 import Identity
 import Kernel
 import Logging
+import Scheduling
 import Sealing
 import Storage
 import Telemetry
@@ -20,17 +22,24 @@ package struct HealthHubServices: Sendable {
     package let logger: Logger
     /// Metrics of this process (`/metrics` and the alarms); the database reports into it.
     package let telemetry: Telemetry
+    /// Durable jobs (hold expiry first), run by `runServer`'s job runner.
+    package let jobs: JobQueue
+    /// The ordered log of changes (appointments first) that notifications and live updates read.
+    package let events: EventLog
+    /// The scheduling settings the booking rule and the operations use.
+    package let scheduling: SchedulingConfiguration
 
     /// Every migration of every module, in the order they apply.
     package static let migrations = MigrationRunner(
         Keyring.migrations + FHIRMigrations.all + AuditTrail.migrations
-            + AccessPolicy.careMigrations + IdentityMigrations.all + AlarmStore.migrations)
+            + AccessPolicy.careMigrations + IdentityMigrations.all + AlarmStore.migrations + SchedulingMigrations.all
+            + EventLog.migrations + JobQueue.migrations)
 
     /// `masterKeyFile`: where the master key is read (or, for a database that holds no data key
     /// yet, created) when `masterKey` is not given.
     package static func open(
         database url: DatabaseURL, masterKey: String?, masterKeyFile: String?, migrate: Bool, logger: Logger,
-        telemetry: Telemetry = Telemetry()
+        telemetry: Telemetry = Telemetry(), scheduling: SchedulingConfiguration = SchedulingConfiguration()
     ) async throws -> HealthHubServices {
         let definitions = try FHIRDefinitions.loadBundled()
         let database = InstrumentedDatabase(try await DatabaseFactory.open(url, logger: logger), telemetry: telemetry)
@@ -49,13 +58,19 @@ package struct HealthHubServices: Sendable {
             let keyring = try await Keyring.load(from: database, masterKey: key)
             logger.info("keyring ready", metadata: ["master_key": .string(key.source), "data_key": .string(keyring.currentKeyID)])
             let registry = SearchParameterRegistry(definitions: definitions)
+            let jobs = JobQueue(database: database)
+            let events = EventLog(database: database)
             let indexer = SearchIndexer(definitions: definitions, registry: registry)
-            let store = ResourceStore(database: database, keyring: keyring, indexer: indexer, clock: SystemClock())
+            let store = ResourceStore(
+                database: database, keyring: keyring, indexer: indexer, clock: SystemClock(),
+                rules: [BookingRule(kinds: scheduling.kinds, jobs: jobs), AppointmentEvents(log: events), ScheduleRule()])
             let search = SearchEngine(definitions: definitions, registry: registry, store: store)
             let audit = AuditTrail(database: database, keyring: keyring, renderer: AuditEventRenderer())
             let fhir = FHIRService(definitions: definitions, store: store, search: search, audit: audit, auditEvents: audit)
             let identity = try await IdentityServices.open(database: database, keyring: keyring)
-            return HealthHubServices(database: database, fhir: fhir, audit: audit, identity: identity, keyring: keyring, logger: logger, telemetry: telemetry)
+            return HealthHubServices(
+                database: database, fhir: fhir, audit: audit, identity: identity, keyring: keyring, logger: logger, telemetry: telemetry, jobs: jobs,
+                events: events, scheduling: scheduling)
         } catch {
             await database.shutdown()
             throw error

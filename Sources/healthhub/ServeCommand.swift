@@ -5,6 +5,7 @@ import Hummingbird
 import Kernel
 import Logging
 import Ops
+import Scheduling
 import ServerApp
 import Storage
 
@@ -50,6 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.runMigrations = !(noMigrate || settings.value(nil, "NO_MIGRATE") == "1")
         problems += config.gateway.read(settings, rateLimitsFlag: rateLimits)
         problems += config.ops.read(settings)
+        problems += config.scheduling.read(settings)
         if settings.value(nil, "BENCHMARK_NO_GATEWAY") == "1" {
             #if HEALTHHUB_BENCHMARK
             // Turns authentication off: only ever for bench/run on this machine.
@@ -72,7 +74,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         #endif
         let services = try await HealthHubServices.open(
-            database: config.database, masterKey: config.masterKey, masterKeyFile: config.resolvedMasterKeyFile, migrate: config.runMigrations, logger: logger)
+            database: config.database, masterKey: config.masterKey, masterKeyFile: config.resolvedMasterKeyFile, migrate: config.runMigrations, logger: logger,
+            scheduling: config.scheduling)
         let ready: @Sendable (String) async -> Void = { url in
             // Unbuffered, so scripts waiting for this line see it at once.
             FileHandle.standardOutput.write(Data("HealthHub ready at \(url) (FHIR base \(url)fhir)\n".utf8))

@@ -16,12 +16,15 @@ import Testing
     /// The routes anyone may call; docs/security.md lists the same. Adding a public route means
     /// adding it here, on purpose.
     static let publicRoutes: Set<String> = [
-        "GET /health", "GET /ready", "GET /metrics", "GET /api/status", "GET /status",
+        "GET /", "GET /health", "GET /ready", "GET /metrics", "GET /api/status", "GET /status",
         "GET /fhir/metadata", "GET /.well-known/smart-configuration", "GET /fhir/.well-known/smart-configuration",
         "GET /.well-known/openid-configuration", "GET /fhir/.well-known/openid-configuration", "GET /.well-known/jwks.json",
         "POST /oauth/token", "POST /oauth/revoke", "POST /oauth/introspect",
         "GET /login", "POST /login", "POST /login/mfa", "POST /login/enrol", "POST /logout",
         "GET /oauth/authorize", "POST /oauth/authorize", "POST /oauth/consent",
+        "GET /fhir/OperationDefinition/Appointment-find", "GET /fhir/OperationDefinition/Appointment-hold",
+        "GET /fhir/OperationDefinition/Appointment-book", "GET /fhir/OperationDefinition/Appointment-cancel",
+        "GET /fhir/OperationDefinition/Appointment-reschedule",
     ]
 
     static let methods: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch, .head, .options]

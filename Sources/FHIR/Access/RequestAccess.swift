@@ -15,6 +15,9 @@ package enum Caller: Sendable, Equatable {
 package enum HealthHubTask: String, Sendable {
     case importFiles = "import"
     case demoData = "demo"
+    /// Scheduling: reading practitioners' Schedules for free times (they name no patient), and
+    /// its background jobs (cancelling holds that ran out).
+    case scheduling = "scheduling"
 }
 
 /// The access of one interaction: its actor under the policy.
@@ -106,6 +109,9 @@ package struct RequestAccess: Sendable {
     }
 
     /// Whether the request may read history across all types (unlimited for every type).
+    /// Whether a patient acts (their own account, not staff or a backend service).
+    package var actsForPatient: Bool { principal?.role == .patient }
+
     package var seesEverything: Bool {
         guard let principal else { return true }  // HealthHub itself
         switch principal.role {

@@ -13,7 +13,9 @@ package struct CapabilityStatementBuilder: Sendable {
         self.registry = registry
     }
 
-    package func build() -> JSON {
+    /// `operations`: the operations other modules add, listed on their resource type with the
+    /// canonical URL of their OperationDefinition.
+    package func build(operations: [any FHIROperation] = []) -> JSON {
         var resources: [JSON] = []
         for type in definitions.resourceTypes {
             var r = JSONObject()
@@ -30,6 +32,13 @@ package struct CapabilityStatementBuilder: Sendable {
             let references = params.filter { $0.type == .reference }.map(\.code)
             r["searchInclude"] = .array((["*"] + references.map { "\(type):\($0)" }).map(JSON.string))
             r["searchRevInclude"] = .array(revIncludes(for: type).map(JSON.string))
+            let ops = operations.filter { $0.resourceType == type }
+            if !ops.isEmpty {
+                r["operation"] = .array(
+                    ops.map { op in
+                        .object(JSONObject([("name", .string(op.code)), ("definition", op.definition["url"] ?? .string(""))]))
+                    })
+            }
             r["searchParam"] = .array(
                 params.map { p in
                     .object(JSONObject([("name", .string(p.code)), ("definition", .string(p.definition.url)), ("type", .string(p.type.rawValue))]))

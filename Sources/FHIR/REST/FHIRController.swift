@@ -15,19 +15,45 @@ package struct FHIRController: Sendable {
     /// Public base URL of the API (e.g. `https://fhir.example.org/fhir`); when nil it is derived
     /// from the request's Host header.
     let publicBaseURL: String?
+    /// Operations other modules provide (`FHIROperation`), by `Type/$code` or `Type/id/$code`.
+    let operations: [any FHIROperation]
+    let operationIndex: [String: any FHIROperation]
 
-    package init(service: FHIRService, publicBaseURL: String?) {
+    package init(service: FHIRService, publicBaseURL: String?, operations: [any FHIROperation] = []) {
         self.service = service
         self.bundles = BundleProcessor(service: service)
-        self.capabilityStatement = CapabilityStatementBuilder(definitions: service.definitions, registry: service.registry).build().serialized()
+        self.capabilityStatement = CapabilityStatementBuilder(definitions: service.definitions, registry: service.registry)
+            .build(operations: operations).serialized()
         self.publicBaseURL = publicBaseURL
+        self.operations = operations
+        self.operationIndex = Dictionary(operations.map { (Self.operationKey($0.resourceType, $0.onInstance, $0.code), $0) }, uniquingKeysWith: { first, _ in first })
     }
+
+    static func operationKey(_ type: String, _ instance: Bool, _ code: String) -> String { instance ? "\(type)/id/$\(code)" : "\(type)/$\(code)" }
 
     /// Registers the API: the CapabilityStatement is public, every other route needs an identity.
     package func register(on routes: RouteTable) {
-        routes.publicRoutes.group("fhir").add(middleware: FHIRErrorMiddleware<AppRequestContext>())
-            .get("metadata") { _, _ in self.fhirResponse(.ok, self.capabilityStatement) }
+        let definitions = routes.publicRoutes.group("fhir").add(middleware: FHIRErrorMiddleware<AppRequestContext>())
+        definitions.get("metadata") { _, _ in self.fhirResponse(.ok, self.capabilityStatement) }
         let fhir = routes.identified.group("fhir").add(middleware: FHIRErrorMiddleware<IdentifiedRequestContext>())
+        // Operations: `$code` is a constant segment under `:type` (or `:type/:id`), so it takes
+        // precedence over `:id` (or `_history`) without shadowing the type's other routes (a
+        // constant `Appointment` segment would). The handler picks the type's operation.
+        // (GET is routed for every operation; one that changes state answers it with 405.)
+        var paths: [String: Bool] = [:]
+        for op in operations {
+            paths[op.onInstance ? ":type/:id/$\(op.code)" : ":type/$\(op.code)"] = op.onInstance
+            // what the operation takes and returns is public, like the CapabilityStatement
+            let definition = op.definition.serialized()
+            if let id = op.definition["id"]?.stringValue {
+                definitions.get(RouterPath("OperationDefinition/\(id)")) { _, _ in self.fhirResponse(.ok, definition) }
+            }
+        }
+        for (path, instance) in paths.sorted(by: { $0.key < $1.key }) {
+            let code = String(path.split(separator: "$").last ?? "")
+            fhir.post(RouterPath(path)) { request, context in try await self.operation(code, instance: instance, request, context) }
+            fhir.get(RouterPath(path)) { request, context in try await self.operation(code, instance: instance, request, context) }
+        }
         fhir.post("", use: transaction)
         fhir.get("_history", use: systemHistory)
         fhir.get(":type", use: searchType)
@@ -58,6 +84,39 @@ package struct FHIRController: Sendable {
     }
 
     // MARK: Handlers
+
+    /// An operation call: input from the query or a Parameters body, audited as `operation`
+    /// with the operation's path as the record's query.
+    func operation(_ code: String, instance: Bool, _ request: Request, _ context: IdentifiedRequestContext) async throws -> Response {
+        let type = try typeParameter(context)
+        guard let op = operationIndex[Self.operationKey(type, instance, code)] else {
+            throw FHIRError(.notFound, code: "not-supported", "\(type) has no operation $\(code.prefix(40))")
+        }
+        guard request.method == .post || !op.affectsState else { throw Self.methodNotAllowed(request) }
+        var record = auditRecord("operation", op.affectsState ? .execute : .read, request, context)
+        record.query = (op.onInstance ? "\(op.resourceType)/\(context.parameters.get("id") ?? "")" : op.resourceType) + "/$\(op.code)"
+        return try await service.audited(record, committed: true) { record in
+            let id: String?
+            if op.onInstance {
+                id = context.parameters.get("id") ?? ""
+                guard ResourceID.isValid(id!) else { throw FHIRError.invalid("'\(id!.prefix(70))' is not a valid resource id") }
+                record.resources = ["\(op.resourceType)/\(id!)"]
+            } else {
+                id = nil
+            }
+            var input = OperationInput(query: request.uri.query ?? "")
+            if request.method == .post {
+                let body = try await jsonBody(request, context: context)
+                if !body.isEmpty {
+                    let parameters = try service.decodeResource(body, type: "Parameters")
+                    input = OperationInput(values: input.values + (try OperationInput(parameters: .object(parameters))).values)
+                }
+            }
+            let result = try await op.invoke(OperationCall(id: id, input: input, access: access(context), service: service), record: &record)
+            if !result.committedAudit { try await service.audit.appendSoon([record]) }
+            return fhirResponse(result.status, result.body.serialized())
+        }
+    }
 
     @Sendable func read(_ request: Request, context: IdentifiedRequestContext) async throws -> Response {
         try await audited("read", .read, request, context) { record in

@@ -164,8 +164,9 @@ package struct FHIRService: Sendable {
         let patients = compartment.patients(of: .object(resource), type: type, id: id)
         try await database.read { db in try await requireCreatable(resource, type: type, id: id, limit: limit, access: access, on: db) }
         // Creates that must record more in their transaction than the coalescer writes go the
-        // long way: a carer assignment, or an Encounter/CareTeam written under break-glass.
-        guard Self.recordsCare(type: type, access: access) || !(ifNoneExist ?? "").isEmpty else {
+        // long way: a carer assignment, or an Encounter/CareTeam written under break-glass ...
+        // ... and so do types with write rules, which may refuse one create of a group.
+        guard Self.recordsCare(type: type, access: access) || !(ifNoneExist ?? "").isEmpty || store.hasRules(for: type) else {
             let prepared = try store.prepareCreate(resource, type: type, id: id)
             var r = record
             r.resources = [prepared.version.reference]

@@ -35,12 +35,25 @@ package struct ResourceStore: Sendable {
     let keyring: Keyring
     package let indexer: SearchIndexer
     let clock: any WallClock
+    /// Rules run in the transaction of every write of their types (`ResourceWriteRule`).
+    let rules: [String: [any ResourceWriteRule]]
 
-    package init(database: any Database, keyring: Keyring, indexer: SearchIndexer, clock: any WallClock) {
+    package init(database: any Database, keyring: Keyring, indexer: SearchIndexer, clock: any WallClock, rules: [any ResourceWriteRule] = []) {
         self.database = database
         self.keyring = keyring
         self.indexer = indexer
         self.clock = clock
+        var byType: [String: [any ResourceWriteRule]] = [:]
+        for rule in rules { for type in rule.types { byType[type, default: []].append(rule) } }
+        self.rules = byType
+    }
+
+    /// Whether writes of this type run rules (so they cannot share a transaction with
+    /// unrelated creates: one refusal would fail them all).
+    package func hasRules(for type: String) -> Bool { rules[type] != nil }
+
+    private func applyRules(_ change: ResourceChange, in tx: DatabaseTransaction) async throws {
+        for rule in rules[change.type] ?? [] { try await rule.apply(change, store: self, in: tx) }
     }
 
     // MARK: Reads
@@ -128,6 +141,7 @@ package struct ResourceStore: Sendable {
             "INSERT INTO hh_history_patient (res_type, res_id, version, param, patient_id) SELECT res_type, res_id, \(bind: version), param, patient_id FROM hh_history_patient WHERE res_type = \(bind: type) AND res_id = \(bind: id) AND version = \(bind: current.version)"
         ).run()
         try await clearIndex(type, id, in: tx)
+        try await applyRules(ResourceChange(type: type, id: id, version: version, resource: nil), in: tx)
         return ResourceVersion(type: type, id: id, version: version, lastUpdated: now, deleted: true, content: nil)
     }
 
@@ -205,6 +219,10 @@ package struct ResourceStore: Sendable {
         }
         try await insertIndex(prepared.map { ($0.version.type, $0.version.id, $0.index) }, in: tx)
         try await insertHistoryPatients(prepared, in: tx)
+        for p in prepared where hasRules(for: p.version.type) {
+            let resource = try p.version.content.map { try JSON.parse($0).objectValue ?? [:] }
+            try await applyRules(ResourceChange(type: p.version.type, id: p.version.id, version: 1, resource: resource), in: tx)
+        }
     }
 
     /// The Patient references of each version, kept with the version (`hh_history_patient`).
@@ -236,6 +254,10 @@ package struct ResourceStore: Sendable {
         ).run()
         try await insertIndex([(type, id, p.index)], in: tx)
         try await insertHistoryPatients([p], in: tx)
+        if hasRules(for: type) {
+            let stored = Self.stamped(resource, type: type, id: id, version: version, lastUpdated: now)
+            try await applyRules(ResourceChange(type: type, id: id, version: version, resource: stored), in: tx)
+        }
         return p.version
     }
 

@@ -1,0 +1,42 @@
+import Events
+import FHIR
+import Kernel
+import SQLKit
+import Storage
+
+/// Every change of an Appointment's status, or of its time while it is active, becomes an event
+/// in the log (in the write's transaction, like the change): `appointment.booked`,
+/// `appointment.pending`, `appointment.cancelled`, `appointment.noshow`, ... and
+/// `appointment.moved`, about the patient taking part. Notifications and live updates read them.
+package struct AppointmentEvents: ResourceWriteRule {
+    let log: EventLog
+
+    package init(log: EventLog) {
+        self.log = log
+    }
+
+    package var types: Set<String> { ["Appointment"] }
+
+    package func apply(_ change: ResourceChange, store: ResourceStore, in tx: DatabaseTransaction) async throws {
+        let previous = try await tx.sql.raw("SELECT status, start_ms FROM hh_appointment_state WHERE appointment_id = \(bind: change.id)").first()
+        let before = try previous.map { (try $0.decode(column: "status", as: String.self), try $0.decode(column: "start_ms", as: Int64?.self)) }
+        try await tx.sql.raw("DELETE FROM hh_appointment_state WHERE appointment_id = \(bind: change.id)").run()
+        let status = change.resource == nil ? "deleted" : change.resource?["status"]?.stringValue ?? "unknown"
+        let start = change.resource?["start"]?.stringValue.flatMap(DateRange.init)?.low
+        if change.resource != nil {
+            try await tx.sql.raw(
+                "INSERT INTO hh_appointment_state (appointment_id, status, start_ms) VALUES (\(bind: change.id), \(bind: status), \(bind: start))"
+            ).run()
+        }
+        let topic: String
+        if before?.0 != status {
+            topic = "appointment.\(status)"
+        } else if before?.1 != start && BookingRule.activeStatuses.contains(status) {
+            topic = "appointment.moved"
+        } else {
+            return
+        }
+        let patient = (change.resource?["participant"]?.arrayValue ?? []).compactMap { $0["actor"]?["reference"]?.stringValue }.first { $0.hasPrefix("Patient/") }
+        try await log.append([.init(topic: topic, subject: change.reference, patient: patient)], in: tx)
+    }
+}

@@ -1,0 +1,249 @@
+import Events
+import FHIR
+import Foundation
+import Identity
+import Kernel
+import Scheduling
+import ServerApp
+import Synchronization
+import TestSupport
+import Testing
+
+/// `$find`, `$hold`, `$book`, `$cancel` and `$reschedule` through the API, as patients and staff.
+@Suite struct SchedulingOperationTests {
+    /// Dr Xu's Schedule: weekday mornings 09:00–12:00 in New York, closed on 2 March 2027.
+    static func schedule(practitioner: String) -> JSON {
+        j(
+            #"""
+            {"resourceType":"Schedule","active":true,"actor":[{"reference":"Practitioner/\#(practitioner)"}],
+             "planningHorizon":{"start":"2026-01-01T00:00:00Z","end":"2027-12-31T00:00:00Z"},
+             "extension":[{"url":"https://healthhub.dev/fhir/StructureDefinition/availability","extension":[
+               {"url":"timeZone","valueCode":"America/New_York"},
+               {"url":"availableTime","extension":[{"url":"daysOfWeek","valueCode":"mon"},{"url":"daysOfWeek","valueCode":"tue"},{"url":"daysOfWeek","valueCode":"wed"},{"url":"daysOfWeek","valueCode":"thu"},{"url":"daysOfWeek","valueCode":"fri"},
+                 {"url":"availableStartTime","valueTime":"09:00:00"},{"url":"availableEndTime","valueTime":"12:00:00"}]},
+               {"url":"notAvailable","extension":[{"url":"description","valueString":"Training day"},{"url":"during","valuePeriod":{"start":"2027-03-02","end":"2027-03-02"}}]}]}]}
+            """#)
+    }
+
+    static func request(_ type: String = "ROUTINE", patient: String, practitioner: String, start: String) -> JSON {
+        j(
+            #"{"resourceType":"Appointment","status":"proposed","appointmentType":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0276","code":"\#(type)"}]},"start":"\#(start)","participant":[{"actor":{"reference":"Patient/\#(patient)"},"status":"accepted"},{"actor":{"reference":"Practitioner/\#(practitioner)"},"status":"needs-action"}]}"#
+        )
+    }
+
+    static func parameters(_ name: String, resource: JSON) -> JSON {
+        .object(["resourceType": "Parameters", "parameter": [["name": .string(name), "resource": resource]]])
+    }
+
+    static func parameters(_ values: [(String, String)]) -> JSON {
+        guard !values.isEmpty else { return .object(["resourceType": "Parameters"]) }  // (FHIR has no empty arrays)
+        return .object(["resourceType": "Parameters", "parameter": .array(values.map { ["name": .string($0.0), "valueString": .string($0.1)] })])
+    }
+
+    static func starts(_ reply: TestServer.Reply) -> [String] { reply.entries.compactMap { $0["resource"]?["start"]?.stringValue } }
+
+    static let week = "start=2027-03-01T00:00:00-05:00&end=2027-03-06T00:00:00-05:00"
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func aPatientFindsHoldsBooksMovesAndCancels(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            let w = try await AccessWorld.make(s)
+            _ = try await s.create(Self.schedule(practitioner: w.prx))
+            let alvarez = try w.caller(w.patient, "patient/*.cruds")
+            let brennanUser = try await s.services.identity.accounts.create(
+                email: "brennan@example.org", role: .patient, password: AccessWorld.password, patientID: w.pb, practitionerID: nil)
+            let brennan = try w.caller(brennanUser, "patient/*.cruds")
+
+            // $find: four mornings (Tuesday closed) of five 30-minute visits 35 minutes apart (a 5-minute buffer after each), in New York time
+            let found = try await s.get("/fhir/Appointment/$find?\(Self.week)&practitioner=Practitioner/\(w.prx)&visit-type=ROUTINE&timezone=America/New_York", as: alvarez)
+            #expect(found.code == 200)
+            #expect(found["type"]?.stringValue == "searchset")
+            let times = Self.starts(found)
+            #expect(times.count == 20)
+            #expect(
+                Array(times.prefix(5)) == [
+                    "2027-03-01T09:00:00-05:00", "2027-03-01T09:35:00-05:00", "2027-03-01T10:10:00-05:00", "2027-03-01T10:45:00-05:00", "2027-03-01T11:20:00-05:00",
+                ])
+            #expect(times.first == "2027-03-01T09:00:00-05:00")
+            #expect(!times.contains { $0.hasPrefix("2027-03-02") })
+            #expect(found.entries.first?["resource"]?["status"]?.stringValue == "proposed")
+
+            // $hold as Alvarez: Brennan can no longer take that time
+            let hold = try await s.post(
+                "/fhir/Appointment/$hold", Self.parameters("appointment-resource", resource: Self.request(patient: w.pa, practitioner: w.prx, start: "2027-03-01T09:00:00-05:00")),
+                as: alvarez)
+            #expect(hold.code == 201)
+            #expect(hold["status"]?.stringValue == "pending")
+            #expect(hold["end"]?.stringValue == "2027-03-01T14:30:00Z")
+            let holdID = try #require(hold.id)
+            let taken = try await s.post(
+                "/fhir/Appointment/$book", Self.parameters("appointment-resource", resource: Self.request(patient: w.pb, practitioner: w.prx, start: "2027-03-01T09:00:00-05:00")),
+                as: brennan)
+            #expect(taken.code == 409)
+            // ... nor book Alvarez's hold, nor book for Alvarez
+            #expect(try await s.post("/fhir/Appointment/$book", Self.parameters([("appointment-reference", "Appointment/\(holdID)")]), as: brennan).code == 403)
+            let forOther = try await s.post(
+                "/fhir/Appointment/$book", Self.parameters("appointment-resource", resource: Self.request(patient: w.pa, practitioner: w.prx, start: "2027-03-01T11:20:00-05:00")),
+                as: brennan)
+            #expect(forOther.code == 403)
+
+            // Alvarez books the hold; it no longer shows in $find, and the next time still does
+            let booked = try await s.post("/fhir/Appointment/$book", Self.parameters([("appointment-reference", "Appointment/\(holdID)")]), as: alvarez)
+            #expect(booked.code == 200)
+            #expect(booked["status"]?.stringValue == "booked")
+            #expect(booked["extension"] == nil)
+            let after = Self.starts(try await s.get("/fhir/Appointment/$find?\(Self.week)&practitioner=\(w.prx)&timezone=America/New_York", as: brennan))
+            #expect(!after.contains("2027-03-01T09:00:00-05:00"))
+            #expect(after.count == 19)
+            #expect(after.contains("2027-03-01T09:35:00-05:00"))
+
+            // a time that is not offered (Tuesday, or off the grid) is refused
+            for start in ["2027-03-02T09:00:00-05:00", "2027-03-01T09:10:00-05:00", "2027-03-06T09:00:00-05:00"] {
+                let r = try await s.post(
+                    "/fhir/Appointment/$book", Self.parameters("appointment-resource", resource: Self.request(patient: w.pb, practitioner: w.prx, start: start)), as: brennan)
+                #expect(r.code == 409, "\(start)")
+                #expect(r.issueExpressions == ["appointment-resource.start"])
+            }
+
+            // $reschedule to Wednesday 10:10, then $cancel: the time is offered again
+            let moved = try await s.post("/fhir/Appointment/\(holdID)/$reschedule", Self.parameters([("start", "2027-03-03T10:10:00-05:00")]), as: alvarez)
+            #expect(moved.code == 200)
+            #expect(moved["start"]?.stringValue == "2027-03-03T15:10:00Z")
+            let moving = Self.starts(try await s.get("/fhir/Appointment/$find?\(Self.week)&practitioner=\(w.prx)&timezone=America/New_York", as: brennan))
+            #expect(moving.contains("2027-03-01T09:00:00-05:00"))
+            #expect(!moving.contains("2027-03-03T10:10:00-05:00"))
+            #expect(try await s.post("/fhir/Appointment/\(holdID)/$cancel", Self.parameters([("reason", "feeling better")]), as: brennan).code == 403)
+            let cancelled = try await s.post("/fhir/Appointment/\(holdID)/$cancel", Self.parameters([("reason", "feeling better")]), as: alvarez)
+            #expect(cancelled.code == 200)
+            #expect(cancelled["status"]?.stringValue == "cancelled")
+            #expect(cancelled["cancelationReason"]?["text"]?.stringValue == "feeling better")
+            #expect(Self.starts(try await s.get("/fhir/Appointment/$find?\(Self.week)&practitioner=\(w.prx)", as: brennan)).count == 20)
+            #expect(try await s.post("/fhir/Appointment/\(holdID)/$cancel", Self.parameters([]), as: alvarez).code == 409)
+
+            // the event log tells the story of Alvarez's appointment, and nothing of the refusals
+            let story = try await s.services.events.events(after: 0, patients: ["Patient/\(w.pa)"])
+            #expect(story.map(\.topic) == ["appointment.pending", "appointment.booked", "appointment.moved", "appointment.cancelled"])
+            #expect(try await s.services.events.events(after: 0, patients: ["Patient/\(w.pb)"]).isEmpty)
+
+            // every call was audited as an operation
+            let audited = try await s.get("/fhir/AuditEvent?_count=200")
+            let operations = audited.entries.filter { $0["resource"]?["subtype"]?.arrayValue?.contains { $0["code"]?.stringValue == "operation" } == true }
+            #expect(operations.count >= 4)
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func aHoldRunsOutByItself(_ kind: TestDatabaseKind) async throws {
+        var configuration = HealthHubConfiguration()
+        configuration.scheduling.holdMinutes = 1
+        try await TestServer.run(kind, configuration: configuration) { s in
+            let w = try await AccessWorld.make(s)
+            _ = try await s.create(Self.schedule(practitioner: w.prx))
+            let alvarez = try w.caller(w.patient, "patient/*.cruds")
+            let clock = MovableClock(Instant.millis(Now.date))
+            try await Now.$clock.withValue(clock) {
+                let hold = try await s.post(
+                    "/fhir/Appointment/$hold",
+                    Self.parameters("appointment-resource", resource: Self.request(patient: w.pa, practitioner: w.prx, start: "2027-03-04T11:20:00-05:00")),
+                    as: alvarez)
+                #expect(hold.code == 201)
+                let holdID = try #require(hold.id)
+                // a minute later it holds nothing: another booking of that time succeeds
+                clock.advance(60_000 + 1)
+                #expect(try await s.post("/fhir/Appointment/$book", Self.parameters([("appointment-reference", "Appointment/\(holdID)")]), as: alvarez).code == 409)
+                let other = try await s.post("/fhir/Appointment", Self.booking(patient: w.pb, practitioner: w.prx, start: "2027-03-04T16:20:00Z", end: "2027-03-04T16:50:00Z"))
+                #expect(other.code == 201)
+                // and its expiry job cancels it, once
+                let runner = jobRunner(s.services, HealthHubConfiguration())
+                #expect(try await runner.runDue() == 1)
+                #expect(try await s.get("/fhir/Appointment/\(holdID)")["status"]?.stringValue == "cancelled")
+                #expect(try await runner.runDue() == 0)
+            }
+        }
+    }
+
+    static func booking(patient: String, practitioner: String, start: String, end: String) -> JSON {
+        j(
+            #"{"resourceType":"Appointment","status":"booked","start":"\#(start)","end":"\#(end)","participant":[{"actor":{"reference":"Patient/\#(patient)"},"status":"accepted"},{"actor":{"reference":"Practitioner/\#(practitioner)"},"status":"accepted"}]}"#
+        )
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func limitsApprovalAndTheRulesOfTheInput(_ kind: TestDatabaseKind) async throws {
+        var configuration = HealthHubConfiguration()
+        configuration.scheduling.requireApproval = true
+        try await TestServer.run(kind, configuration: configuration) { s in
+            let w = try await AccessWorld.make(s)
+            _ = try await s.create(Self.schedule(practitioner: w.prx))
+            let xu = try w.caller(w.practitioner, "user/*.cruds")
+            // staff book for a patient in their care; with approval on, it waits
+            let first = try await s.post(
+                "/fhir/Appointment/$book",
+                Self.parameters("appointment-resource", resource: Self.request("CHECKUP", patient: w.pa, practitioner: w.prx, start: "2027-03-01T09:00:00-05:00")), as: xu)
+            #expect(first.code == 201)
+            #expect(first["status"]?.stringValue == "pending")
+            #expect(first["minutesDuration"]?.numberText == "45")
+            // one check-up a year
+            let second = try await s.post(
+                "/fhir/Appointment/$book",
+                Self.parameters("appointment-resource", resource: Self.request("CHECKUP", patient: w.pa, practitioner: w.prx, start: "2027-03-04T09:00:00-05:00")), as: xu)
+            #expect(second.code == 422)
+            #expect(second.issueCodes == ["business-rule"])
+            // not for a patient outside their care
+            let outside = try await s.post(
+                "/fhir/Appointment/$book", Self.parameters("appointment-resource", resource: Self.request(patient: w.pb, practitioner: w.prx, start: "2027-03-04T10:10:00-05:00")),
+                as: xu)
+            #expect(outside.code == 403)
+            // bad input gets a clear error, naming the parameter
+            let cases: [(String, Int, String)] = [
+                ("/fhir/Appointment/$find?end=2027-03-06T00:00:00Z", 400, "start"),
+                ("/fhir/Appointment/$find?start=2027-03-01&end=2027-03-06T00:00:00Z", 400, "start"),
+                ("/fhir/Appointment/$find?start=2027-03-01T00:00:00Z&end=2027-05-06T00:00:00Z", 400, "end"),
+                ("/fhir/Appointment/$find?\(Self.week)&visit-type=SURGERY", 400, "visit-type"),
+                ("/fhir/Appointment/$find?\(Self.week)&timezone=Mars/Olympus", 400, "timezone"),
+                ("/fhir/Appointment/$find?\(Self.week)&practitioner=Practitioner/a/b", 400, "practitioner"),
+            ]
+            for (path, code, expression) in cases {
+                let r = try await s.get(path, as: xu)
+                #expect(r.code == code, "\(path)")
+                #expect(r.issueExpressions == [expression], "\(path)")
+            }
+            #expect(try await s.post("/fhir/Appointment/$book", j(#"{"resourceType":"Patient"}"#), as: xu).code == 400)
+            #expect(try await s.post("/fhir/Appointment/$book", Self.parameters([]), as: xu).code == 400)
+            // a Schedule with malformed availability is refused where it is wrong
+            var bad = Self.schedule(practitioner: w.prx).serializedString().replacingOccurrences(of: "America/New_York", with: "Nowhere/Land")
+            #expect(try await s.post("/fhir/Schedule", j(bad)).issueExpressions == ["Schedule.extension[0].extension[0].valueCode"])
+            bad = Self.schedule(practitioner: w.prx).serializedString().replacingOccurrences(of: #""valueCode":"mon""#, with: #""valueCode":"monday""#)
+            #expect(try await s.post("/fhir/Schedule", j(bad)).code == 422)
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func theOperationsArePublishedAndNeedAnIdentity(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            let metadata = try await s.get("/fhir/metadata", as: .anonymous)
+            let appointment = metadata["rest"]?.arrayValue?.first?["resource"]?.arrayValue?.first { $0["type"]?.stringValue == "Appointment" }
+            let names = appointment?["operation"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+            #expect(Set(names) == ["find", "hold", "book", "cancel", "reschedule"])
+            for id in ["Appointment-find", "Appointment-hold", "Appointment-book", "Appointment-cancel", "Appointment-reschedule"] {
+                let definition = try await s.get("/fhir/OperationDefinition/\(id)", as: .anonymous)
+                #expect(definition.code == 200)
+                #expect(definition["url"]?.stringValue == "https://healthhub.dev/fhir/OperationDefinition/\(id)")
+                #expect(appointment?["operation"]?.arrayValue?.contains { $0["definition"] == definition["url"] } == true)
+            }
+            #expect(try await s.get("/fhir/Appointment/$find?\(Self.week)", as: .anonymous).code == 401)
+            #expect(try await s.post("/fhir/Appointment/$book", Self.parameters([]), as: .anonymous).code == 401)
+            #expect(try await s.post("/fhir/Appointment/x/$cancel", Self.parameters([]), as: .anonymous).code == 401)
+            // $find changes nothing, so GET works; the others need POST
+            #expect(try await s.get("/fhir/Appointment/$book", as: .system).code == 405)
+        }
+    }
+}
+
+/// A clock the test moves by hand.
+final class MovableClock: WallClock, Sendable {
+    private let millis: Mutex<Int64>
+    init(_ millis: Int64) { self.millis = Mutex(millis) }
+    func now() -> Date { Date(timeIntervalSince1970: Double(millis.withLock { $0 }) / 1000) }
+    func advance(_ ms: Int64) { millis.withLock { $0 += ms } }
+}
