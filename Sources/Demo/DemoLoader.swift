@@ -15,6 +15,8 @@ package struct DemoLoader: Sendable {
         var written = 0
         let audit = AuditRecord(action: .create, interaction: "demo", agent: "healthhub demo")
         written += try await count(processor.process(population.sharedResourcesBundle(), access: RequestAccess(healthHub: .demoData, policy: fhir.policy), audit: audit))
+        let today = Instant.millis(Now.date) / 86_400_000 * 86_400_000
+        written += try await count(processor.process(population.schedulesBundle(start: today), access: RequestAccess(healthHub: .demoData, policy: fhir.policy), audit: audit))
         for i in 0..<patients {
             written += try await count(processor.process(population.patientBundle(index: i), access: RequestAccess(healthHub: .demoData, policy: fhir.policy), audit: audit))
         }

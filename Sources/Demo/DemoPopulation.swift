@@ -33,6 +33,11 @@ package struct DemoPopulation: Sendable {
         DemoRoster.sharedBundle()
     }
 
+    /// The practitioners' Schedules, bookable from `start` (ms).
+    package func schedulesBundle(start: Int64) -> JSON {
+        DemoRoster.scheduleBundle(start: start)
+    }
+
     /// The patient's MRN (system `https://healthhub.example/mrn`): a four-letter tag derived from the
     /// seed and the zero-padded index, so MRNs are unique within a population, e.g. `QZKD-0000042`.
     package func medicalRecordNumber(index: Int) -> String {

@@ -145,4 +145,38 @@ enum DemoRoster {
         }
         return J.bundle(type: "batch", entries: entries)
     }
+
+    /// The demo practice's time zone (the roster's addresses are in the US north-east).
+    static let timeZone = "America/New_York"
+
+    /// One Schedule per practitioner: weekdays 09:00–12:00 and 13:00–17:00 in the practice's
+    /// zone, bookable from `start` for 180 days (so `$find` offers times on a fresh demo). A
+    /// transaction, so each Schedule's actor resolves to its practitioner; created once.
+    static func scheduleBundle(start: Int64) -> JSON {
+        var ids = DemoRandom(seed: 0x4848_5343_4845_4455)
+        let end = start + 180 * 86_400_000
+        func window(_ from: String, _ to: String) -> JSON {
+            .array(
+                ["mon", "tue", "wed", "thu", "fri"].map { JSON.object(["url": "daysOfWeek", "valueCode": .string($0)]) }
+                    + [["url": "availableStartTime", "valueTime": .string(from)], ["url": "availableEndTime", "valueTime": .string(to)]])
+        }
+        let availability: JSON = [
+            "url": "https://healthhub.dev/fhir/StructureDefinition/availability",
+            "extension": [
+                ["url": "timeZone", "valueCode": .string(timeZone)],
+                ["url": "availableTime", "extension": window("09:00:00", "12:00:00")],
+                ["url": "availableTime", "extension": window("13:00:00", "17:00:00")],
+            ],
+        ]
+        let entries: [JSON] = practitioners.map { p in
+            let schedule: JSON = [
+                "resourceType": "Schedule", "active": true,
+                "actor": [["reference": .string(p.conditionalReference), "display": .string("Dr \(p.given) \(p.family)")]],
+                "planningHorizon": ["start": .string(Instant.format(millis: start)), "end": .string(Instant.format(millis: end))],
+                "comment": "Office hours", "extension": [availability],
+            ]
+            return J.entry(uuid: ids.uuid(), resource: schedule, ifNoneExist: "actor:Practitioner.identifier=\(DemoJSON.npi)|\(p.npi)")
+        }
+        return J.bundle(type: "transaction", entries: entries)
+    }
 }

@@ -53,6 +53,18 @@ import Testing
         }
     }
 
+    /// The date (YYYY-MM-DD) of the Monday after the next (a whole working day inside the horizon).
+    static func nextMonday() -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "America/New_York")!
+        let now = Now.date
+        let weekday = calendar.component(.weekday, from: now)  // 1 = Sunday
+        let ahead = (9 - weekday) % 7 + 7
+        let day = calendar.date(byAdding: .day, value: ahead, to: now)!
+        let c = calendar.dateComponents([.year, .month, .day], from: day)
+        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+    }
+
     @Test(arguments: TestDatabaseKind.allCases)
     func demoPopulationLoadsRealisticLinkedRecords(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind) { s in
@@ -75,6 +87,16 @@ import Testing
             }
             #expect(linked == (try await s.get("/fhir/Observation?_summary=count").total))
             #expect((try await s.get("/fhir/Observation?category=vital-signs&code=http://loinc.org|8867-4&_summary=count").total ?? 0) > 0)
+            // every practitioner has office hours, so a fresh demo offers times to book (weekdays,
+            // seven hours a day, a 35-minute routine grid: 5 + 7 a day), and loading again adds none
+            let practitioners = try await s.get("/fhir/Practitioner?_summary=count").total ?? 0
+            #expect(try await s.get("/fhir/Schedule?_summary=count").total == practitioners)
+            let one = try #require(try await s.searchIDs("Practitioner").first)
+            let monday = Self.nextMonday()
+            let found = try await s.get("/fhir/Appointment/$find?start=\(monday)T00:00:00Z&end=\(monday)T23:59:00Z&practitioner=\(one)")
+            #expect(found.total == 12)
+            _ = try await DemoLoader(fhir: s.services.fhir).load(patients: 0, seed: 7)
+            #expect(try await s.get("/fhir/Schedule?_summary=count").total == practitioners)
             // the same seed gives the same people
             let again = DemoPopulation(seed: 7).patientBundle(index: 0)
             #expect(again == DemoPopulation(seed: 7).patientBundle(index: 0))
