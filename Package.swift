@@ -128,19 +128,27 @@ let package = Package(
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ], resources: [.copy("Resources/common-passwords.txt")], swiftSettings: strictSettings),
+        // Email: a small SMTP client (relay or implicit TLS) and plain-text messages, for the
+        // alarms' email channel and patient notifications.
+        .target(
+            name: "Mail",
+            dependencies: [
+                "Kernel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ], swiftSettings: strictSettings),
         // The 22 alarms: rules over the telemetry signals, states, history, silences, uptime
         // tallies, and the webhook, email and log channels.
         .target(
             name: "Alarms",
             dependencies: [
-                "Kernel", "Storage", "Telemetry",
+                "Kernel", "Storage", "Telemetry", "Mail",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ], swiftSettings: strictSettings),
         // Tracing: a swift-distributed-tracing tracer exporting spans over OTLP/HTTP (JSON).
         .target(
@@ -184,7 +192,7 @@ let package = Package(
         .target(
             name: "Scheduling",
             dependencies: [
-                "Kernel", "Storage", "FHIR", "Events",
+                "Kernel", "Storage", "FHIR", "Events", "Mail",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ], swiftSettings: strictSettings),
@@ -208,7 +216,7 @@ let package = Package(
         .target(
             name: "ServerApp",
             dependencies: [
-                "Kernel", "Storage", "Sealing", "Gateway", "FHIR", "Audit", "Identity", "Auth", "Telemetry", "Alarms", "Traces", "Ops", "Scheduling", "Portal", "Events",
+                "Kernel", "Storage", "Sealing", "Gateway", "FHIR", "Audit", "Identity", "Auth", "Telemetry", "Alarms", "Traces", "Ops", "Scheduling", "Portal", "Events", "Mail",
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -221,7 +229,7 @@ let package = Package(
         .executableTarget(
             name: "healthhub",
             dependencies: [
-                "ServerApp", "Kernel", "Storage", "FHIR", "Audit", "Identity", "Gateway", "Alarms", "Ops", "Demo", "Scheduling",
+                "ServerApp", "Kernel", "Storage", "FHIR", "Audit", "Identity", "Gateway", "Alarms", "Ops", "Demo", "Scheduling", "Mail",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: strictSettings),
@@ -281,6 +289,7 @@ let package = Package(
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ], swiftSettings: strictSettings),
+        .testTarget(name: "MailTests", dependencies: ["Mail"], swiftSettings: strictSettings),
         .testTarget(
             name: "AlarmsTests",
             dependencies: [

@@ -8,11 +8,19 @@ import Storage
 /// in the log (in the write's transaction, like the change): `appointment.booked`,
 /// `appointment.pending`, `appointment.cancelled`, `appointment.noshow`, ... and
 /// `appointment.moved`, about the patient taking part. Notifications and live updates read them.
+///
+/// It also keeps each booked appointment's reminders queued (durable jobs at each configured
+/// offset before the start, `AppointmentReminder`): queued when it is booked, queued anew when
+/// it moves, cancelled when it is cancelled, marked a no-show or deleted.
 package struct AppointmentEvents: ResourceWriteRule {
     let log: EventLog
+    let jobs: JobQueue?
+    let reminderMinutes: [Int]
 
-    package init(log: EventLog) {
+    package init(log: EventLog, jobs: JobQueue? = nil, reminderMinutes: [Int] = []) {
         self.log = log
+        self.jobs = jobs
+        self.reminderMinutes = reminderMinutes
     }
 
     package var types: Set<String> { ["Appointment"] }
@@ -27,6 +35,17 @@ package struct AppointmentEvents: ResourceWriteRule {
             try await tx.sql.raw(
                 "INSERT INTO hh_appointment_state (appointment_id, status, start_ms) VALUES (\(bind: change.id), \(bind: status), \(bind: start))"
             ).run()
+        }
+        if let jobs, before?.0 != status || before?.1 != start {
+            try await jobs.cancel(dedupePrefix: AppointmentReminder.dedupePrefix(change.id), in: tx)
+            if status == "booked", let start {
+                let now = Instant.millis(Now.date)
+                for minutes in reminderMinutes where start - Int64(minutes) * 60_000 > now {
+                    try await jobs.enqueue(
+                        kind: AppointmentReminder.kind, payload: "\(change.id) \(start) \(minutes)", runAt: start - Int64(minutes) * 60_000,
+                        dedupeKey: AppointmentReminder.dedupePrefix(change.id) + "\(start):\(minutes)", in: tx)
+                }
+            }
         }
         let topic: String
         if before?.0 != status {

@@ -13,6 +13,8 @@ package struct SchedulingConfiguration: Sendable {
     package var maxFindDays = 31
     /// How far ahead times are offered when a Schedule gives no `planningHorizon`.
     package var defaultHorizonDays = 90
+    /// Reminders before a booked appointment, in minutes (48 h and 2 h by default).
+    package var reminderMinutes = [2880, 120]
 
     package init() {}
 
@@ -32,8 +34,8 @@ package struct SchedulingConfiguration: Sendable {
 
     /// Reads `HEALTHHUB_APPOINTMENT_TYPES` (comma-separated `CODE:minutes[:before[:after[:count/days]]]`,
     /// e.g. `ROUTINE:30:0:5,CHECKUP:45:0:10:1/365`), `HEALTHHUB_BOOKING_APPROVAL` (on/off),
-    /// `HEALTHHUB_HOLD_MINUTES` (1–60) and `HEALTHHUB_PLANNING_DAYS` (the horizon when a Schedule
-    /// has none, 1–730). Returns the problems found.
+    /// `HEALTHHUB_HOLD_MINUTES` (1–60), `HEALTHHUB_PLANNING_DAYS` (the horizon when a Schedule
+    /// has none, 1–730) and `HEALTHHUB_REMINDERS` (e.g. `48h,2h`, or `off`). Returns the problems found.
     package mutating func read(_ settings: Settings) -> [String] {
         var problems: [String] = []
         if let text = settings.value(nil, "APPOINTMENT_TYPES") {
@@ -58,10 +60,33 @@ package struct SchedulingConfiguration: Sendable {
         if let text = settings.value(nil, "HOLD_MINUTES") {
             if let n = Int(text), (1...60).contains(n) { holdMinutes = n } else { problems.append("HEALTHHUB_HOLD_MINUTES must be 1-60") }
         }
+        if let text = settings.value(nil, "REMINDERS") {
+            let parsed = text.split(separator: ",").map { Self.minutes(String($0).trimmingCharacters(in: .whitespaces)) }
+            if text.lowercased() == "off" {
+                reminderMinutes = []
+            } else if !parsed.isEmpty, parsed.allSatisfy({ $0 != nil }), Set(parsed).count == parsed.count {
+                reminderMinutes = parsed.compactMap { $0 }.sorted(by: >)
+            } else {
+                problems.append("HEALTHHUB_REMINDERS must be offsets before the appointment such as 48h,2h or 30m (or off)")
+            }
+        }
         if let text = settings.value(nil, "PLANNING_DAYS") {
             if let n = Int(text), (1...730).contains(n) { defaultHorizonDays = n } else { problems.append("HEALTHHUB_PLANNING_DAYS must be 1-730") }
         }
         return problems
+    }
+
+    /// `48h`, `90m` or `2d` in minutes (at most 30 days).
+    static func minutes(_ text: String) -> Int? {
+        guard let unit = text.last, let n = Int(text.dropLast()), n > 0 else { return nil }
+        let m: Int
+        switch unit {
+        case "m": m = n
+        case "h": m = n * 60
+        case "d": m = n * 1440
+        default: return nil
+        }
+        return m <= 30 * 1440 ? m : nil
     }
 
     static func parseKind(_ text: String) -> AppointmentKind? {

@@ -10,6 +10,7 @@ import HummingbirdTLS
 import Identity
 import Instrumentation
 import Logging
+import Mail
 import NIOCore
 import Ops
 import Portal
@@ -132,8 +133,10 @@ package func runServer(
 
 /// The durable jobs this instance runs (each job still runs on one instance at a time).
 package func jobRunner(_ services: HealthHubServices, _ configuration: HealthHubConfiguration) -> JobRunner {
-    JobRunner(
-        queue: services.jobs, handlers: [HoldExpiry(service: services.fhir)],
+    // (`serve` has checked the SMTP URL, so a client that cannot be made means no email.)
+    let reminder = AppointmentReminder(service: services.fhir, log: services.events, mail: try? configuration.mail.client(), from: configuration.mail.from)
+    return JobRunner(
+        queue: services.jobs, handlers: [HoldExpiry(service: services.fhir), reminder],
         instance: configuration.ops.instance ?? "\(configuration.host):\(configuration.port)", logger: services.logger)
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Gateway
 import Logging
+import Mail
 import Ops
 import Scheduling
 import Storage
@@ -32,6 +33,8 @@ package struct HealthHubConfiguration: Sendable {
     package var ops = OpsConfiguration()
     /// Scheduling's part (appointment types, approval, holds, planning horizon), read by Scheduling.
     package var scheduling = SchedulingConfiguration()
+    /// Email for patient notifications (reminders), read by Mail.
+    package var mail = MailConfiguration()
     #if HEALTHHUB_BENCHMARK
     /// Benchmark builds only (`bench/build-benchmark`; loopback only): serve the routes with no
     /// gateway at all and every request acting as a backend client with every scope, to measure

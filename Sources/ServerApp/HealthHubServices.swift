@@ -63,7 +63,7 @@ package struct HealthHubServices: Sendable {
             let indexer = SearchIndexer(definitions: definitions, registry: registry)
             let store = ResourceStore(
                 database: database, keyring: keyring, indexer: indexer, clock: SystemClock(),
-                rules: [BookingRule(kinds: scheduling.kinds, jobs: jobs), AppointmentEvents(log: events), ScheduleRule()])
+                rules: [BookingRule(kinds: scheduling.kinds, jobs: jobs), AppointmentEvents(log: events, jobs: jobs, reminderMinutes: scheduling.reminderMinutes), ScheduleRule()])
             let search = SearchEngine(definitions: definitions, registry: registry, store: store)
             let audit = AuditTrail(database: database, keyring: keyring, renderer: AuditEventRenderer())
             let fhir = FHIRService(definitions: definitions, store: store, search: search, audit: audit, auditEvents: audit)

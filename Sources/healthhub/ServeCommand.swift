@@ -4,6 +4,7 @@ import Gateway
 import Hummingbird
 import Kernel
 import Logging
+import Mail
 import Ops
 import Scheduling
 import ServerApp
@@ -52,6 +53,7 @@ struct ServeCommand: AsyncParsableCommand {
         problems += config.gateway.read(settings, rateLimitsFlag: rateLimits)
         problems += config.ops.read(settings)
         problems += config.scheduling.read(settings)
+        problems += config.mail.read(settings)
         if settings.value(nil, "BENCHMARK_NO_GATEWAY") == "1" {
             #if HEALTHHUB_BENCHMARK
             // Turns authentication off: only ever for bench/run on this machine.

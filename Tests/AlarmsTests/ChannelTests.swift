@@ -98,10 +98,8 @@ func withWebhookReceiver(
         #expect(throws: SMTPChannel.SMTPError.self) { try SMTPChannel(url: "http://relay.example.org", from: "a@b.org", to: ["c@d.org"]) }
         #expect(throws: SMTPChannel.SMTPError.self) { try SMTPChannel(url: "smtp://relay.example.org", from: "a@b.org", to: []) }
         #expect(throws: SMTPChannel.SMTPError.self) { try SMTPChannel(url: "smtp://relay.example.org", from: "a@b.org", to: ["x\r\nRCPT TO:<evil@x.org>"]) }
-        let tls = try? SMTPChannel(url: "smtps://alarm%40h.org:p%3Ass@mail.example.org", from: "a@b.org", to: ["c@d.org"])
-        #expect(tls?.settings.port == 465)
-        #expect(tls?.settings.username == "alarm@h.org")
-        #expect(tls?.settings.password == "p:ss")
+        // (the URL's parts are Mail's: MailTests.addressesAndURLsAreCheckedBeforeConnecting)
+        #expect((try? SMTPChannel(url: "smtps://alarm%40h.org:p%3Ass@mail.example.org", from: "a@b.org", to: ["c@d.org"])) != nil)
     }
 }
 

@@ -162,6 +162,38 @@ import Testing
         }
     }
 
+    @Test(arguments: TestDatabaseKind.allCases)
+    func remindersComeBeforeABookingAndGoWithIt(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            let w = try await AccessWorld.make(s)
+            _ = try await s.create(Self.schedule(practitioner: w.prx))
+            let alvarez = try w.caller(w.patient, "patient/*.cruds")
+            let booked = try await s.post(
+                "/fhir/Appointment/$book", Self.parameters("appointment-resource", resource: Self.request(patient: w.pa, practitioner: w.prx, start: "2027-03-01T10:10:00-05:00")),
+                as: alvarez)
+            #expect(booked.code == 201)
+            let id = try #require(booked.id)
+            let start = Self.ms("2027-03-01T15:10:00Z")
+            let runner = jobRunner(s.services, HealthHubConfiguration())
+            func due(at millis: Int64) async throws -> Int { try await Now.$clock.withValue(MovableClock(millis)) { try await runner.runDue() } }
+            let reminders = { try await s.services.events.events(after: 0, patients: ["Patient/\(w.pa)"]).filter { $0.topic == "appointment.reminder" } }
+            #expect(try await due(at: start - 48 * 3_600_000 - 1_000) == 0)  // not yet
+            #expect(try await due(at: start - 48 * 3_600_000 + 1_000) == 1)  // the 48-hour reminder
+            #expect(try await reminders().map(\.subject) == ["Appointment/\(id)"])
+            // moved: the 2-hour reminder follows the new time; cancelled: it goes
+            #expect(try await s.post("/fhir/Appointment/\(id)/$reschedule", Self.parameters([("start", "2027-03-01T11:20:00-05:00")]), as: alvarez).code == 200)
+            // (the new time's 48-hour reminder is due at once; the old time's 2-hour one is gone)
+            #expect(try await due(at: start - 2 * 3_600_000 + 1_000) == 1)
+            #expect(try await due(at: start + 70 * 60_000 - 2 * 3_600_000 + 1_000) == 1)
+            #expect(try await reminders().count == 3)
+            #expect(try await s.post("/fhir/Appointment/\(id)/$cancel", Self.parameters([]), as: alvarez).code == 200)
+            #expect(try await due(at: start + 10 * 3_600_000) == 0)
+            #expect(try await reminders().count == 3)
+        }
+    }
+
+    static func ms(_ iso: String) -> Int64 { Int64(ISO8601DateFormatter().date(from: iso)!.timeIntervalSince1970 * 1000) }
+
     static func booking(patient: String, practitioner: String, start: String, end: String) -> JSON {
         j(
             #"{"resourceType":"Appointment","status":"booked","start":"\#(start)","end":"\#(end)","participant":[{"actor":{"reference":"Patient/\#(patient)"},"status":"accepted"},{"actor":{"reference":"Practitioner/\#(practitioner)"},"status":"accepted"}]}"#
