@@ -241,6 +241,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ], path: "Tests/TestSupport", swiftSettings: strictSettings),
         .testTarget(name: "KernelTests", dependencies: ["Kernel"], swiftSettings: strictSettings),
         .testTarget(
@@ -321,6 +322,7 @@ let package = Package(
             name: "ServerAppTests",
             dependencies: [
                 "ServerApp", "FHIR", "Storage", "TestSupport", "Audit", "Kernel", "Identity", "Gateway", "Alarms", "Telemetry", "Traces", "Ops", "Demo", "Scheduling", "Events",
+                "Mail",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

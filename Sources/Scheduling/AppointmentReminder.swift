@@ -44,7 +44,9 @@ package struct AppointmentReminder: JobHandler {
             when.timeZone = timeZone
             when.locale = Locale(identifier: "en_US_POSIX")
             when.dateFormat = "EEEE d MMMM yyyy 'at' HH:mm zzz"
-            let with = (appointment["participant"]?.arrayValue ?? []).compactMap { $0["actor"]?["display"]?.stringValue }.first
+            // the practitioner's name only (the patient's own name stays out of the email too)
+            let with = (appointment["participant"]?.arrayValue ?? []).first { $0["actor"]?["reference"]?.stringValue?.hasPrefix("Practitioner/") == true }?["actor"]?["display"]?
+                .stringValue
             try await mail.send(
                 Mail(
                     fromName: "HealthHub", from: from, to: [address], subject: "Reminder: your appointment",

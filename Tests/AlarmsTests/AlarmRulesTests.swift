@@ -1,6 +1,7 @@
 import Alarms
 import Foundation
 import Telemetry
+import TestSupport
 import Testing
 
 /// A simulated server: counters grow at per-second rates, gauges hold values; a phase changes

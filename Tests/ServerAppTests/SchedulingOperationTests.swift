@@ -3,6 +3,7 @@ import FHIR
 import Foundation
 import Identity
 import Kernel
+import Mail
 import Scheduling
 import ServerApp
 import Synchronization
@@ -190,6 +191,40 @@ import Testing
             #expect(try await due(at: start + 10 * 3_600_000) == 0)
             #expect(try await reminders().count == 3)
         }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func aReminderEmailSaysWhenAndWithWhomAndNothingElse(_ kind: TestDatabaseKind) async throws {
+        let smtp = try await SMTPStandIn.start()
+        var configuration = HealthHubConfiguration()
+        configuration.mail.smtpURL = "smtp://127.0.0.1:\(smtp.port)"
+        configuration.mail.from = "reminders@clinic.example.org"
+        let settings = configuration
+        try await TestServer.run(kind, configuration: settings) { s in
+            let w = try await AccessWorld.make(s)
+            _ = try await s.create(Self.schedule(practitioner: w.prx))
+            // the patient has an email address, a name and a condition the email must not mention
+            var patient = try await s.get("/fhir/Patient/\(w.pa)").body!.objectValue!
+            patient["telecom"] = [["system": "email", "value": "alvarez@example.org"]]
+            #expect(try await s.put("/fhir/Patient/\(w.pa)", .object(patient)).code == 200)
+            var request = Self.request(patient: w.pa, practitioner: w.prx, start: "2027-03-01T10:10:00-05:00").objectValue!
+            request["participant"] = [
+                ["actor": ["reference": .string("Patient/\(w.pa)"), "display": "Ana Alvarez"], "status": "accepted"],
+                ["actor": ["reference": .string("Practitioner/\(w.prx)"), "display": "Dr Xu"], "status": "accepted"],
+            ]
+            request["reasonCode"] = [["text": "follow-up of depression"]]
+            let alvarez = try w.caller(w.patient, "patient/*.cruds")
+            #expect(try await s.post("/fhir/Appointment/$book", Self.parameters("appointment-resource", resource: .object(request)), as: alvarez).code == 201)
+            let runner = jobRunner(s.services, settings)
+            let due = Self.ms("2027-03-01T15:10:00Z") - 48 * 3_600_000 + 1_000
+            #expect(try await Now.$clock.withValue(MovableClock(due)) { try await runner.runDue() } == 1)
+        }
+        let mail = try #require(smtp.messages.first)
+        #expect(mail.from == "reminders@clinic.example.org" && mail.to == ["alvarez@example.org"])
+        #expect(mail.data.contains("Subject: Reminder: your appointment"))
+        #expect(mail.data.contains("Monday 1 March 2027 at 15:10 GMT") && mail.data.contains("with Dr Xu"))
+        #expect(!mail.data.contains("Alvarez") && !mail.data.contains("depression"))
+        try await smtp.stop()
     }
 
     static func ms(_ iso: String) -> Int64 { Int64(ISO8601DateFormatter().date(from: iso)!.timeIntervalSince1970 * 1000) }
