@@ -1,5 +1,6 @@
 import Events
 import FHIR
+import Foundation
 import HTTPTypes
 import Kernel
 import SQLKit
@@ -40,6 +41,7 @@ package struct BookingRule: ResourceWriteRule {
         try await tx.sql.raw("DELETE FROM hh_busy_time WHERE appointment_id = \(bind: appointment)").run()
 
         let now = Instant.millis(Now.date)
+        if let resource = change.resource { try Self.requirePeriod(resource) }
         let claim = change.resource.flatMap(Claim.init)
         if let expires = claim?.holdExpires, expires <= now {
             throw FHIRError(.conflict, code: "conflict", "The hold on this time has expired; find and hold a time again", expression: ["Appointment.extension"])
@@ -115,6 +117,27 @@ package struct BookingRule: ResourceWriteRule {
         _ = try await store.update(resource, type: "Slot", id: slot, ifMatch: nil, in: tx)
     }
 
+    /// R4's app-2 and app-3, which the validator does not hold: an Appointment that is not
+    /// proposed, cancelled or on the waitlist has a start and an end, and the end comes after the
+    /// start (an active appointment without a real period would hold no time, and could be
+    /// booked over).
+    static func requirePeriod(_ appointment: JSONObject) throws(FHIRError) {
+        let start = appointment["start"]?.stringValue.flatMap(DateRange.init)?.low
+        let end = appointment["end"]?.stringValue.flatMap(DateRange.init)?.low
+        let status = appointment["status"]?.stringValue ?? ""
+        if start == nil || end == nil {
+            guard ["proposed", "cancelled", "waitlist"].contains(status) else {
+                throw FHIRError(
+                    .unprocessableContent, code: "invariant", "A \(status) appointment needs a start and an end (app-3)",
+                    expression: [start == nil ? "Appointment.start" : "Appointment.end"])
+            }
+            return
+        }
+        if let start, let end, end <= start {
+            throw FHIRError(.unprocessableContent, code: "invariant", "The appointment must end after it starts", expression: ["Appointment.end"])
+        }
+    }
+
     /// What an active Appointment claims: its Slots and its practitioners' time.
     struct Claim {
         var slots: [String]
@@ -142,11 +165,16 @@ package struct BookingRule: ResourceWriteRule {
             holdExpires = SchedulingVocabulary.holdExpiry(of: appointment)
         }
 
-        /// The id of a relative reference `Type/id` (a reference to another server claims nothing here).
+        /// The id a reference to a `type` resource names, however it is spelled: `Type/id`,
+        /// `Type/id/_history/n`, or an absolute URL ending in `Type/id` (counted as that resource
+        /// whatever its server: refusing a booking is safer than double-booking a practitioner).
         static func id(of reference: JSON, type: String) -> String? {
-            guard let text = reference["reference"]?.stringValue, text.hasPrefix("\(type)/") else { return nil }
-            let id = text.dropFirst(type.count + 1)
-            return id.isEmpty || id.contains("/") ? nil : String(id)
+            guard var text = reference["reference"]?.stringValue else { return nil }
+            if let r = text.range(of: "/_history/") { text = String(text[..<r.lowerBound]) }
+            let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count >= 2, parts[parts.count - 2] == type, let id = parts.last, ResourceID.isValid(id) else { return nil }
+            guard parts.count == 2 || text.contains("://") else { return nil }
+            return id
         }
     }
 }

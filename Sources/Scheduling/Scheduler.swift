@@ -52,7 +52,7 @@ package struct Scheduler: Sendable {
                 !(json["actor"]?.arrayValue ?? []).contains(where: { $0["reference"]?.stringValue?.hasPrefix("Patient/") == true }),
                 let availability = try ScheduleAvailability.parse(json, id: version.id)
             else { continue }
-            if let serviceType, !availability.serviceTypes.isEmpty, !availability.serviceTypes.contains(serviceType) { continue }
+            if let serviceType, !availability.serviceTypes.contains(serviceType) { continue }
             let horizonEnd = availability.horizon.end ?? now + Int64(configuration.defaultHorizonDays) * 86_400_000
             let start = max(from, now, availability.horizon.start ?? from)
             let end = min(to, horizonEnd)

@@ -53,7 +53,8 @@ package enum SchedulingOperations {
 
     static func instant(_ input: OperationInput, _ name: String) throws(FHIRError) -> Int64? {
         guard let text = try input.string(name) else { return nil }
-        guard text.contains("T"), let range = DateRange(text) else {
+        let zoned = text.hasSuffix("Z") || text.dropFirst(11).contains("+") || text.dropFirst(11).contains("-")
+        guard text.contains("T"), zoned, let range = DateRange(text) else {
             throw FHIRError(.badRequest, code: "value", "'\(name)' must be a dateTime with a time and a zone, such as 2027-03-01T09:00:00Z", expression: [name])
         }
         return range.low
@@ -73,11 +74,12 @@ package enum SchedulingOperations {
     }
 
     /// The practitioner (id) and patient (reference) an Appointment names.
+    /// (References are read as the booking rule reads them, however they are spelled.)
     static func people(_ appointment: JSONObject) -> (practitioner: String?, patient: String?) {
-        let actors = (appointment["participant"]?.arrayValue ?? []).compactMap { $0["actor"]?["reference"]?.stringValue }
+        let actors = (appointment["participant"]?.arrayValue ?? []).compactMap { $0["actor"] }
         return (
-            actors.first { $0.hasPrefix("Practitioner/") }.map { String($0.dropFirst("Practitioner/".count)) },
-            actors.first { $0.hasPrefix("Patient/") }
+            actors.lazy.compactMap { BookingRule.Claim.id(of: $0, type: "Practitioner") }.first,
+            actors.lazy.compactMap { BookingRule.Claim.id(of: $0, type: "Patient") }.first.map { "Patient/\($0)" }
         )
     }
 
@@ -170,8 +172,13 @@ struct FindOperation: FHIROperation {
             ])
     }
 
+    static let parameters: Set<String> = ["start", "end", "practitioner", "visit-type", "service-type", "timezone", "_count"]
+
     func invoke(_ call: OperationCall, record: inout AuditRecord) async throws -> OperationResult {
         let input = call.input
+        if let unknown = input.values.first(where: { !Self.parameters.contains($0.name) }) {
+            throw FHIRError(.badRequest, code: "not-supported", "$find has no parameter '\(unknown.name.prefix(40))'", expression: [String(unknown.name.prefix(40))])
+        }
         let from = try SchedulingOperations.required(try SchedulingOperations.instant(input, "start"), "start")
         let to = try SchedulingOperations.required(try SchedulingOperations.instant(input, "end"), "end")
         guard from < to, to - from <= Int64(scheduler.configuration.maxFindDays) * 86_400_000 else {
@@ -345,6 +352,10 @@ struct RescheduleOperation: FHIROperation {
         var appointment = SchedulingOperations.withoutHold(try SchedulingOperations.stored(current))
         guard ["pending", "booked"].contains(appointment["status"]?.stringValue ?? "") else {
             throw FHIRError(.conflict, code: "business-rule", "Only a pending or booked appointment can be moved", expression: ["Appointment.status"])
+        }
+        // a hold is booked or let run out, not moved (a moved hold would never expire)
+        if SchedulingVocabulary.holdExpiry(of: try SchedulingOperations.stored(current)) != nil {
+            throw FHIRError(.conflict, code: "business-rule", "A hold cannot be moved; hold the other time instead", expression: ["Appointment.extension"])
         }
         appointment["start"] = .string(SchedulingOperations.text(start, zone: .gmt))
         appointment["slot"] = nil

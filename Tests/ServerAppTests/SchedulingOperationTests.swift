@@ -1,6 +1,7 @@
 import Events
 import FHIR
 import Foundation
+import HTTPTypes
 import Identity
 import Kernel
 import Mail
@@ -225,6 +226,64 @@ import Testing
         #expect(mail.data.contains("Monday 1 March 2027 at 15:10 GMT") && mail.data.contains("with Dr Xu"))
         #expect(!mail.data.contains("Alvarez") && !mail.data.contains("depression"))
         try await smtp.stop()
+    }
+
+    /// What the outside attack pass of this feature found, each closed.
+    @Test(arguments: TestDatabaseKind.allCases)
+    func whatTheAttackPassFoundStaysClosed(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind) { s in
+            let w = try await AccessWorld.make(s)
+            _ = try await s.create(Self.schedule(practitioner: w.prx))
+            let alvarez = try w.caller(w.patient, "patient/*.cruds")
+            func booking(_ practitioner: String, start: String = "2027-03-01T14:00:00Z", end: String? = "2027-03-01T14:30:00Z", status: String = "booked") -> JSON {
+                var o = Self.booking(patient: w.pb, practitioner: w.prx, start: start, end: end ?? start).objectValue!
+                o["status"] = .string(status)
+                o["participant"] = [
+                    ["actor": ["reference": .string("Patient/\(w.pb)")], "status": "accepted"], ["actor": ["reference": .string(practitioner)], "status": "accepted"],
+                ]
+                if end == nil { o["end"] = nil }
+                return .object(o)
+            }
+            #expect(try await s.post("/fhir/Appointment", booking("Practitioner/\(w.prx)")).code == 201)
+            // 1. the same practitioner spelled another way is the same practitioner
+            for spelling in ["http://localhost/fhir/Practitioner/\(w.prx)", "https://elsewhere.example/fhir/Practitioner/\(w.prx)", "Practitioner/\(w.prx)/_history/1"] {
+                let r = try await s.post("/fhir/Appointment", booking(spelling, start: "2027-03-01T14:10:00Z", end: "2027-03-01T14:20:00Z"))
+                #expect(r.code == 409, "\(spelling)")
+            }
+            // 2. an active appointment needs a real period (app-2, app-3); a proposal does not
+            for (start, end) in [("2027-03-02T14:00:00Z", nil), ("2027-03-02T15:00:00Z", "2027-03-02T14:30:00Z"), ("2027-03-02T15:10:00Z", "2027-03-02T15:10:00Z")]
+                as [(String, String?)]
+            {
+                let r = try await s.post("/fhir/Appointment", booking("Practitioner/\(w.prx)", start: start, end: end))
+                #expect(r.code == 422, "\(start)–\(end ?? "none")")
+                #expect(r.issueCodes == ["invariant"])
+            }
+            #expect(try await s.post("/fhir/Appointment", booking("Practitioner/\(w.prx)", start: "2027-03-02T14:00:00Z", end: nil, status: "proposed")).code == 201)
+            // 3. a patient writes appointments only through the operations (office hours, the grid,
+            //    holds, limits and approval live there): no plain POST, PUT, PATCH or Bundle
+            let mine = Self.booking(patient: w.pa, practitioner: w.prx, start: "2027-03-07T08:00:00Z", end: "2027-03-07T09:00:00Z")
+            #expect(try await s.post("/fhir/Appointment", mine, as: alvarez).code == 403)
+            var withID = mine.objectValue!
+            withID["id"] = "chosen-id"
+            #expect(try await s.put("/fhir/Appointment/chosen-id", .object(withID), as: alvarez).code == 403)
+            let bundle = j(#"{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"POST","url":"Appointment"},"resource":\#(mine.serializedString())}]}"#)
+            #expect(try await s.post("/fhir", bundle, as: alvarez).code == 403)
+            let hold = try await s.post(
+                "/fhir/Appointment/$hold", Self.parameters("appointment-resource", resource: Self.request(patient: w.pa, practitioner: w.prx, start: "2027-03-04T09:00:00-05:00")),
+                as: alvarez)
+            let holdID = try #require(hold.id)
+            let extend = try await s.request(
+                .patch, "/fhir/Appointment/\(holdID)", body: #"[{"op":"replace","path":"/extension/0/valueInstant","value":"2030-01-01T00:00:00Z"}]"#,
+                headers: [.contentType: "application/json-patch+json"], as: alvarez)
+            #expect(extend.code == 403)
+            #expect(try await s.request(.delete, "/fhir/Appointment/\(holdID)", as: alvarez).code == 403)
+            // 4. a hold is not moved (it would never run out)
+            #expect(try await s.post("/fhir/Appointment/\(holdID)/$reschedule", Self.parameters([("start", "2027-03-04T09:35:00-05:00")]), as: alvarez).code == 409)
+            // 5. $find: times need a zone, unknown parameters are refused, service-type filters
+            #expect(try await s.get("/fhir/Appointment/$find?start=2027-03-01T00:00:00&end=2027-03-02T00:00:00Z", as: alvarez).issueExpressions == ["start"])
+            #expect(try await s.get("/fhir/Appointment/$find?\(Self.week)&patient=Patient/\(w.pb)", as: alvarez).code == 400)
+            #expect(try await s.get("/fhir/Appointment/$find?\(Self.week)&service-type=dentistry", as: alvarez).total == 0)
+        }
     }
 
     static func ms(_ iso: String) -> Int64 { Int64(ISO8601DateFormatter().date(from: iso)!.timeIntervalSince1970 * 1000) }

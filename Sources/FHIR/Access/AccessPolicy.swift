@@ -38,6 +38,12 @@ package struct AccessPolicy: Sendable {
         "Binary": [], "Linkage": [], "Bundle": [], "Composition": ["patient", "subject"],
     ]
 
+    /// Types a patient writes only through operations, which hold the rules a plain write would
+    /// skip (office hours, the booking grid, holds that expire, per-patient limits, approval).
+    package static let patientWritesThroughOperations: [String: String] = [
+        "Appointment": "$hold, $book, $reschedule and $cancel"
+    ]
+
     /// Types that hold patient data (Patient and every type of its compartment).
     package func isPatientData(_ type: String) -> Bool { compartmentParams[type] != nil }
 

@@ -24,6 +24,17 @@ package enum HealthHubTask: String, Sendable {
 package struct RequestAccess: Sendable {
     package let caller: Caller
     let policy: AccessPolicy
+    /// The FHIR operation this access writes for (`book`), set by the controller for operation
+    /// calls: a patient writes some types only through their operations
+    /// (`AccessPolicy.patientWritesThroughOperations`).
+    package private(set) var operation: String?
+
+    /// The same access, writing for `operation`.
+    package func forOperation(_ code: String) -> RequestAccess {
+        var copy = self
+        copy.operation = code
+        return copy
+    }
 
     /// A request's access: always with the principal its authentication established.
     package init(principal: Principal, policy: AccessPolicy) {
@@ -45,7 +56,13 @@ package struct RequestAccess: Sendable {
     /// The limit of an interaction, or a 403 naming what the token lacks.
     package func limit(_ type: String, _ permission: Permission) throws(FHIRError) -> CompartmentLimit {
         switch caller {
-        case .principal(let principal): return try policy.limit(principal, type, permission)
+        case .principal(let principal):
+            if principal.role == .patient, operation == nil, permission != .read, permission != .search,
+                let through = AccessPolicy.patientWritesThroughOperations[type]
+            {
+                throw AccessPolicy.forbidden("Patients change \(type) resources only through \(through)")
+            }
+            return try policy.limit(principal, type, permission)
         case .healthHub: return .unrestricted
         }
     }

@@ -112,7 +112,7 @@ package struct FHIRController: Sendable {
                     input = OperationInput(values: input.values + (try OperationInput(parameters: .object(parameters))).values)
                 }
             }
-            let result = try await op.invoke(OperationCall(id: id, input: input, access: access(context), service: service), record: &record)
+            let result = try await op.invoke(OperationCall(id: id, input: input, access: access(context).forOperation(op.code), service: service), record: &record)
             if !result.committedAudit { try await service.audit.appendSoon([record]) }
             return fhirResponse(result.status, result.body.serialized())
         }
