@@ -94,7 +94,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Mustache", package: "swift-mustache"),
-            ], resources: [.copy("Templates")], swiftSettings: strictSettings),
+            ], resources: [.copy("Templates"), .copy("Static")], swiftSettings: strictSettings),
         // FHIR R4: JSON model, definitions, FHIRPath, validation, store, search, REST routes.
         .target(
             name: "FHIR",
@@ -196,12 +196,13 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ], swiftSettings: strictSettings),
-        // The face of HealthHub: the landing page (and, as they come, the portal and consoles),
-        // its pages as templates and its strings from per-language catalogues.
+        // The face of HealthHub: the landing page, the patient portal and the clinician console,
+        // their pages as templates and their strings from per-language catalogues.
         .target(
             name: "Portal",
             dependencies: [
-                "Kernel", "Gateway",
+                "Kernel", "Gateway", "FHIR", "Scheduling",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ], resources: [.copy("Templates"), .copy("Strings")], swiftSettings: strictSettings),

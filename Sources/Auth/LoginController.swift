@@ -43,6 +43,13 @@ package struct LoginController: Sendable {
         return try await identity.sessions.load(cookie)
     }
 
+    /// Where a sign-in without a destination ends: the signed-in person's start page (the
+    /// portal for patients, the console for staff).
+    static let home = "/home"
+
+    /// Where a completed sign-in goes: `next`, or the start page when it is the sign-in itself.
+    static func after(_ next: String) -> String { next == "/login" ? home : next }
+
     /// Only local paths: `next` must never send a browser to another site.
     /// Browsers drop tabs and newlines from URLs, so `/\t/evil.example` would become
     /// `//evil.example`: anything but visible ASCII is refused.
@@ -67,9 +74,7 @@ package struct LoginController: Sendable {
 
     @Sendable func loginPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         let next = Self.safeNext(request.uri.queryParameters["next"].map(String.init))
-        if next == "/login", let s = try await session(request), s.userID != nil {
-            return Page.html("Signed in", Page.signedIn(csrf: s.csrf))
-        }
+        if next == "/login", let s = try await session(request), s.userID != nil { return Self.redirect(Self.home) }
         let (cookie, s) = try await identity.sessions.create()
         return Page.html("Sign in", Page.login(csrf: s.csrf, next: next, message: nil), cookie: Cookies.set(cookie, secure: urls.isHTTPS(request)))
     }
@@ -108,7 +113,7 @@ package struct LoginController: Sendable {
             let (cookie, _) = try await identity.sessions.replace(s, userID: user.id, pendingUserID: nil)
             try await identity.accounts.recordSuccess(userID: user.id)
             await audit.record("login", context, agent: user.reference, role: user.role.rawValue, success: true)
-            return Self.redirect(next, cookie: Cookies.set(cookie, secure: secure))
+            return Self.redirect(Self.after(next), cookie: Cookies.set(cookie, secure: secure))
         }
     }
 
@@ -156,7 +161,7 @@ package struct LoginController: Sendable {
         await audit.record(
             "login", context, agent: user.reference, role: user.role.rawValue, success: true,
             code: factor == .recoveryCode ? "recovery-code" : nil)
-        return Self.redirect(next, cookie: Cookies.set(cookie, secure: urls.isHTTPS(request)))
+        return Self.redirect(Self.after(next), cookie: Cookies.set(cookie, secure: urls.isHTTPS(request)))
     }
 
     @Sendable func enrol(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -53,10 +53,6 @@ package enum Page {
         render("recovery-codes", ["codes": codes, "next": next])
     }
 
-    package static func signedIn(csrf: String) -> String {
-        render("signed-in", ["fields": hidden([("csrf", csrf)])])
-    }
-
     /// The consent question: which application, for whom, with which scopes; a practitioner
     /// launching for a patient also names the patient.
     package static func consent(client: String, email: String, scopes: [String], fields: [(String, String)], needsPatient: Bool) -> String {

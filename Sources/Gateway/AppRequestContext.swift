@@ -21,6 +21,8 @@ package struct AppRequestContext: GatewayRequestContext {
     /// Set by the authentication middleware of identified routes, and read only to build their
     /// `IdentifiedRequestContext`: handlers never see an optional principal.
     package var principal: Principal?
+    /// The web session of a signed-in page (set with the principal by the session middleware).
+    package var session: PageSession?
     /// The tightest rate-limit bucket charged for this request so far (for the headers).
     package var rateLimit: RateLimiter.Decision?
     /// What the request costs, classified once by the rate limiter from method and path.
@@ -48,6 +50,8 @@ package struct IdentifiedRequestContext: ChildRequestContext, GatewayRequestCont
     package let requestID: String
     package let remoteAddress: String?
     package let principal: Principal
+    /// The web session, for pages (`RouteTable.signedIn`); nil on the token-authenticated API.
+    package let session: PageSession?
 
     package init(context: AppRequestContext) throws {
         // Unreachable behind the authentication middleware; refused rather than assumed.
@@ -58,7 +62,20 @@ package struct IdentifiedRequestContext: ChildRequestContext, GatewayRequestCont
         requestID = context.requestID
         remoteAddress = context.remoteAddress
         self.principal = principal
+        self.session = context.session
     }
 
     package var maxUploadSize: Int { AppRequestContext.uploadLimit }
+}
+
+/// What a signed-in page knows of its web session besides the principal: the CSRF token its
+/// forms carry and the account's email (shown in the header).
+package struct PageSession: Sendable {
+    package let csrf: String
+    package let email: String
+
+    package init(csrf: String, email: String) {
+        self.csrf = csrf
+        self.email = email
+    }
 }

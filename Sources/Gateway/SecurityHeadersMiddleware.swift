@@ -1,8 +1,9 @@
 import HTTPTypes
 import Hummingbird
 
-/// Headers every response carries: no MIME sniffing, no framing, no referrer, a strict CSP
-/// (pages set their own, stricter one), and HSTS when the server is reached over https.
+/// Headers every response carries: no MIME sniffing, no framing, no referrer (pages send it to
+/// HealthHub itself only), a strict CSP (pages set their own), and HSTS when the server is
+/// reached over https.
 /// Errors thrown further in are turned into responses here, so refusals carry the headers too.
 package struct SecurityHeadersMiddleware: RouterMiddleware {
     package typealias Context = AppRequestContext
@@ -18,7 +19,7 @@ package struct SecurityHeadersMiddleware: RouterMiddleware {
 
     func apply(_ headers: inout HTTPFields) {
         headers[.xContentTypeOptions] = "nosniff"
-        headers[.referrerPolicy] = "no-referrer"
+        if headers[.referrerPolicy] == nil { headers[.referrerPolicy] = "no-referrer" }
         if headers[.contentSecurityPolicy] == nil { headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'" }
         if headers[.xFrameOptions] == nil { headers[.xFrameOptions] = "DENY" }
         if hsts { headers[.strictTransportSecurity] = "max-age=31536000; includeSubDomains" }

@@ -18,10 +18,15 @@ package struct LandingController: Sendable {
             let language = Catalogue.negotiate(choice: choice ?? request.cookies[Self.languageCookie]?.value, acceptLanguage: request.headers[.acceptLanguage])
             var response = HTMLPage.response(Catalogue.bundled.text("landing.title", language), try Self.render(language: language), language: language)
             if let choice, Catalogue.languages.contains(choice.lowercased()) {
-                response.headers[values: .setCookie].append("\(Self.languageCookie)=\(language); Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax")
+                response.headers[values: .setCookie].append(Self.languageSetCookie(language))
             }
             return response
         }
+    }
+
+    /// The language preference cookie: a choice, not a credential (HttpOnly, SameSite=Lax).
+    static func languageSetCookie(_ language: String) -> String {
+        "\(languageCookie)=\(language); Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax"
     }
 
     /// The page body in `language`.

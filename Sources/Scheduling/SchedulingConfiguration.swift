@@ -15,6 +15,9 @@ package struct SchedulingConfiguration: Sendable {
     package var defaultHorizonDays = 90
     /// Reminders before a booked appointment, in minutes (48 h and 2 h by default).
     package var reminderMinutes = [2880, 120]
+    /// The practice's time zone, in which the pages show times (`HEALTHHUB_TIMEZONE`, an IANA
+    /// name; the machine's own zone when unset).
+    package var timeZone = TimeZone.current
 
     package init() {}
 
@@ -35,7 +38,8 @@ package struct SchedulingConfiguration: Sendable {
     /// Reads `HEALTHHUB_APPOINTMENT_TYPES` (comma-separated `CODE:minutes[:before[:after[:count/days]]]`,
     /// e.g. `ROUTINE:30:0:5,CHECKUP:45:0:10:1/365`), `HEALTHHUB_BOOKING_APPROVAL` (on/off),
     /// `HEALTHHUB_HOLD_MINUTES` (1–60), `HEALTHHUB_PLANNING_DAYS` (the horizon when a Schedule
-    /// has none, 1–730) and `HEALTHHUB_REMINDERS` (e.g. `48h,2h`, or `off`). Returns the problems found.
+    /// has none, 1–730), `HEALTHHUB_REMINDERS` (e.g. `48h,2h`, or `off`) and `HEALTHHUB_TIMEZONE`.
+    /// Returns the problems found.
     package mutating func read(_ settings: Settings) -> [String] {
         var problems: [String] = []
         if let text = settings.value(nil, "APPOINTMENT_TYPES") {
@@ -69,6 +73,9 @@ package struct SchedulingConfiguration: Sendable {
             } else {
                 problems.append("HEALTHHUB_REMINDERS must be offsets before the appointment such as 48h,2h or 30m (or off)")
             }
+        }
+        if let text = settings.value(nil, "TIMEZONE") {
+            if let zone = TimeZone(identifier: text) { timeZone = zone } else { problems.append("HEALTHHUB_TIMEZONE must be an IANA time zone name such as Europe/Madrid") }
         }
         if let text = settings.value(nil, "PLANNING_DAYS") {
             if let n = Int(text), (1...730).contains(n) { defaultHorizonDays = n } else { problems.append("HEALTHHUB_PLANNING_DAYS must be 1-730") }

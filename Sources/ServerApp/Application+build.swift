@@ -60,33 +60,48 @@ package func buildRouter(services: HealthHubServices, operations: Operations, co
     let securityAudit = SecurityAudit(trail: services.audit, telemetry: telemetry)
     // Only a benchmark build (-DHEALTHHUB_BENCHMARK) has the bypass that measures the gateway's cost.
     #if HEALTHHUB_BENCHMARK
-    let bypass: (any MiddlewareProtocol<Request, Response, AppRequestContext>, WAFBodyMiddleware?)? =
-        configuration.benchmarkWithoutGateway ? (BenchmarkCallerMiddleware(), nil) : nil
+    let bypass: GatewayDoors? =
+        configuration.benchmarkWithoutGateway
+        ? GatewayDoors(
+            authentication: BenchmarkCallerMiddleware(), sessions: SessionAuthenticator(identity: services.identity, audit: securityAudit, limiter: nil), bodyInspection: nil)
+        : nil
     if bypass != nil { router.add(middleware: PathGuardMiddleware()) }
     #else
-    let bypass: (any MiddlewareProtocol<Request, Response, AppRequestContext>, WAFBodyMiddleware?)? = nil
+    let bypass: GatewayDoors? = nil
     #endif
-    let (authentication, bodyInspection) =
-        bypass
-        ?? addGateway(to: router, services: services, operations: operations, configuration: configuration, urls: urls, audit: securityAudit)
+    let gateway = bypass ?? addGateway(to: router, services: services, operations: operations, configuration: configuration, urls: urls, audit: securityAudit)
     // Deny by default: a route is public only when registered through `routes.publicRoutes`;
-    // everything registered through `routes.identified` passes `authentication` first.
-    let routes = RouteTable(router: router, authentication: authentication, bodyInspection: bodyInspection)
+    // everything registered through `routes.identified` passes the token authentication first,
+    // and every page registered through `routes.signedIn` the web-session authentication.
+    let routes = RouteTable(
+        router: router, authentication: gateway.authentication, sessionAuthentication: gateway.sessions, bodyInspection: gateway.bodyInspection)
     operations.register(on: routes, audit: securityAudit)
     OAuthController(identity: services.identity, care: services.fhir, urls: urls, audit: securityAudit).register(on: routes)
     LoginController(identity: services.identity, care: services.fhir, urls: urls, audit: securityAudit).register(on: routes)
     let scheduler = Scheduler(configuration: services.scheduling, database: services.database)
-    FHIRController(service: services.fhir, publicBaseURL: configuration.publicBaseURL, operations: SchedulingOperations.all(scheduler)).register(on: routes)
+    let scheduling = SchedulingOperations.all(scheduler)
+    FHIRController(service: services.fhir, publicBaseURL: configuration.publicBaseURL, operations: scheduling).register(on: routes)
     LandingController().register(on: routes)
+    let pages = PageKit(service: services.fhir, timeZone: services.scheduling.timeZone, publicBaseURL: configuration.publicBaseURL)
+    PatientPortalController(kit: pages, scheduling: services.scheduling, operations: scheduling + [EverythingOperation()]).register(on: routes)
+    ConsoleController(kit: pages, operations: scheduling).register(on: routes)
+    StaticAssets.bundled.register(on: routes)
     return (router, routes)
 }
 
-/// The gateway, in one place, outermost first; returns the authentication that identified
-/// routes pass and the body inspection every route's body goes through.
+/// What the gateway hands the route table: the authentication of the API and of the pages, and
+/// the body inspection every route's body goes through.
+struct GatewayDoors {
+    let authentication: any MiddlewareProtocol<Request, Response, AppRequestContext>
+    let sessions: SessionAuthenticator
+    let bodyInspection: WAFBodyMiddleware?
+}
+
+/// The gateway, in one place, outermost first.
 func addGateway(
     to router: Router<AppRequestContext>, services: HealthHubServices, operations: Operations, configuration: HealthHubConfiguration,
     urls: ServerURLs, audit: SecurityAudit
-) -> (any MiddlewareProtocol<Request, Response, AppRequestContext>, WAFBodyMiddleware?) {
+) -> GatewayDoors {
     let telemetry = services.telemetry
     // Security headers come before the path guard and authentication (rather than after them)
     // so that refusals of the layers after them carry the headers too. The path guard refuses every path with more than one spelling
@@ -106,10 +121,10 @@ func addGateway(
     // Innermost of the chain: framework errors (no such route, ...) in the shape of their
     // surface, before any layer above turns them into plain responses.
     router.add(middleware: SurfaceErrorMiddleware())
-    return (
-        BearerAuthenticator(tokens: services.identity.tokens, urls: urls, audit: audit, limiter: limiter),
-        WAFBodyMiddleware(runtime: operations.waf, telemetry: telemetry)
-    )
+    return GatewayDoors(
+        authentication: BearerAuthenticator(tokens: services.identity.tokens, urls: urls, audit: audit, limiter: limiter),
+        sessions: SessionAuthenticator(identity: services.identity, audit: audit, limiter: limiter),
+        bodyInspection: WAFBodyMiddleware(runtime: operations.waf, telemetry: telemetry))
 }
 
 /// Runs the server and its background services (database statistics, audit checkpoints,

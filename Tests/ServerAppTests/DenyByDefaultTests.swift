@@ -16,7 +16,7 @@ import Testing
     /// The routes anyone may call; docs/security.md lists the same. Adding a public route means
     /// adding it here, on purpose.
     static let publicRoutes: Set<String> = [
-        "GET /", "GET /health", "GET /ready", "GET /metrics", "GET /api/status", "GET /status",
+        "GET /", "GET /static/{name}", "GET /health", "GET /ready", "GET /metrics", "GET /api/status", "GET /status",
         "GET /fhir/metadata", "GET /.well-known/smart-configuration", "GET /fhir/.well-known/smart-configuration",
         "GET /.well-known/openid-configuration", "GET /fhir/.well-known/openid-configuration", "GET /.well-known/jwks.json",
         "POST /oauth/token", "POST /oauth/revoke", "POST /oauth/introspect",
@@ -24,7 +24,7 @@ import Testing
         "GET /oauth/authorize", "POST /oauth/authorize", "POST /oauth/consent",
         "GET /fhir/OperationDefinition/Appointment-find", "GET /fhir/OperationDefinition/Appointment-hold",
         "GET /fhir/OperationDefinition/Appointment-book", "GET /fhir/OperationDefinition/Appointment-cancel",
-        "GET /fhir/OperationDefinition/Appointment-reschedule",
+        "GET /fhir/OperationDefinition/Appointment-reschedule", "GET /fhir/OperationDefinition/Patient-everything",
     ]
 
     static let methods: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch, .head, .options]
@@ -66,10 +66,14 @@ import Testing
                             let reply = try await Self.send(s, method, spelling, caller: .anonymous)
                             checked += 1
                             // methods outside the API's (OPTIONS without CORS) are a 405 anywhere
+                            // pages (signed-in routes) send a browser to the sign-in (303) or refuse a form (403)
+                            let page = s.routes.contains { $0.path == template && $0.access == .signedIn }
                             let allowed: Set<Int> =
                                 method == .options
                                 ? [400, 405]
-                                : canonical && s.routes.contains(where: { $0.path == template && $0.method == routed }) ? [401] : [400, 401, 404]
+                                : page
+                                    ? [303, 400, 403, 404]
+                                    : canonical && s.routes.contains(where: { $0.path == template && $0.method == routed }) ? [401] : [400, 401, 404]
                             if !allowed.contains(reply.code) || reply.text.contains("Quintero-Marker") {
                                 failures.append("\(method.rawValue) \(spelling) -> \(reply.code)")
                             }

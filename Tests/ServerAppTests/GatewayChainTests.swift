@@ -40,12 +40,14 @@ final class CapturedLogs: Sendable {
             for r in replies {
                 #expect(r.headers[.xContentTypeOptions] == "nosniff")
                 #expect(r.headers[HTTPField.Name("X-Frame-Options")!] == "DENY")
-                #expect(r.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer")
+                // (pages send the referrer to HealthHub itself, so that their forms carry its Origin)
+                #expect(r.headers[HTTPField.Name("Referrer-Policy")!] == (r.headers[.contentType]?.hasPrefix("text/html") == true ? "same-origin" : "no-referrer"))
                 #expect(r.headers[.contentSecurityPolicy]?.contains("frame-ancestors 'none'") == true)
                 #expect(r.headers[.strictTransportSecurity] == nil)  // plain http here
             }
-            // the sign-in page keeps its own policy (inline style allowed, nothing else)
-            #expect(replies[2].headers[.contentSecurityPolicy]?.contains("style-src 'unsafe-inline'") == true)
+            // the sign-in page keeps its own policy: its stylesheet and scripts from HealthHub only, nothing inline
+            let pagePolicy = try #require(replies[2].headers[.contentSecurityPolicy])
+            #expect(pagePolicy.contains("style-src 'self'") && pagePolicy.contains("script-src 'self'") && !pagePolicy.contains("unsafe-inline"))
         }
     }
 

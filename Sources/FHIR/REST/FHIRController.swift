@@ -15,11 +15,13 @@ package struct FHIRController: Sendable {
     /// Public base URL of the API (e.g. `https://fhir.example.org/fhir`); when nil it is derived
     /// from the request's Host header.
     let publicBaseURL: String?
-    /// Operations other modules provide (`FHIROperation`), by `Type/$code` or `Type/id/$code`.
+    /// The operations: FHIR's own (`$everything`) and those other modules provide
+    /// (`FHIROperation`), by `Type/$code` or `Type/id/$code`.
     let operations: [any FHIROperation]
     let operationIndex: [String: any FHIROperation]
 
     package init(service: FHIRService, publicBaseURL: String?, operations: [any FHIROperation] = []) {
+        let operations = [EverythingOperation()] + operations
         self.service = service
         self.bundles = BundleProcessor(service: service)
         self.capabilityStatement = CapabilityStatementBuilder(definitions: service.definitions, registry: service.registry)
@@ -93,17 +95,11 @@ package struct FHIRController: Sendable {
             throw FHIRError(.notFound, code: "not-supported", "\(type) has no operation $\(code.prefix(40))")
         }
         guard request.method == .post || !op.affectsState else { throw Self.methodNotAllowed(request) }
+        let id = op.onInstance ? context.parameters.get("id") ?? "" : nil
         var record = auditRecord("operation", op.affectsState ? .execute : .read, request, context)
-        record.query = (op.onInstance ? "\(op.resourceType)/\(context.parameters.get("id") ?? "")" : op.resourceType) + "/$\(op.code)"
-        return try await service.audited(record, committed: true) { record in
-            let id: String?
-            if op.onInstance {
-                id = context.parameters.get("id") ?? ""
-                guard ResourceID.isValid(id!) else { throw FHIRError.invalid("'\(id!.prefix(70))' is not a valid resource id") }
-                record.resources = ["\(op.resourceType)/\(id!)"]
-            } else {
-                id = nil
-            }
+        record.query = FHIRService.operationPath(op, id: id)
+        // (a body that cannot be read is audited as the failed call; `invoke` audits the rest)
+        let input = try await service.audited(record, committed: true) { _ in
             var input = OperationInput(query: request.uri.query ?? "")
             if request.method == .post {
                 let body = try await jsonBody(request, context: context)
@@ -112,10 +108,10 @@ package struct FHIRController: Sendable {
                     input = OperationInput(values: input.values + (try OperationInput(parameters: .object(parameters))).values)
                 }
             }
-            let result = try await op.invoke(OperationCall(id: id, input: input, access: access(context).forOperation(op.code), service: service), record: &record)
-            if !result.committedAudit { try await service.audit.appendSoon([record]) }
-            return fhirResponse(result.status, result.body.serialized())
+            return input
         }
+        let result = try await service.invoke(op, id: id, input: input, access: access(context), base: base(request), record: record)
+        return fhirResponse(result.status, result.body.serialized())
     }
 
     @Sendable func read(_ request: Request, context: IdentifiedRequestContext) async throws -> Response {

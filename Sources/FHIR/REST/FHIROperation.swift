@@ -36,12 +36,15 @@ package struct OperationCall: Sendable {
     package let input: OperationInput
     package let access: RequestAccess
     package let service: FHIRService
+    /// The FHIR base URL the caller reached (for `fullUrl`s).
+    package let base: String
 
-    package init(id: String?, input: OperationInput, access: RequestAccess, service: FHIRService) {
+    package init(id: String?, input: OperationInput, access: RequestAccess, service: FHIRService, base: String) {
         self.id = id
         self.input = input
         self.access = access
         self.service = service
+        self.base = base
     }
 }
 
@@ -110,5 +113,31 @@ package struct OperationInput: Sendable {
     /// The resource given as `name` (a Parameters entry's `resource`).
     package func resource(_ name: String) -> JSONObject? {
         values.first { $0.name == name && $0.value["resourceType"] != nil }?.value.objectValue
+    }
+}
+
+extension FHIRService {
+    /// Runs `op` for `access` as the REST API does, for the API and for the pages alike: the
+    /// instance id checked, audited as `operation` with the operation's path as the record's
+    /// query (`Appointment/123/$cancel`), in the operation's own transaction when it writes.
+    package func invoke(
+        _ op: any FHIROperation, id: String?, input: OperationInput, access: RequestAccess, base: String, record: AuditRecord
+    ) async throws -> OperationResult {
+        var record = record
+        record.query = Self.operationPath(op, id: id)
+        return try await audited(record, committed: true) { record in
+            if op.onInstance {
+                guard let id, ResourceID.isValid(id) else { throw FHIRError.invalid("'\((id ?? "").prefix(70))' is not a valid resource id") }
+                record.resources = ["\(op.resourceType)/\(id)"]
+            }
+            let result = try await op.invoke(OperationCall(id: id, input: input, access: access.forOperation(op.code), service: self, base: base), record: &record)
+            if !result.committedAudit { try await audit.appendSoon([record]) }
+            return result
+        }
+    }
+
+    /// What an operation call's audit record names as its query.
+    package static func operationPath(_ op: any FHIROperation, id: String?) -> String {
+        (op.onInstance ? "\(op.resourceType)/\(id ?? "")" : op.resourceType) + "/$\(op.code)"
     }
 }

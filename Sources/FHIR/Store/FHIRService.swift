@@ -339,6 +339,16 @@ package struct FHIRService: Sendable {
         }
     }
 
+    /// A patient's whole record as the caller may see it: the Patient (read under the caller's
+    /// access, so another patient's id is a 403 as on a read) and every current resource of the
+    /// patient compartment of a type the caller may read. The basis of `Patient/$everything`
+    /// (without its paging and parameters).
+    package func everything(patient id: String, access: RequestAccess) async throws -> [ResourceVersion] {
+        let patient = try await read("Patient", id, access: access)
+        let readable = definitions.patientCompartment.filter { type, _ in type != "Patient" && (try? access.limit(type, .read)) != nil }
+        return [patient] + (try await store.compartment(of: id, parameters: readable))
+    }
+
     /// AuditEvents are written once and never change, so they have no history to page through.
     static let noAuditHistory = FHIRError(
         .badRequest, code: "not-supported", "AuditEvents have a single version and no history; search them at /fhir/AuditEvent (e.g. ?date=ge2026-01-01)")

@@ -76,6 +76,34 @@ package struct ResourceStore: Sendable {
             content: deleted ? nil : try unseal(row, type: type, id: id, version: version))
     }
 
+    /// The current resources that name Patient `patient` in one of their compartment
+    /// parameters (`parameters`: type → parameter names, the types the caller may read), in
+    /// type and id order. Read through the reference index's (target_type, target_id) index.
+    package func compartment(of patient: String, parameters: [String: [String]]) async throws -> [ResourceVersion] {
+        let types = parameters.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }
+        guard !types.isEmpty else { return [] }
+        var which: SQLQueryString = ""
+        for (n, (type, params)) in types.enumerated() {
+            if n > 0 { which = which + " OR " }
+            var names: SQLQueryString = ""
+            for (m, param) in params.enumerated() { names = names + (m > 0 ? ", " : "") + "\(bind: param)" }
+            which = which + "(x.res_type = \(bind: type) AND x.param IN (" + names + "))"
+        }
+        let query: SQLQueryString =
+            "SELECT r.res_type, r.res_id, r.version, r.last_updated, r.key_id, r.content FROM hh_resource r WHERE r.deleted = 0 AND EXISTS ("
+            + "SELECT 1 FROM hh_idx_reference x WHERE x.target_type = 'Patient' AND x.target_id = \(bind: patient) AND x.res_type = r.res_type AND x.res_id = r.res_id AND ("
+            + which + ")) ORDER BY r.res_type, r.res_id"
+        let rows = try await database.read { try await $0.raw(query).all() }
+        return try rows.map { row in
+            let type = try row.decode(column: "res_type", as: String.self)
+            let id = try row.decode(column: "res_id", as: String.self)
+            let version = try row.decode(column: "version", as: Int.self)
+            return ResourceVersion(
+                type: type, id: id, version: version, lastUpdated: try row.decode(column: "last_updated", as: Int64.self), deleted: false,
+                content: try unseal(row, type: type, id: id, version: version))
+        }
+    }
+
     package func vread(_ type: String, _ id: String, version: Int) async throws -> ResourceVersion? {
         let row = try await database.read { db in
             try await db.raw(

@@ -1,0 +1,266 @@
+"""The pages in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`)
+driven with Selenium, against a real `healthhub serve` with the demo data, on SQLite and on
+PostgreSQL. Every page visited is checked with axe-core (WCAG 2.1 A and AA: 0 violations); the
+patient's booking journey is also done with the keyboard alone.
+
+Environment: CHROMIUM (default /usr/bin/chromium), CHROMEDRIVER (default /usr/bin/chromedriver).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import struct
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import HealthHubServer, HEALTHHUB_BIN
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_source() -> str:
+    import axe_playwright_python  # ships a current axe-core (4.x) as a plain file
+
+    return (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+
+
+def totp(secret_b32: str, at: float | None = None) -> str:
+    """RFC 6238 (SHA-1, 30 s, 6 digits), as authenticator apps compute it."""
+    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8), casefold=True)
+    counter = int((at or time.time()) // 30)
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    code = (struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000
+    return f"{code:06d}"
+
+
+def credentials(server: HealthHubServer) -> dict[str, dict[str, str]]:
+    """The demo accounts (`data/demo-credentials.txt`) by role, with the record each links to."""
+    text = (server.workdir / "data" / "demo-credentials.txt").read_text()
+    creds = {line.split(":")[0]: dict(re.findall(r"(\w+)=(\S+)", line)) | {"email": line.split()[1]}
+             for line in text.splitlines() if "@demo.healthhub.test" in line}
+    for line in server.cli("users", "list").splitlines():
+        email, _, link = line.split("\t")[:3]
+        for role in creds:
+            if creds[role]["email"] == email:
+                creds[role]["link"] = link
+    return creds
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def site(request, tmp_path_factory):
+    """A server with the demo data (5 patients, the demo accounts), and its credentials."""
+    server = HealthHubServer(request.param, tmp_path_factory.mktemp(f"hhb-{request.param}"))
+    server.prepare_database()
+    server.cli("demo", "--patients", "5")
+    server.env_extra = {"HEALTHHUB_TIMEZONE": "America/New_York", "HEALTHHUB_GEO": "off"}
+    server.start()
+    yield server, credentials(server)
+    server.stop()
+    server.drop_database()
+
+
+def make_browser():
+    """Headless Chromium through Debian's chromedriver."""
+    if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
+        pytest.fail(f"no Chromium at {CHROMIUM} / {CHROMEDRIVER}: scripts/test installs chromium and chromium-driver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000", "--lang=en-US"]:
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(2)
+    return driver
+
+
+@pytest.fixture
+def browser():
+    driver = make_browser()
+    yield driver
+    driver.quit()
+
+
+class Pages:
+    """A browser on the site, checking every page it lands on with axe-core."""
+
+    def __init__(self, driver, root: str):
+        self.driver = driver
+        self.root = root
+        self.axe = axe_source()
+        self.checked: list[str] = []
+
+    def open(self, path: str):
+        self.driver.get(self.root + path)
+        self.check()
+
+    def check(self):
+        self.driver.execute_script(self.axe)
+        violations = self.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}}).then(r => done(r.violations.map("
+            "v => v.id + ': ' + v.help + ' @ ' + v.nodes.map(n => n.target.join(' ')).join(', '))));", WCAG)
+        path = self.driver.current_url.replace(self.root, "")
+        assert violations == [], f"axe-core on {path}: {violations}"
+        self.checked.append(path)
+
+    def text(self) -> str:
+        return self.driver.find_element(By.TAG_NAME, "body").text
+
+    def sign_in(self, email: str, password: str, next_path: str = ""):
+        self.open("/login" + (f"?next={next_path}" if next_path else ""))
+        self.driver.find_element(By.ID, "email").send_keys(email)
+        self.driver.find_element(By.ID, "password").send_keys(password)
+        self.driver.find_element(By.CSS_SELECTOR, "form[action='/login'] button").click()
+        self.check()
+
+    def sign_out(self):
+        self.driver.find_element(By.CSS_SELECTOR, "form[action='/logout'] button").click()
+        WebDriverWait(self.driver, 10).until(lambda d: "You are signed out." in d.find_element(By.TAG_NAME, "body").text)
+
+    def tab_to(self, selector: str, limit: int = 80):
+        """Presses Tab until the focused element matches `selector` (keyboard-only use)."""
+        for _ in range(limit):
+            ActionChains(self.driver).send_keys(Keys.TAB).perform()
+            if self.driver.execute_script("return document.activeElement.matches(arguments[0])", selector):
+                return self.driver.switch_to.active_element
+        raise AssertionError(f"{selector} cannot be reached with the Tab key")
+
+
+def test_a_patient_books_sees_a_chart_and_downloads_their_record(site, browser):
+    server, creds = site
+    pages = Pages(browser, server.root)
+    pages.sign_in(creds["patient"]["email"], creds["patient"]["password"])
+    assert browser.current_url == server.root + "/portal"
+    assert "Next appointments" in pages.text()
+
+    pages.open("/portal/records")
+    charts = browser.find_elements(By.CSS_SELECTOR, "figure.chart svg")
+    assert charts, "no chart on the records page"
+    # each chart's values are also in a table
+    first = browser.find_element(By.CSS_SELECTOR, "figure.chart")
+    assert len(first.find_elements(By.CSS_SELECTOR, "circle.dot")) == len(first.find_elements(By.CSS_SELECTOR, "tbody tr"))
+
+    # with the patient's own GP (the demo clinician), so that the clinician below sees it
+    pages.open("/portal/appointments")
+    gp = creds["practitioner"]["link"].split("/")[1]
+    browser.find_element(By.CSS_SELECTOR, f"#practitioner option[value='{gp}']").click()
+    browser.find_element(By.CSS_SELECTOR, "form[action='/portal/appointments'] button").click()
+    pages.check()
+    slot = browser.find_element(By.CSS_SELECTOR, "input[name=slot]")
+    chosen = slot.get_attribute("value")
+    slot.click()
+    browser.find_element(By.CSS_SELECTOR, "form[action='/portal/appointments/book'] > button").click()
+    pages.check()
+    assert "Your appointment is booked." in pages.text()
+    assert len(browser.find_elements(By.CSS_SELECTOR, "form[action$='/cancel']")) == 1
+
+    # the download is the FHIR Bundle of the whole record
+    cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
+    bundle = requests.get(server.root + "/portal/download/record.json", cookies=cookies, timeout=60)
+    assert bundle.status_code == 200 and bundle.headers["Content-Disposition"].startswith("attachment")
+    body = bundle.json()
+    assert body["resourceType"] == "Bundle" and body["type"] == "searchset"
+    patients = [e["resource"] for e in body["entry"] if e["resource"]["resourceType"] == "Patient"]
+    assert len(patients) == 1
+    assert any(e["resource"]["resourceType"] == "Appointment" for e in body["entry"])
+
+    # another patient's pages give nothing: the console, another chart, made-up ids
+    other = server.get(f"Patient?_count=10").json()["entry"]
+    others = [e["resource"] for e in other if e["resource"]["id"] != patients[0]["id"]]
+    families = [p["name"][0]["family"] for p in others if p.get("name")]
+    for path in ["/console", f"/console/patients/{others[0]['id']}", "/portal/appointments/not-an-id/cancel"]:
+        reply = requests.get(server.root + path, cookies=cookies, timeout=30, allow_redirects=False)
+        assert reply.status_code in (403, 404, 405), (path, reply.status_code)
+        assert not any(f in reply.text for f in families), path
+    assert chosen.startswith(gp + "|")
+    pages.sign_out()
+    pages.open("/portal")
+    assert "/login" in browser.current_url
+
+
+def enrol_clinician(pages: Pages, doctor: dict[str, str]) -> None:
+    """A clinician's first sign-in: password, the enrolment code, then the authenticator's
+    secret and a first TOTP code; the recovery codes; then the console."""
+    pages.sign_in(doctor["email"], doctor["password"])
+    browser = pages.driver
+    browser.find_element(By.ID, "enrolment_code").send_keys(doctor["enrolment_code"])
+    browser.find_element(By.CSS_SELECTOR, "form button").click()
+    pages.check()
+    secret = browser.find_element(By.XPATH, "//p[starts-with(., 'Key:')]/code").text.replace(" ", "")
+    browser.find_element(By.ID, "code").send_keys(totp(secret))
+    browser.find_element(By.CSS_SELECTOR, "form button").click()
+    pages.check()
+    assert "Recovery codes" in pages.text()
+    browser.find_element(By.LINK_TEXT, "Continue").click()
+    pages.check()
+
+
+def test_a_clinician_signs_in_with_totp_and_sees_the_booking(site, browser):
+    server, creds = site
+    # a booking by the patient (through the API, as any app would) for the clinician to find
+    pages = Pages(browser, server.root)
+    doctor = creds["practitioner"]
+    enrol_clinician(pages, doctor)
+    assert browser.current_url.startswith(server.root + "/console")
+
+    # the week's schedule lists the patient's booking; the chart opens from it
+    booked = server.get(f"Appointment?status=booked&actor={doctor['link']}&_count=50").json().get("entry", [])
+    assert booked, "the patient's booking is not there"
+    start = datetime.fromisoformat(booked[0]["resource"]["start"].replace("Z", "+00:00"))
+    # (the week from the day before, in UTC, holds the day in New York)
+    pages.open(f"/console?view=week&date={(start - timedelta(days=1)).date().isoformat()}")
+    link = browser.find_element(By.CSS_SELECTOR, "main table a[href^='/console/patients/']")
+    link.click()
+    pages.check()
+    assert "Vital signs" in pages.text() and "Visits" in pages.text()
+    pages.open("/console/patients")
+    assert browser.find_elements(By.CSS_SELECTOR, "main tbody tr")
+
+
+def test_the_booking_journey_by_keyboard_alone(site, browser):
+    server, creds = site
+    pages = Pages(browser, server.root)
+    pages.open("/login?next=/portal/appointments")
+    pages.tab_to("#email").send_keys(creds["patient"]["email"])
+    pages.tab_to("#password").send_keys(creds["patient"]["password"] + Keys.ENTER)
+    pages.check()
+    assert browser.current_url.endswith("/portal/appointments")
+    pages.tab_to("form[action='/portal/appointments'] button").send_keys(Keys.ENTER)
+    pages.check()
+    pages.tab_to("input[name=slot]").send_keys(Keys.SPACE)
+    pages.tab_to("form[action='/portal/appointments/book'] > button").send_keys(Keys.ENTER)
+    pages.check()
+    assert "Your appointment is booked." in pages.text()
+    # and cancelled again, by keyboard
+    before = len(browser.find_elements(By.CSS_SELECTOR, "form[action$='/cancel']"))
+    pages.tab_to("form[action$='/cancel'] button").send_keys(Keys.ENTER)
+    pages.check()
+    assert "The appointment is cancelled." in pages.text()
+    assert len(browser.find_elements(By.CSS_SELECTOR, "form[action$='/cancel']")) == before - 1
+
+
+def test_every_page_in_spanish_passes_axe_too(site, browser):
+    server, creds = site
+    pages = Pages(browser, server.root)
+    pages.sign_in(creds["patient"]["email"], creds["patient"]["password"])
+    for path in ["/portal?lang=es", "/portal/appointments", "/portal/records", "/portal/download"]:
+        pages.open(path)
+        assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es"
+    pages.open("/")
+    pages.open("/status")
