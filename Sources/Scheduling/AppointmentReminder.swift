@@ -34,31 +34,44 @@ package struct AppointmentReminder: JobHandler {
         let parts = job.payload.split(separator: " ").map(String.init)
         guard parts.count == 3, ResourceID.isValid(parts[0]), let start = Int64(parts[1]) else { return { _ in } }
         let access = RequestAccess(healthHub: .scheduling, policy: service.policy)
-        guard let current = try? await service.read("Appointment", parts[0], access: access), let content = current.content,
-            let appointment = try JSON.parse(content).objectValue, appointment["status"]?.stringValue == "booked",
-            appointment["start"]?.stringValue.flatMap(DateRange.init)?.low == start
-        else { return { _ in } }
-        let (_, patient) = SchedulingOperations.people(appointment)
-        if let mail, let patient, let address = try await email(of: patient, access: access) {
-            let when = DateFormatter()
-            when.timeZone = timeZone
-            when.locale = Locale(identifier: "en_US_POSIX")
-            when.dateFormat = "EEEE d MMMM yyyy 'at' HH:mm zzz"
-            // the practitioner's name only (the patient's own name stays out of the email too)
-            let with = (appointment["participant"]?.arrayValue ?? []).first { $0["actor"]?["reference"]?.stringValue?.hasPrefix("Practitioner/") == true }?["actor"]?["display"]?
-                .stringValue
-            try await mail.send(
-                Mail(
-                    fromName: "HealthHub", from: from, to: [address], subject: "Reminder: your appointment",
-                    lines: [
-                        "You have an appointment on \(when.string(from: Date(timeIntervalSince1970: Double(start) / 1000)))" + (with.map { " with \($0)" } ?? "") + ".",
-                        "", "Sign in to HealthHub to see it, move it or cancel it.", "", "(Reminder \(job.id); please do not reply to this message.)",
-                    ]))
+        // Reading the appointment and the patient's address is an access to patient data like
+        // any other: audited (as HealthHub's scheduling, naming the patient), whatever it finds.
+        var record = AuditRecord(action: .read, interaction: "reminder", agent: "healthhub scheduling")
+        record.resources = ["Appointment/\(parts[0])"]
+        let patient: String?? = try await service.audited(record) { record in
+            guard let current = try? await service.read("Appointment", parts[0], access: access), let content = current.content,
+                let appointment = try JSON.parse(content).objectValue, appointment["status"]?.stringValue == "booked",
+                appointment["start"]?.stringValue.flatMap(DateRange.init)?.low == start
+            else { return nil }
+            let (_, patient) = SchedulingOperations.people(appointment)
+            record.patients = patient.map { [$0] } ?? []
+            if let mail, let patient, let address = try await email(of: patient, access: access) {
+                try await mail.send(message(appointment, start: start, to: address, job: job.id))
+            }
+            return .some(patient)
         }
+        guard let patient else { return { _ in } }
         let log = log
         return { tx in
             try await log.append([.init(topic: "appointment.reminder", subject: "Appointment/\(parts[0])", patient: patient)], in: tx)
         }
+    }
+
+    /// The email: the day, the time and the practitioner's name, nothing else (the patient's
+    /// own name stays out of it too).
+    func message(_ appointment: JSONObject, start: Int64, to address: String, job: String) -> Mail {
+        let when = DateFormatter()
+        when.timeZone = timeZone
+        when.locale = Locale(identifier: "en_US_POSIX")
+        when.dateFormat = "EEEE d MMMM yyyy 'at' HH:mm zzz"
+        let with = (appointment["participant"]?.arrayValue ?? []).first { $0["actor"]?["reference"]?.stringValue?.hasPrefix("Practitioner/") == true }?["actor"]?["display"]?
+            .stringValue
+        return Mail(
+            fromName: "HealthHub", from: from, to: [address], subject: "Reminder: your appointment",
+            lines: [
+                "You have an appointment on \(when.string(from: Date(timeIntervalSince1970: Double(start) / 1000)))" + (with.map { " with \($0)" } ?? "") + ".",
+                "", "Sign in to HealthHub to see it, move it or cancel it.", "", "(Reminder \(job); please do not reply to this message.)",
+            ])
     }
 
     /// The Patient's first email address, if any.

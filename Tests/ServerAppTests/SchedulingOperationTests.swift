@@ -191,6 +191,10 @@ import Testing
             #expect(try await s.post("/fhir/Appointment/\(id)/$cancel", Self.parameters([]), as: alvarez).code == 200)
             #expect(try await due(at: start + 10 * 3_600_000) == 0)
             #expect(try await reminders().count == 3)
+            // each reminder read the appointment and the patient: audited, naming the patient
+            let audited = try await s.get("/fhir/AuditEvent?subtype=reminder&patient=Patient/\(w.pa)")
+            #expect(audited.entries.count == 3)
+            #expect(audited.entries.allSatisfy { $0["resource"]?["agent"]?.arrayValue?.first?["who"]?["display"]?.stringValue == "healthhub scheduling" })
         }
     }
 
