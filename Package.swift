@@ -196,12 +196,21 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ], swiftSettings: strictSettings),
+        // Secure messaging: threads of FHIR Communications between a patient and their care
+        // team, their state (open/done, assignment, read receipts), attachments, notifications.
+        .target(
+            name: "Messaging",
+            dependencies: [
+                "Kernel", "Storage", "FHIR", "Events", "Mail",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ], swiftSettings: strictSettings),
         // The face of HealthHub: the landing page, the patient portal and the clinician console,
         // their pages as templates and their strings from per-language catalogues.
         .target(
             name: "Portal",
             dependencies: [
-                "Kernel", "Gateway", "FHIR", "Scheduling",
+                "Kernel", "Gateway", "FHIR", "Scheduling", "Messaging",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -218,6 +227,7 @@ let package = Package(
             name: "ServerApp",
             dependencies: [
                 "Kernel", "Storage", "Sealing", "Gateway", "FHIR", "Audit", "Identity", "Auth", "Telemetry", "Alarms", "Traces", "Ops", "Scheduling", "Portal", "Events", "Mail",
+                "Messaging",
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -230,7 +240,7 @@ let package = Package(
         .executableTarget(
             name: "healthhub",
             dependencies: [
-                "ServerApp", "Kernel", "Storage", "FHIR", "Audit", "Identity", "Gateway", "Alarms", "Ops", "Demo", "Scheduling", "Mail",
+                "ServerApp", "Kernel", "Storage", "FHIR", "Audit", "Identity", "Gateway", "Alarms", "Ops", "Demo", "Scheduling", "Mail", "Messaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: strictSettings),

@@ -30,9 +30,6 @@ package struct SessionAuthenticator: RouterMiddleware {
         self.limiter = limiter
     }
 
-    /// The largest form a page posts (a message with its attachment).
-    package static let formLimit = 16 << 20
-
     package func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
         guard let cookie = Cookies.value(Cookies.session, in: request), let session = try await identity.sessions.load(cookie),
             let userID = session.userID, let user = try await identity.accounts.find(id: userID), !user.disabled
@@ -47,7 +44,7 @@ package struct SessionAuthenticator: RouterMiddleware {
                 await audit.denied(request, context, reason: "forbidden", principal: principal)
                 return Page.html("Not allowed", Page.message("This form was not sent from HealthHub's own pages.", error: true), status: .forbidden)
             }
-            let body = try await request.collectBody(upTo: Self.formLimit)
+            let body = try await request.collectBody(upTo: PageSession.formLimit)
             guard let csrf = Self.csrfToken(in: body, contentType: request.headers[.contentType]), constantTimeEquals(csrf, session.csrf) else {
                 await audit.denied(request, context, reason: "csrf", principal: principal)
                 return Page.html("Session expired", Page.message("This form has expired. Go back, reload the page and try again.", error: true), status: .forbidden)

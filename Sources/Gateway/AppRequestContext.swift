@@ -71,6 +71,9 @@ package struct IdentifiedRequestContext: ChildRequestContext, GatewayRequestCont
 /// What a signed-in page knows of its web session besides the principal: the CSRF token its
 /// forms carry and the account's email (shown in the header).
 package struct PageSession: Sendable {
+    /// The largest form a page posts (a message with its attachment).
+    package static let formLimit = 16 << 20
+
     package let csrf: String
     package let email: String
 

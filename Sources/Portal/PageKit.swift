@@ -73,8 +73,11 @@ package struct PageKit: Sendable {
     static func navigation(_ role: Role) -> [(String, String)] {
         switch role {
         case .patient:
-            [("/portal", "nav.home"), ("/portal/appointments", "nav.appointments"), ("/portal/records", "nav.records"), ("/portal/download", "nav.download")]
-        case .practitioner: [("/console", "nav.schedule"), ("/console/patients", "nav.patients")]
+            [
+                ("/portal", "nav.home"), ("/portal/appointments", "nav.appointments"), ("/portal/messages", "nav.messages"), ("/portal/records", "nav.records"),
+                ("/portal/download", "nav.download"),
+            ]
+        case .practitioner: [("/console", "nav.schedule"), ("/console/inbox", "nav.inbox"), ("/console/patients", "nav.patients")]
         case .admin, .auditor, .system: [("/status", "nav.status")]
         }
     }

@@ -4,6 +4,7 @@ import Gateway
 import HTTPTypes
 import Hummingbird
 import Kernel
+import Messaging
 import NIOCore
 import Scheduling
 
@@ -15,9 +16,11 @@ package struct PatientPortalController: Sendable {
     let kit: PageKit
     let kinds: [AppointmentKind]
     let operations: [String: any FHIROperation]
+    let messages: MessageCenter
 
-    package init(kit: PageKit, scheduling: SchedulingConfiguration, operations: [any FHIROperation]) {
+    package init(kit: PageKit, scheduling: SchedulingConfiguration, operations: [any FHIROperation], messages: MessageCenter) {
         self.kit = kit
+        self.messages = messages
         self.kinds = scheduling.kinds
         self.operations = Dictionary(operations.map { ($0.code, $0) }, uniquingKeysWith: { a, _ in a })
     }
@@ -64,10 +67,14 @@ package struct PatientPortalController: Sendable {
                     "when": kit.when(o["effectiveDateTime"]?.stringValue, visit, time: false),
                 ]
             }
-            let t = visit.strings("home", ["next", "book", "results", "noResults", "records"]).merging(["none": visit.t("home.noAppointments")], uniquingKeysWith: { a, _ in a })
+            let t = visit.strings("home", ["next", "book", "results", "noResults", "records"]).merging(
+                ["none": visit.t("home.noAppointments"), "unreadTitle": visit.t("messages.unreadCount"), "messages": visit.t("messages.open")], uniquingKeysWith: { a, _ in a })
+            let roots = PageKit.objects(try await kit.search(visit, "Communication", "subject=Patient/\(patient)&_count=1000").matches)
+                .filter { MessagingVocabulary.kind(of: $0.1) != nil && $0.1["partOf"] == nil }.map(\.0.id)
+            let unread = try await messages.threads(roots, reader: "Patient/\(patient)").reduce(0) { $0 + $1.unread }
             return try kit.page(
                 visit, title: visit.t("home.title"), template: "portal-home",
-                values: ["t": t, "next": Array(upcoming.prefix(3)), "results": results], section: "/portal")
+                values: ["t": t, "next": Array(upcoming.prefix(3)), "results": results, "unread": unread], section: "/portal")
         }
     }
 

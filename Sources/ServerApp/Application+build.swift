@@ -11,6 +11,7 @@ import Identity
 import Instrumentation
 import Logging
 import Mail
+import Messaging
 import NIOCore
 import Ops
 import Portal
@@ -83,8 +84,10 @@ package func buildRouter(services: HealthHubServices, operations: Operations, co
     FHIRController(service: services.fhir, publicBaseURL: configuration.publicBaseURL, operations: scheduling).register(on: routes)
     LandingController().register(on: routes)
     let pages = PageKit(service: services.fhir, timeZone: services.scheduling.timeZone, publicBaseURL: configuration.publicBaseURL)
-    PatientPortalController(kit: pages, scheduling: services.scheduling, operations: scheduling + [EverythingOperation()]).register(on: routes)
+    PatientPortalController(kit: pages, scheduling: services.scheduling, operations: scheduling + [EverythingOperation()], messages: services.messages)
+        .register(on: routes)
     ConsoleController(kit: pages, operations: scheduling).register(on: routes)
+    MessagesController(kit: pages, center: services.messages, attachmentLimit: configuration.messaging.attachmentBytes).register(on: routes)
     StaticAssets.bundled.register(on: routes)
     return (router, routes)
 }
@@ -151,7 +154,10 @@ package func jobRunner(_ services: HealthHubServices, _ configuration: HealthHub
     // (`serve` has checked the SMTP URL, so a client that cannot be made means no email.)
     let reminder = AppointmentReminder(service: services.fhir, log: services.events, mail: try? configuration.mail.client(), from: configuration.mail.from)
     return JobRunner(
-        queue: services.jobs, handlers: [HoldExpiry(service: services.fhir), reminder],
+        queue: services.jobs,
+        handlers: [
+            HoldExpiry(service: services.fhir), reminder, MessageNotification(service: services.fhir, mail: try? configuration.mail.client(), from: configuration.mail.from),
+        ],
         instance: configuration.ops.instance ?? "\(configuration.host):\(configuration.port)", logger: services.logger)
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import Gateway
 import Logging
 import Mail
+import Messaging
 import Ops
 import Scheduling
 import Storage
@@ -33,6 +34,8 @@ package struct HealthHubConfiguration: Sendable {
     package var ops = OpsConfiguration()
     /// Scheduling's part (appointment types, approval, holds, planning horizon), read by Scheduling.
     package var scheduling = SchedulingConfiguration()
+    /// Messaging: the attachment size limit.
+    package var messaging = MessagingConfiguration()
     /// Email for patient notifications (reminders), read by Mail.
     package var mail = MailConfiguration()
     #if HEALTHHUB_BENCHMARK

@@ -6,6 +6,7 @@ import Foundation
 import Identity
 import Kernel
 import Logging
+import Messaging
 import Scheduling
 import Sealing
 import Storage
@@ -28,12 +29,14 @@ package struct HealthHubServices: Sendable {
     package let events: EventLog
     /// The scheduling settings the booking rule and the operations use.
     package let scheduling: SchedulingConfiguration
+    /// The state of message threads (open/done, assignment, read receipts).
+    package var messages: MessageCenter { MessageCenter(database: database) }
 
     /// Every migration of every module, in the order they apply.
     package static let migrations = MigrationRunner(
         Keyring.migrations + FHIRMigrations.all + AuditTrail.migrations
             + AccessPolicy.careMigrations + IdentityMigrations.all + AlarmStore.migrations + SchedulingMigrations.all
-            + EventLog.migrations + JobQueue.migrations)
+            + EventLog.migrations + JobQueue.migrations + MessagingMigrations.all)
 
     /// `masterKeyFile`: where the master key is read (or, for a database that holds no data key
     /// yet, created) when `masterKey` is not given.
@@ -63,7 +66,10 @@ package struct HealthHubServices: Sendable {
             let indexer = SearchIndexer(definitions: definitions, registry: registry)
             let store = ResourceStore(
                 database: database, keyring: keyring, indexer: indexer, clock: SystemClock(),
-                rules: [BookingRule(kinds: scheduling.kinds, jobs: jobs), AppointmentEvents(log: events, jobs: jobs, reminderMinutes: scheduling.reminderMinutes), ScheduleRule()])
+                rules: [
+                    BookingRule(kinds: scheduling.kinds, jobs: jobs), AppointmentEvents(log: events, jobs: jobs, reminderMinutes: scheduling.reminderMinutes), ScheduleRule(),
+                    ThreadRule(log: events, jobs: jobs),
+                ])
             let search = SearchEngine(definitions: definitions, registry: registry, store: store)
             let audit = AuditTrail(database: database, keyring: keyring, renderer: AuditEventRenderer())
             let fhir = FHIRService(definitions: definitions, store: store, search: search, audit: audit, auditEvents: audit)

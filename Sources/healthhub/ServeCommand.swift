@@ -5,6 +5,7 @@ import Hummingbird
 import Kernel
 import Logging
 import Mail
+import Messaging
 import Ops
 import Scheduling
 import ServerApp
@@ -54,6 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
         problems += config.ops.read(settings)
         problems += config.scheduling.read(settings)
         problems += config.mail.read(settings)
+        problems += config.messaging.read(settings)
         if settings.value(nil, "BENCHMARK_NO_GATEWAY") == "1" {
             #if HEALTHHUB_BENCHMARK
             // Turns authentication off: only ever for bench/run on this machine.

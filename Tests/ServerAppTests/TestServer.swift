@@ -87,6 +87,8 @@ struct TestServer {
         let headers: HTTPFields
         let body: JSON?
         let text: String
+        /// The body as sent (for bodies that are not text).
+        let bytes: [UInt8]
         var code: Int { status.code }
         subscript(_ key: String) -> JSON? { body?[key] }
         /// Issue codes of an OperationOutcome body.
@@ -98,8 +100,9 @@ struct TestServer {
     }
 
     @discardableResult
-    func request(_ method: HTTPRequest.Method, _ path: String, json: JSON? = nil, body: String? = nil, headers: HTTPFields = [:], as caller: Caller = .system) async throws -> Reply
-    {
+    func request(
+        _ method: HTTPRequest.Method, _ path: String, json: JSON? = nil, body: String? = nil, bytes: [UInt8]? = nil, headers: HTTPFields = [:], as caller: Caller = .system
+    ) async throws -> Reply {
         var headers = headers
         switch caller {
         case .system: headers[.authorization] = "Bearer \(systemToken)"
@@ -112,10 +115,13 @@ struct TestServer {
             if headers[.contentType] == nil { headers[.contentType] = "application/fhir+json" }
         } else if let body {
             buffer = ByteBuffer(string: body)
+        } else if let bytes {
+            buffer = ByteBuffer(bytes: bytes)
         }
         return try await client.execute(uri: path, method: method, headers: headers, body: buffer) { response in
             let text = String(buffer: response.body)
-            return Reply(status: response.status, headers: response.headers, body: text.isEmpty ? nil : try? JSON.parse(text), text: text)
+            return Reply(
+                status: response.status, headers: response.headers, body: text.isEmpty ? nil : try? JSON.parse(text), text: text, bytes: Array(response.body.readableBytesView))
         }
     }
 

@@ -170,6 +170,18 @@ def test_a_patient_books_sees_a_chart_and_downloads_their_record(site, browser):
     assert "Your appointment is booked." in pages.text()
     assert len(browser.find_elements(By.CSS_SELECTOR, "form[action$='/cancel']")) == 1
 
+    # a message to the care team, with a photo
+    photo = server.workdir / "rash.png"
+    photo.write_bytes(base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="))
+    pages.open("/portal/messages")
+    browser.find_element(By.ID, "topic").send_keys("Rash on my arm")
+    browser.find_element(By.ID, "text").send_keys("It itches since Monday.")
+    browser.find_element(By.ID, "file").send_keys(str(photo))
+    browser.find_element(By.CSS_SELECTOR, "form[action='/portal/messages'] button").click()
+    pages.check()
+    assert "Your message was sent." in pages.text() and "rash.png" in pages.text()
+
     # the download is the FHIR Bundle of the whole record
     cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
     bundle = requests.get(server.root + "/portal/download/record.json", cookies=cookies, timeout=60)
@@ -231,6 +243,16 @@ def test_a_clinician_signs_in_with_totp_and_sees_the_booking(site, browser):
     assert "Vital signs" in pages.text() and "Visits" in pages.text()
     pages.open("/console/patients")
     assert browser.find_elements(By.CSS_SELECTOR, "main tbody tr")
+
+    # the patient's message is in the team inbox; the clinician answers it
+    pages.open("/console/inbox")
+    browser.find_element(By.LINK_TEXT, "Rash on my arm").click()
+    pages.check()
+    assert "It itches since Monday." in pages.text()
+    browser.find_element(By.ID, "text").send_keys("Please come in on Monday.")
+    browser.find_element(By.CSS_SELECTOR, "form[enctype='multipart/form-data'] button").click()
+    pages.check()
+    assert "Please come in on Monday." in pages.text()
 
 
 def test_the_booking_journey_by_keyboard_alone(site, browser):

@@ -18,6 +18,8 @@ package enum HealthHubTask: String, Sendable {
     /// Scheduling: reading practitioners' Schedules for free times (they name no patient), and
     /// its background jobs (cancelling holds that ran out).
     case scheduling = "scheduling"
+    /// Messaging: reading a patient's email address for a notification of a new message.
+    case messaging = "messaging"
 }
 
 /// The access of one interaction: its actor under the policy.

@@ -198,6 +198,48 @@ package struct FHIRService: Sendable {
         }
     }
 
+    /// Creates `resource` (its id chosen by the caller, `id`) under `access` together with the
+    /// Binary resources holding its attachments, in one transaction: all or nothing. Each
+    /// Binary must name the new resource as its `securityContext`; it is written as part of the
+    /// resource (no access of its own is checked) and read only through it
+    /// (`attachment(_:of:access:)`). Audited as one create naming every resource written.
+    package func create(
+        _ resource: JSONObject, type: String, id: String, attachments: [(id: String, binary: JSONObject)], access: RequestAccess, audit record: AuditRecord
+    ) async throws -> ResourceVersion {
+        try requireWritable(type)
+        let limit = try access.limit(type, .create)
+        guard ResourceID.isValid(id) else { throw FHIRError.invalid("'\(id.prefix(70))' is not a valid resource id") }
+        for a in attachments {
+            guard ResourceID.isValid(a.id), a.binary["resourceType"]?.stringValue == "Binary",
+                a.binary["securityContext"]?["reference"]?.stringValue == "\(type)/\(id)"
+            else { throw FHIRError.invalid("An attachment must be a Binary whose securityContext is \(type)/\(id)") }
+            _ = try checkResource(.object(a.binary), type: "Binary", location: "Binary")
+        }
+        try await database.read { db in try await requireCreatable(resource, type: type, id: id, limit: limit, access: access, on: db) }
+        return try await database.transaction { tx in
+            guard try await store.read(type, id, on: tx.sql) == nil else { throw FHIRError(.conflict, code: "duplicate", "\(type)/\(id) exists already") }
+            let v = try await store.create(resource, type: type, id: id, in: tx)
+            for a in attachments { _ = try await store.create(a.binary, type: "Binary", id: a.id, in: tx) }
+            var r = record
+            r.resources = [v.reference] + attachments.map { "Binary/\($0.id)" }
+            r.patients = compartment.patients(of: v)
+            try await audit.append([r], in: tx)
+            return v
+        }
+    }
+
+    /// An attachment (`Binary/<binary>`) of a resource the caller may read: the resource is read
+    /// under `access` (a 403 as on a read), must reference the Binary, and the Binary must name
+    /// the resource as its `securityContext`.
+    package func attachment(_ binary: String, of type: String, _ id: String, access: RequestAccess) async throws -> (owner: ResourceVersion, binary: JSONObject) {
+        let owner = try await read(type, id, access: access)
+        guard ResourceID.isValid(binary), let content = owner.content, content.range(of: Data("\"Binary/\(binary)\"".utf8)) != nil,
+            let v = try await store.read("Binary", binary), !v.deleted, let data = v.content, let object = try JSON.parse(data).objectValue,
+            object["securityContext"]?["reference"]?.stringValue == "\(type)/\(id)"
+        else { throw FHIRError.notFound("Binary", binary) }
+        return (owner, object)
+    }
+
     // MARK: Whole interactions: their own transaction, audited in it
 
     /// Runs an interaction and audits it. `committed`: the interaction audits its success in its

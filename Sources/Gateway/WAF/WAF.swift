@@ -62,14 +62,16 @@ package final class WAF: Sendable {
             self.maxHeaderBytes = maxHeaderBytes
         }
 
-        /// FHIR transaction bundles of a whole patient record are large; sign-in forms and the
-        /// token endpoint are small; everything else gets 1 MB.
+        /// FHIR transaction bundles of a whole patient record are large; so are messages with
+        /// an attachment; sign-in forms and the token endpoint are small; everything else gets 1 MB.
         package static let defaults: [RouteLimit] = [
             RouteLimit(prefix: "/", maxBodyBytes: 1 << 20),
             RouteLimit(prefix: "/fhir", maxBodyBytes: 64 << 20),
             RouteLimit(prefix: "/login", maxBodyBytes: 16 << 10, maxHeaderBytes: 8 << 10),
             RouteLimit(prefix: "/oauth", maxBodyBytes: 16 << 10, maxHeaderBytes: 8 << 10),
             RouteLimit(prefix: "/api", maxBodyBytes: 1 << 20),
+            RouteLimit(prefix: "/portal/messages", maxBodyBytes: 16 << 20),
+            RouteLimit(prefix: "/console/inbox", maxBodyBytes: 16 << 20),
         ]
     }
 
