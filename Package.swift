@@ -210,7 +210,7 @@ let package = Package(
         .target(
             name: "Portal",
             dependencies: [
-                "Kernel", "Gateway", "FHIR", "Scheduling", "Messaging",
+                "Kernel", "Gateway", "FHIR", "Scheduling", "Messaging", "Identity",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -67,6 +67,14 @@ package struct PageKit: Sendable {
         return try await page(visit, linked)
     }
 
+    /// A page for one role's accounts only that needs no linked record (the admin console,
+    /// the audit viewer).
+    func page(_ request: Request, _ context: IdentifiedRequestContext, for role: Role, _ page: (Visit) async throws -> Response) async throws -> Response {
+        let visit = visit(request, context)
+        guard visit.principal.role == role else { return try problem(visit, .forbidden, visit.t("error.forbidden")) }
+        return try await page(visit)
+    }
+
     // MARK: Rendering
 
     /// The navigation of a role: (path, catalogue key).
@@ -78,7 +86,9 @@ package struct PageKit: Sendable {
                 ("/portal/download", "nav.download"),
             ]
         case .practitioner: [("/console", "nav.schedule"), ("/console/inbox", "nav.inbox"), ("/console/patients", "nav.patients")]
-        case .admin, .auditor, .system: [("/status", "nav.status")]
+        case .admin: [("/admin", "nav.users"), ("/admin/clients", "nav.clients"), ("/status", "nav.status")]
+        case .auditor: [("/audit", "nav.audit"), ("/status", "nav.status")]
+        case .system: []
         }
     }
 
@@ -132,10 +142,10 @@ package struct PageKit: Sendable {
     /// form) of the page's path, naming the patients it showed; a page that fails is audited
     /// with the failure, like an API call.
     func audited(
-        _ visit: Visit, action: AuditRecord.Action = .read, _ body: (inout AuditRecord) async throws -> Response
+        _ visit: Visit, action: AuditRecord.Action = .read, interaction: String? = nil, _ body: (inout AuditRecord) async throws -> Response
     ) async throws -> Response {
         var record = AuditRecord(
-            action: action, interaction: action == .read ? "page-view" : "page-action", agent: "anonymous",
+            action: action, interaction: interaction ?? (action == .read ? "page-view" : "page-action"), agent: "anonymous",
             networkAddress: visit.context.remoteAddress, requestID: visit.context.requestID)
         record.setAgent(visit.principal)
         record.query = visit.request.uri.path

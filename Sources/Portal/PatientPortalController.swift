@@ -42,7 +42,9 @@ package struct PatientPortalController: Sendable {
         switch context.principal.role {
         case .patient: PageKit.redirect("/portal")
         case .practitioner: PageKit.redirect("/console")
-        case .admin, .auditor, .system: PageKit.redirect("/status")
+        case .admin: PageKit.redirect("/admin")
+        case .auditor: PageKit.redirect("/audit")
+        case .system: PageKit.redirect("/status")
         }
     }
 

@@ -88,6 +88,8 @@ package func buildRouter(services: HealthHubServices, operations: Operations, co
         .register(on: routes)
     ConsoleController(kit: pages, operations: scheduling).register(on: routes)
     MessagesController(kit: pages, center: services.messages, attachmentLimit: configuration.messaging.attachmentBytes).register(on: routes)
+    AdminController(kit: pages, identity: services.identity).register(on: routes)
+    AuditViewerController(kit: pages).register(on: routes)
     StaticAssets.bundled.register(on: routes)
     return (router, routes)
 }

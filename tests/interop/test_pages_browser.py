@@ -220,6 +220,7 @@ def enrol_clinician(pages: Pages, doctor: dict[str, str]) -> None:
     pages.check()
     assert "Recovery codes" in pages.text()
     browser.find_element(By.LINK_TEXT, "Continue").click()
+    WebDriverWait(browser, 10).until(lambda d: not d.title.startswith("Recovery codes"))
     pages.check()
 
 
@@ -286,3 +287,28 @@ def test_every_page_in_spanish_passes_axe_too(site, browser):
         assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es"
     pages.open("/")
     pages.open("/status")
+
+
+def test_an_admin_creates_an_account_and_an_auditor_finds_the_patients_actions(site, browser):
+    server, creds = site
+    pages = Pages(browser, server.root)
+    # something of the patient's for the auditor to find
+    pages.sign_in(creds["patient"]["email"], creds["patient"]["password"])
+    pages.open("/portal/records")
+    pages.sign_out()
+    enrol_clinician(pages, creds["admin"])
+    assert browser.current_url.startswith(server.root + "/admin")
+    browser.find_element(By.ID, "email").send_keys("new.patient@example.org")
+    browser.find_element(By.CSS_SELECTOR, "#role option[value='patient']").click()
+    browser.find_element(By.ID, "link").send_keys(creds["patient"]["link"])
+    browser.find_element(By.CSS_SELECTOR, "form[action='/admin/users'] button").click()
+    pages.check()
+    assert "Shown once" in pages.text() and "new.patient@example.org" in pages.text()
+    pages.open("/admin/clients")
+    pages.sign_out()
+    # (the audit trail is for auditors: admins do not read it, as on the API)
+    enrol_clinician(pages, creds["auditor"])
+    patient_id = creds["patient"]["link"].split("/")[1]
+    pages.open(f"/audit?patient={patient_id}")
+    rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "main tbody tr")]
+    assert rows and any("page-view" in r for r in rows)

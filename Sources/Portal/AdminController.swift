@@ -1,0 +1,165 @@
+import FHIR
+import Foundation
+import Gateway
+import HTTPTypes
+import Hummingbird
+import Identity
+import Kernel
+
+/// The admin console at `/admin`: accounts (create with a generated password and, for staff, an
+/// enrolment code, both shown once; disable, enable, reset two-factor, a new enrolment code) and
+/// OAuth clients (register, with the secret shown once; revoke): what `healthhub users` and
+/// `healthhub clients` do, for admins only. Every change is audited with the admin as agent.
+package struct AdminController: Sendable {
+    let kit: PageKit
+    let identity: IdentityServices
+
+    package init(kit: PageKit, identity: IdentityServices) {
+        self.kit = kit
+        self.identity = identity
+    }
+
+    package func register(on routes: RouteTable) {
+        let pages = routes.signedIn
+        pages.get("admin") { r, c in try await kit.page(r, c, for: .admin) { try await users($0) } }
+        pages.post("admin/users") { r, c in try await kit.page(r, c, for: .admin) { try await createUser($0) } }
+        for action in ["disable", "enable", "reset-mfa", "enrolment-code"] {
+            pages.post(RouterPath("admin/users/:id/\(action)")) { r, c in try await kit.page(r, c, for: .admin) { try await changeUser($0, action) } }
+        }
+        pages.get("admin/clients") { r, c in try await kit.page(r, c, for: .admin) { try await clients($0) } }
+        pages.post("admin/clients") { r, c in try await kit.page(r, c, for: .admin) { try await createClient($0) } }
+        pages.post("admin/clients/:id/revoke") { r, c in try await kit.page(r, c, for: .admin) { try await revokeClient($0) } }
+    }
+
+    static let doneKeys: Set<String> = ["admin.changed", "clients.changed"]
+
+    /// An admin's change, audited like the CLI's (interaction `user-create`, ...), with the admin as agent.
+    func audited(_ visit: PageKit.Visit, _ interaction: String, _ body: (inout AuditRecord) async throws -> Response) async throws -> Response {
+        var record = AuditRecord(action: .execute, interaction: interaction, agent: "anonymous", networkAddress: visit.context.remoteAddress, requestID: visit.context.requestID)
+        record.setAgent(visit.principal)
+        do {
+            return try await kit.service.audited(record, body)
+        } catch let error as IdentityError {
+            return try kit.problem(visit, .badRequest, error.message)
+        }
+    }
+
+    func strings(_ visit: PageKit.Visit) -> [String: String] {
+        visit.strings(
+            "admin",
+            ["email", "role", "link", "status", "mfa", "actions", "create", "linkHelp", "submit", "shownLead", "back"])
+    }
+
+    // MARK: Users
+
+    func users(_ visit: PageKit.Visit) async throws -> Response {
+        let now = Secrets.nowMillis()
+        let rows: [[String: Any]] = try await identity.accounts.list().map { u in
+            let status = u.disabled ? "disabled" : u.lockedUntil > now ? "locked" : "active"
+            var forms: [[String: String]] = [u.disabled ? ["action": "enable", "label": visit.t("admin.enable")] : ["action": "disable", "label": visit.t("admin.disable")]]
+            if u.mfaEnrolled { forms.append(["action": "reset-mfa", "label": visit.t("admin.resetMFA")]) }
+            if u.mfaRequired && !u.mfaEnrolled { forms.append(["action": "enrolment-code", "label": visit.t("admin.enrolmentCode")]) }
+            return [
+                "id": u.id, "email": u.email, "role": u.role.rawValue, "link": u.patientID.map { "Patient/\($0)" } ?? u.practitionerID.map { "Practitioner/\($0)" } ?? "—",
+                "status": visit.t("admin.\(status)"), "mfa": visit.t(u.mfaEnrolled ? "admin.yes" : "admin.no"), "forms": forms,
+            ]
+        }
+        var values: [String: Any] = ["t": strings(visit), "users": rows, "roles": [Role.patient, .practitioner, .admin, .auditor].map(\.rawValue)]
+        if let flash = kit.flash(visit, known: Self.doneKeys) { values["flash"] = flash }
+        return try kit.page(visit, title: visit.t("admin.users"), template: "admin-users", values: values, section: "/admin")
+    }
+
+    func createUser(_ visit: PageKit.Visit) async throws -> Response {
+        try await audited(visit, "user-create") { record in
+            let form = try await PageForm.read(visit.request)
+            guard let email = form["email"], let role = form["role"].flatMap(Role.init(rawValue:)), role != .system else {
+                return try kit.problem(visit, .badRequest, visit.t("error.title"))
+            }
+            let link = form["link"]
+            var patientID: String?
+            var practitionerID: String?
+            switch role {
+            case .patient: patientID = try await linked(link, "Patient")
+            case .practitioner: practitionerID = try await linked(link, "Practitioner")
+            default: break
+            }
+            let password = Secrets.token(bytes: 15)
+            let user = try await identity.accounts.create(email: email, role: role, password: password, patientID: patientID, practitionerID: practitionerID)
+            record.resources = [user.reference]
+            var items = [["label": visit.t("admin.email"), "value": user.email], ["label": visit.t("admin.password"), "value": password]]
+            if user.mfaRequired { items.append(["label": visit.t("admin.code"), "value": try await identity.accounts.issueEnrolmentCode(userID: user.id)]) }
+            return try kit.page(visit, title: visit.t("admin.shown"), template: "admin-shown", values: ["t": strings(visit), "items": items, "back": "/admin"], section: "/admin")
+        }
+    }
+
+    /// `Patient/123` or `123`, of a record that exists (an account links to an existing record).
+    func linked(_ text: String?, _ type: String) async throws -> String {
+        let id = (text ?? "").hasPrefix("\(type)/") ? String((text ?? "").dropFirst(type.count + 1)) : text ?? ""
+        guard ResourceID.isValid(id), try await kit.service.exists(type, id) else {
+            throw IdentityError.rejected("\(type)/\(id.prefix(64)) does not exist; an account links to an existing \(type) record")
+        }
+        return id
+    }
+
+    func changeUser(_ visit: PageKit.Visit, _ action: String) async throws -> Response {
+        try await audited(visit, "user-\(action)") { record in
+            guard let id = visit.context.parameters.get("id"), let user = try await identity.accounts.find(id: id) else {
+                return try kit.problem(visit, .notFound, visit.t("error.notFound"))
+            }
+            record.resources = [user.reference]
+            switch action {
+            case "disable": _ = try await identity.accounts.setDisabled(email: user.email, true)
+            case "enable": _ = try await identity.accounts.setDisabled(email: user.email, false)
+            case "reset-mfa": _ = try await identity.accounts.resetMFA(email: user.email)
+            default:
+                guard user.mfaRequired, !user.mfaEnrolled else { return try kit.problem(visit, .conflict, visit.t("error.title")) }
+                let code = try await identity.accounts.issueEnrolmentCode(userID: user.id)
+                let items = [["label": visit.t("admin.email"), "value": user.email], ["label": visit.t("admin.code"), "value": code]]
+                return try kit.page(
+                    visit, title: visit.t("admin.shown"), template: "admin-shown", values: ["t": strings(visit), "items": items, "back": "/admin"], section: "/admin")
+            }
+            return PageKit.redirect("/admin", done: "admin.changed")
+        }
+    }
+
+    // MARK: Clients
+
+    func clients(_ visit: PageKit.Visit) async throws -> Response {
+        let rows: [[String: Any]] = try await identity.clients.list().map { c in
+            [
+                "id": c.id, "name": c.name, "kind": c.kind.rawValue, "scopes": c.scopes.text, "revoked": c.revoked,
+                "status": visit.t(c.revoked ? "clients.revoked" : "admin.active"),
+            ]
+        }
+        var values: [String: Any] = [
+            "t": visit.strings("clients", ["name", "id", "kind", "scopes", "redirect", "public", "register", "revoke"])
+                .merging(["status": visit.t("admin.status"), "actions": visit.t("admin.actions")], uniquingKeysWith: { a, _ in a }),
+            "clients": rows,
+        ]
+        if let flash = kit.flash(visit, known: Self.doneKeys) { values["flash"] = flash }
+        return try kit.page(visit, title: visit.t("clients.title"), template: "admin-clients", values: values, section: "/admin/clients")
+    }
+
+    func createClient(_ visit: PageKit.Visit) async throws -> Response {
+        try await audited(visit, "client-create") { record in
+            let form = try await PageForm.read(visit.request)
+            guard let name = form["name"], let scopes = form["scopes"] else { return try kit.problem(visit, .badRequest, visit.t("error.title")) }
+            let redirects = (form["redirect"] ?? "").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let (client, secret) = try await identity.clients.create(name: name, scopes: scopes, redirectURIs: redirects, isPublic: form["public"] == "1", jwks: nil)
+            record.resources = ["Client/\(client.id)"]
+            var items = [["label": visit.t("clients.id"), "value": client.id]]
+            if let secret { items.append(["label": visit.t("clients.secret"), "value": secret]) }
+            return try kit.page(
+                visit, title: visit.t("admin.shown"), template: "admin-shown", values: ["t": strings(visit), "items": items, "back": "/admin/clients"], section: "/admin/clients")
+        }
+    }
+
+    func revokeClient(_ visit: PageKit.Visit) async throws -> Response {
+        try await audited(visit, "client-revoke") { record in
+            guard let id = visit.context.parameters.get("id") else { return try kit.problem(visit, .notFound, visit.t("error.notFound")) }
+            let client = try await identity.clients.revoke(id)
+            record.resources = ["Client/\(client.id)"]
+            return PageKit.redirect("/admin/clients", done: "clients.changed")
+        }
+    }
+}

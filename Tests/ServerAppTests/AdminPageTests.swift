@@ -1,0 +1,86 @@
+import FHIR
+import Foundation
+import Gateway
+import HTTPTypes
+import Identity
+import Kernel
+import ServerApp
+import TestSupport
+import Testing
+
+/// The admin console and the audit viewer through the router: what the CLI does for accounts
+/// and clients, audited with the admin as agent; the audit trail for auditors only.
+@Suite struct AdminPageTests {
+    static func shown(_ label: String, in html: String) -> String? {
+        guard let r = html.range(of: "<dt>\(label)</dt><dd><code>") else { return nil }
+        return String(html[r.upperBound...].prefix { $0 != "<" })
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func anAdminManagesAccountsAndApplicationsAndIsAudited(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind, configuration: PortalPageTests.configuration) { s in
+            let w = try await AccessWorld.make(s)
+            let (admin, csrf) = try await PortalPageTests.signedIn(s, w.admin)
+            #expect(try await admin.sendCopy(.get, "/home").headers[.location] == "/admin")
+            let list = try await admin.sendCopy(.get, "/admin")
+            #expect(list.code == 200 && list.text.contains("xu@example.org") && list.text.contains("alvarez@example.org"))
+            // a practitioner account for Dr Young: the password and the enrolment code are shown once
+            let created = try await admin.sendCopy(
+                .post, "/admin/users", form: [("csrf", csrf), ("email", "young@example.org"), ("role", "practitioner"), ("link", "Practitioner/\(w.pry)")])
+            #expect(created.code == 200)
+            let password = try #require(Self.shown("Password", in: created.text))
+            #expect(Self.shown("Enrolment code (7 days)", in: created.text) != nil)
+            let young = try #require(try await s.services.identity.accounts.find(email: "young@example.org"))
+            #expect(young.practitionerID == w.pry && young.role == .practitioner)
+            if case .passwordAccepted = try await s.services.identity.accounts.checkPassword(email: "young@example.org", password: password) {
+            } else {
+                Issue.record("the shown password does not sign in")
+            }
+            // a link to a record that does not exist is refused, and no account is made
+            let bad = try await admin.sendCopy(.post, "/admin/users", form: [("csrf", csrf), ("email", "ghost@example.org"), ("role", "patient"), ("link", "Patient/nope")])
+            #expect(bad.code == 400 && bad.text.contains("does not exist"))
+            #expect(try await s.services.identity.accounts.find(email: "ghost@example.org") == nil)
+            // disabling ends the account's sessions at once
+            let (alvarez, _) = try await PortalPageTests.signedIn(s, w.patient)
+            #expect(try await alvarez.sendCopy(.get, "/portal").code == 200)
+            #expect(try await admin.sendCopy(.post, "/admin/users/\(w.patient.id)/disable", form: [("csrf", csrf)]).headers[.location] == "/admin?done=admin.changed")
+            #expect(try await alvarez.sendCopy(.get, "/portal").code == 303)
+            // applications: registered with the secret shown once, then revoked
+            let app = try await admin.sendCopy(
+                .post, "/admin/clients", form: [("csrf", csrf), ("name", "Chart app"), ("scopes", "openid fhirUser patient/*.rs"), ("redirect", "https://app.example/cb")])
+            let clientID = try #require(Self.shown("Client id", in: app.text))
+            #expect(Self.shown("Client secret", in: app.text) != nil)
+            #expect(try await admin.sendCopy(.post, "/admin/clients/\(clientID)/revoke", form: [("csrf", csrf)]).code == 303)
+            #expect(try await s.services.identity.clients.find(clientID)?.revoked == true)
+            // each change is in the trail with the admin as agent
+            let trail = try await s.get("/fhir/AuditEvent?agent=User/\(w.admin.id)&_count=50")
+            let subtypes = Set(trail.entries.compactMap { $0["resource"]?["subtype"]?.arrayValue?.first?["code"]?.stringValue })
+            #expect(subtypes.isSuperset(of: ["user-create", "user-disable", "client-create", "client-revoke"]))
+            // nobody else reaches the console
+            let (xu, xuCSRF) = try await PortalPageTests.signedIn(s, w.practitioner)
+            #expect(try await xu.sendCopy(.get, "/admin").code == 403)
+            #expect(try await xu.sendCopy(.post, "/admin/users/\(w.admin.id)/disable", form: [("csrf", xuCSRF)]).code == 403)
+            #expect(try await s.services.identity.accounts.find(id: w.admin.id)?.disabled == false)
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func anAuditorFindsAPatientsPageViewsAndNobodyElseReadsTheTrail(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind, configuration: PortalPageTests.configuration) { s in
+            let w = try await AccessWorld.make(s)
+            let (alvarez, _) = try await PortalPageTests.signedIn(s, w.patient)
+            #expect(try await alvarez.sendCopy(.get, "/portal/records").code == 200)
+            let (auditor, _) = try await PortalPageTests.signedIn(s, w.auditor)
+            let found = try await auditor.sendCopy(.get, "/audit?patient=\(w.pa)&agent=Patient/\(w.pa)&outcome=success")
+            #expect(found.code == 200)
+            #expect(found.text.contains("<td>page-view</td>"))
+            #expect(found.text.contains("Patient/\(w.pa)"))
+            let none = try await auditor.sendCopy(.get, "/audit?patient=\(w.pb)&agent=Patient/\(w.pa)")
+            #expect(none.text.contains("No events match."))
+            for user in [w.admin, w.practitioner, w.patient] {
+                let (b, _) = try await PortalPageTests.signedIn(s, user)
+                #expect(try await b.sendCopy(.get, "/audit").code == 403)
+            }
+        }
+    }
+}
