@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
     ],
     targets: [
         // Foundation-only vocabulary shared by every module: ids, clock, errors.
@@ -210,8 +211,10 @@ let package = Package(
         .target(
             name: "Portal",
             dependencies: [
-                "Kernel", "Gateway", "FHIR", "Scheduling", "Messaging", "Identity",
+                "Kernel", "Gateway", "FHIR", "Scheduling", "Messaging", "Identity", "Auth", "Events",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ], resources: [.copy("Templates"), .copy("Strings")], swiftSettings: strictSettings),

@@ -66,6 +66,13 @@ package struct LoginController: Sendable {
         return Response(status: .seeOther, headers: headers)
     }
 
+    /// A sign-in form's post: from HealthHub's own page (`Origin`, `Sec-Fetch-Site`), with the
+    /// session's CSRF token.
+    static func fromOwnPage(_ request: Request, _ form: Form, _ session: SessionStore.Session?) -> Bool {
+        guard let session, SessionAuthenticator.sameOrigin(request), let csrf = form["csrf"] else { return false }
+        return constantTimeEquals(csrf, session.csrf)
+    }
+
     func csrfFailure() -> Response {
         Page.html("Session expired", Page.message("Your sign-in form has expired.", link: ("/login", "Start again")), status: .forbidden)
     }
@@ -82,7 +89,8 @@ package struct LoginController: Sendable {
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
         let form = try await Form.body(request)
         let next = Self.safeNext(form["next"])
-        guard let s = try await session(request), let csrf = form["csrf"], constantTimeEquals(csrf, s.csrf) else { return csrfFailure() }
+        let s = try await session(request)
+        guard let s, Self.fromOwnPage(request, form, s) else { return csrfFailure() }
         let secure = urls.isHTTPS(request)
         let retry = { (message: String, status: HTTPResponse.Status) -> Response in
             Page.html("Sign in", Page.login(csrf: s.csrf, next: next, message: message), status: status)
@@ -131,7 +139,7 @@ package struct LoginController: Sendable {
     // MARK: Second factor
 
     func pendingUser(_ request: Request, _ form: Form) async throws -> (SessionStore.Session, User)? {
-        guard let s = try await session(request), let csrf = form["csrf"], constantTimeEquals(csrf, s.csrf),
+        guard let s = try await session(request), Self.fromOwnPage(request, form, s),
             let id = s.pendingUserID, let user = try await identity.accounts.find(id: id), !user.disabled
         else { return nil }
         return (s, user)
@@ -200,7 +208,8 @@ package struct LoginController: Sendable {
     @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> Response {
         let form = try await Form.body(request)
         let secure = urls.isHTTPS(request)
-        guard let s = try await session(request), let csrf = form["csrf"], constantTimeEquals(csrf, s.csrf) else { return csrfFailure() }
+        let s = try await session(request)
+        guard let s, Self.fromOwnPage(request, form, s) else { return csrfFailure() }
         try await identity.sessions.destroy(hash: s.idHash)
         if let id = s.userID, let user = try await identity.accounts.find(id: id) {
             await audit.record("logout", context, agent: user.reference, role: user.role.rawValue, success: true)
@@ -313,7 +322,7 @@ package struct LoginController: Sendable {
 
     @Sendable func consent(_ request: Request, context: AppRequestContext) async throws -> Response {
         let form = try await Form.body(request)
-        guard let s = try await session(request), let csrf = form["csrf"], constantTimeEquals(csrf, s.csrf),
+        guard let s = try await session(request), Self.fromOwnPage(request, form, s),
             let id = s.userID, let user = try await identity.accounts.find(id: id), !user.disabled
         else { return csrfFailure() }
         guard case .ready(let a) = try await validate(form, request: request, user: user) else {

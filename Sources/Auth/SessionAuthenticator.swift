@@ -31,9 +31,7 @@ package struct SessionAuthenticator: RouterMiddleware {
     }
 
     package func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
-        guard let cookie = Cookies.value(Cookies.session, in: request), let session = try await identity.sessions.load(cookie),
-            let userID = session.userID, let user = try await identity.accounts.find(id: userID), !user.disabled
-        else {
+        guard let (session, user) = try await signedIn(request) else {
             await audit.denied(request, context, reason: "login", principal: nil, failure: .missing)
             return Self.signInAgain(request)
         }
@@ -61,9 +59,18 @@ package struct SessionAuthenticator: RouterMiddleware {
         return try await responding(request, context, next)
     }
 
+    /// The session of the request's `hh_session` cookie when its sign-in finished, and its
+    /// account when that is not disabled; nil otherwise. (Pages, and the live-updates socket.)
+    package func signedIn(_ request: Request) async throws -> (SessionStore.Session, User)? {
+        guard let cookie = Cookies.value(Cookies.session, in: request), let session = try await identity.sessions.load(cookie),
+            let userID = session.userID, let user = try await identity.accounts.find(id: userID), !user.disabled
+        else { return nil }
+        return (session, user)
+    }
+
     /// The account as the principal of its pages. No OAuth client acts: the audit trail shows
     /// the person, with no application.
-    static func principal(of user: User) -> Principal {
+    package static func principal(of user: User) -> Principal {
         Principal(
             subject: user.id, role: user.role, reference: user.reference, patient: user.role == .patient ? user.patientID : nil,
             practitioner: user.practitionerID, scopes: scopes(for: user.role))
@@ -92,11 +99,14 @@ package struct SessionAuthenticator: RouterMiddleware {
 
     /// A browser names the page a form came from in `Origin`; it must be this server.
     /// (`Sec-Fetch-Site: cross-site` is refused too, for browsers that send only that.)
-    static func sameOrigin(_ request: Request) -> Bool {
+    package static func sameOrigin(_ request: Request) -> Bool {
         if request.headers[.secFetchSite] == "cross-site" { return false }
         guard let origin = request.headers[.origin] else { return true }
-        guard let host = URLComponents(string: origin)?.host, let authority = request.head.authority else { return false }
-        let port = URLComponents(string: origin)?.port.map { ":\($0)" } ?? ""
+        // an Origin is scheme://host[:port], nothing more
+        guard let parts = URLComponents(string: origin), let host = parts.host, ["http", "https"].contains(parts.scheme ?? ""), parts.path.isEmpty,
+            parts.query == nil, parts.user == nil, let authority = request.head.authority
+        else { return false }
+        let port = parts.port.map { ":\($0)" } ?? ""
         return (host + port).lowercased() == authority.lowercased() || "[\(host)]\(port)".lowercased() == authority.lowercased()
     }
 

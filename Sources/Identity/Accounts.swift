@@ -89,6 +89,14 @@ package struct AccountStore: Sendable {
         let hash = PasswordHasher.hash(password)
         do {
             try await database.transaction { tx in
+                // One account per Patient or Practitioner record: a second one would act as that
+                // person, and its every access would read as theirs in the audit trail.
+                if let linked = patientID ?? practitionerID {
+                    let column = patientID != nil ? "patient_id" : "practitioner_id"
+                    try await tx.lock("account-link:\(linked)")
+                    let taken = try await tx.sql.raw("SELECT 1 AS one FROM hh_user WHERE \(unsafeRaw: column) = \(bind: linked)").first()
+                    guard taken == nil else { throw IdentityError.rejected("That record already has an account; one account per person") }
+                }
                 try await tx.sql.raw(
                     """
                     INSERT INTO hh_user (id, email, role, patient_id, practitioner_id, password_hash, created_at)

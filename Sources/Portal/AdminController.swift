@@ -40,7 +40,7 @@ package struct AdminController: Sendable {
         do {
             return try await kit.service.audited(record, body)
         } catch let error as IdentityError {
-            return try kit.problem(visit, .badRequest, error.message)
+            return try await kit.problem(visit, .badRequest, error.message)
         }
     }
 
@@ -66,14 +66,14 @@ package struct AdminController: Sendable {
         }
         var values: [String: Any] = ["t": strings(visit), "users": rows, "roles": [Role.patient, .practitioner, .admin, .auditor].map(\.rawValue)]
         if let flash = kit.flash(visit, known: Self.doneKeys) { values["flash"] = flash }
-        return try kit.page(visit, title: visit.t("admin.users"), template: "admin-users", values: values, section: "/admin")
+        return try await kit.page(visit, title: visit.t("admin.users"), template: "admin-users", values: values, section: "/admin")
     }
 
     func createUser(_ visit: PageKit.Visit) async throws -> Response {
         try await audited(visit, "user-create") { record in
             let form = try await PageForm.read(visit.request)
             guard let email = form["email"], let role = form["role"].flatMap(Role.init(rawValue:)), role != .system else {
-                return try kit.problem(visit, .badRequest, visit.t("error.title"))
+                return try await kit.problem(visit, .badRequest, visit.t("error.title"))
             }
             let link = form["link"]
             var patientID: String?
@@ -88,7 +88,8 @@ package struct AdminController: Sendable {
             record.resources = [user.reference]
             var items = [["label": visit.t("admin.email"), "value": user.email], ["label": visit.t("admin.password"), "value": password]]
             if user.mfaRequired { items.append(["label": visit.t("admin.code"), "value": try await identity.accounts.issueEnrolmentCode(userID: user.id)]) }
-            return try kit.page(visit, title: visit.t("admin.shown"), template: "admin-shown", values: ["t": strings(visit), "items": items, "back": "/admin"], section: "/admin")
+            return try await kit.page(
+                visit, title: visit.t("admin.shown"), template: "admin-shown", values: ["t": strings(visit), "items": items, "back": "/admin"], section: "/admin")
         }
     }
 
@@ -104,7 +105,7 @@ package struct AdminController: Sendable {
     func changeUser(_ visit: PageKit.Visit, _ action: String) async throws -> Response {
         try await audited(visit, "user-\(action)") { record in
             guard let id = visit.context.parameters.get("id"), let user = try await identity.accounts.find(id: id) else {
-                return try kit.problem(visit, .notFound, visit.t("error.notFound"))
+                return try await kit.problem(visit, .notFound, visit.t("error.notFound"))
             }
             record.resources = [user.reference]
             switch action {
@@ -112,10 +113,10 @@ package struct AdminController: Sendable {
             case "enable": _ = try await identity.accounts.setDisabled(email: user.email, false)
             case "reset-mfa": _ = try await identity.accounts.resetMFA(email: user.email)
             default:
-                guard user.mfaRequired, !user.mfaEnrolled else { return try kit.problem(visit, .conflict, visit.t("error.title")) }
+                guard user.mfaRequired, !user.mfaEnrolled else { return try await kit.problem(visit, .conflict, visit.t("error.title")) }
                 let code = try await identity.accounts.issueEnrolmentCode(userID: user.id)
                 let items = [["label": visit.t("admin.email"), "value": user.email], ["label": visit.t("admin.code"), "value": code]]
-                return try kit.page(
+                return try await kit.page(
                     visit, title: visit.t("admin.shown"), template: "admin-shown", values: ["t": strings(visit), "items": items, "back": "/admin"], section: "/admin")
             }
             return PageKit.redirect("/admin", done: "admin.changed")
@@ -137,26 +138,32 @@ package struct AdminController: Sendable {
             "clients": rows,
         ]
         if let flash = kit.flash(visit, known: Self.doneKeys) { values["flash"] = flash }
-        return try kit.page(visit, title: visit.t("clients.title"), template: "admin-clients", values: values, section: "/admin/clients")
+        return try await kit.page(visit, title: visit.t("clients.title"), template: "admin-clients", values: values, section: "/admin/clients")
     }
 
     func createClient(_ visit: PageKit.Visit) async throws -> Response {
         try await audited(visit, "client-create") { record in
             let form = try await PageForm.read(visit.request)
-            guard let name = form["name"], let scopes = form["scopes"] else { return try kit.problem(visit, .badRequest, visit.t("error.title")) }
+            guard let name = form["name"], let scopes = form["scopes"] else { return try await kit.problem(visit, .badRequest, visit.t("error.title")) }
             let redirects = (form["redirect"] ?? "").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            // SMART apps only: they act for the person who signs in, within that person's access.
+            // A backend service's system/ scopes reach every record and the audit trail, more
+            // than an admin may see, so registering one stays with the server's operator (CLI).
+            guard !redirects.isEmpty, !ScopeSet(scopes).tokens.contains(where: { $0.hasPrefix("system/") }) else {
+                return try await kit.problem(visit, .forbidden, visit.t("clients.noBackend"))
+            }
             let (client, secret) = try await identity.clients.create(name: name, scopes: scopes, redirectURIs: redirects, isPublic: form["public"] == "1", jwks: nil)
             record.resources = ["Client/\(client.id)"]
             var items = [["label": visit.t("clients.id"), "value": client.id]]
             if let secret { items.append(["label": visit.t("clients.secret"), "value": secret]) }
-            return try kit.page(
+            return try await kit.page(
                 visit, title: visit.t("admin.shown"), template: "admin-shown", values: ["t": strings(visit), "items": items, "back": "/admin/clients"], section: "/admin/clients")
         }
     }
 
     func revokeClient(_ visit: PageKit.Visit) async throws -> Response {
         try await audited(visit, "client-revoke") { record in
-            guard let id = visit.context.parameters.get("id") else { return try kit.problem(visit, .notFound, visit.t("error.notFound")) }
+            guard let id = visit.context.parameters.get("id") else { return try await kit.problem(visit, .notFound, visit.t("error.notFound")) }
             let client = try await identity.clients.revoke(id)
             record.resources = ["Client/\(client.id)"]
             return PageKit.redirect("/admin/clients", done: "clients.changed")

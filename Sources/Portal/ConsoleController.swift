@@ -52,7 +52,7 @@ package struct ConsoleController: Sendable {
             let isDay = query["view"] != "week"
             let today = PatientPortalController.day(Instant.millis(Now.date), zone: kit.timeZone)
             let date = query["date"].map(String.init).flatMap { PatientPortalController.isDay($0) ? $0 : nil } ?? today
-            guard let start = PatientPortalController.midnight(date, zone: kit.timeZone) else { return try kit.problem(visit, .badRequest, visit.t("error.title")) }
+            guard let start = PatientPortalController.midnight(date, zone: kit.timeZone) else { return try await kit.problem(visit, .badRequest, visit.t("error.title")) }
             let days = isDay ? 1 : 7
             // (midnights in the practice's zone: a day is 23 or 25 hours at a DST change)
             let midnights = (0...days).compactMap { n in
@@ -103,29 +103,31 @@ package struct ConsoleController: Sendable {
                 "todayLink": link(today, view), "dayLink": link(date, "day"), "weekLink": link(date, "week"),
             ]
             if let flash = kit.flash(visit, known: Self.doneKeys) { values["flash"] = flash }
-            return try kit.page(visit, title: visit.t("schedule.title"), template: "console-schedule", values: values, section: "/console")
+            return try await kit.page(visit, title: visit.t("schedule.title"), template: "console-schedule", values: values, section: "/console")
         }
     }
 
     /// Accept or decline a pending booking, or record a no-show of a booked one.
     func change(_ visit: PageKit.Visit, _ action: String) async throws -> Response {
         try await kit.audited(visit, action: .execute) { record in
-            guard let id = visit.context.parameters.get("id"), ResourceID.isValid(id) else { return try kit.problem(visit, .notFound, visit.t("error.notFound")) }
+            guard let id = visit.context.parameters.get("id"), ResourceID.isValid(id) else { return try await kit.problem(visit, .notFound, visit.t("error.notFound")) }
             let access = kit.access(visit)
             let current = try await kit.service.read("Appointment", id, access: access)
-            guard let content = current.content, var appointment = try JSON.parse(content).objectValue else { return try kit.problem(visit, .notFound, visit.t("error.notFound")) }
+            guard let content = current.content, var appointment = try JSON.parse(content).objectValue else {
+                return try await kit.problem(visit, .notFound, visit.t("error.notFound"))
+            }
             record.patients = kit.service.compartment.patients(of: current)
             let status = appointment["status"]?.stringValue ?? ""
             switch action {
             case "decline":
-                guard status == "pending", let cancel = operations["cancel"] else { return try kit.problem(visit, .conflict, visit.t("error.title")) }
+                guard status == "pending", let cancel = operations["cancel"] else { return try await kit.problem(visit, .conflict, visit.t("error.title")) }
                 _ = try await kit.invoke(cancel, id: id, [("reason", "Declined by the clinic")], visit)
                 return PageKit.redirect("/console", done: "schedule.declined")
             case "approve":
-                guard status == "pending", SchedulingVocabulary.holdExpiry(of: appointment) == nil else { return try kit.problem(visit, .conflict, visit.t("error.title")) }
+                guard status == "pending", SchedulingVocabulary.holdExpiry(of: appointment) == nil else { return try await kit.problem(visit, .conflict, visit.t("error.title")) }
                 appointment["status"] = "booked"
             default:
-                guard status == "booked" else { return try kit.problem(visit, .conflict, visit.t("error.title")) }
+                guard status == "booked" else { return try await kit.problem(visit, .conflict, visit.t("error.title")) }
                 appointment["status"] = "noshow"
             }
             appointment["participant"] = .array(
@@ -153,7 +155,7 @@ package struct ConsoleController: Sendable {
             let rows: [[String: Any]] = found.map { v, p in
                 ["id": v.id, "name": PageKit.name(p), "birthDate": kit.when(p["birthDate"]?.stringValue, visit, time: false), "gender": p["gender"]?.stringValue ?? ""]
             }.sorted { ($0["name"] as? String ?? "") < ($1["name"] as? String ?? "") }
-            return try kit.page(
+            return try await kit.page(
                 visit, title: visit.t("patients.title"), template: "console-patients",
                 values: ["t": visit.strings("patients", ["search", "find", "name", "birthDate", "gender", "none"]), "rows": rows, "query": name ?? ""],
                 section: "/console/patients")
@@ -162,10 +164,10 @@ package struct ConsoleController: Sendable {
 
     func chart(_ visit: PageKit.Visit, _ practitioner: String) async throws -> Response {
         try await kit.audited(visit) { record in
-            guard let id = visit.context.parameters.get("id"), ResourceID.isValid(id) else { return try kit.problem(visit, .notFound, visit.t("error.notFound")) }
+            guard let id = visit.context.parameters.get("id"), ResourceID.isValid(id) else { return try await kit.problem(visit, .notFound, visit.t("error.notFound")) }
             record.patients = ["Patient/\(id)"]
             let patient = try await kit.service.read("Patient", id, access: kit.access(visit))
-            guard let content = patient.content, let p = try JSON.parse(content).objectValue else { return try kit.problem(visit, .notFound, visit.t("error.notFound")) }
+            guard let content = patient.content, let p = try JSON.parse(content).objectValue else { return try await kit.problem(visit, .notFound, visit.t("error.notFound")) }
             var values = try await RecordView(kit: kit).values(patient: id, visit)
             let encounters = PageKit.objects(try await kit.search(visit, "Encounter", "patient=\(id)&_count=200").matches)
             values["encounters"] = encounters.map { _, e in
@@ -184,7 +186,7 @@ package struct ConsoleController: Sendable {
             t["encounters"] = visit.t("records.encounters")
             t["status"] = visit.t("records.status")
             values["t"] = t
-            return try kit.page(visit, title: PageKit.name(p), template: "console-chart", values: values, section: "/console/patients")
+            return try await kit.page(visit, title: PageKit.name(p), template: "console-chart", values: values, section: "/console/patients")
         }
     }
 }

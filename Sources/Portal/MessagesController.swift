@@ -91,7 +91,7 @@ package struct MessagesController: Sendable {
                 "medications": medications.map { ["id": $0.0.id, "name": PageKit.text($0.1["medicationCodeableConcept"])] },
             ]
             if let flash = kit.flash(visit, known: Self.doneKeys) { values["flash"] = flash }
-            return try kit.page(visit, title: visit.t("messages.title"), template: "portal-messages", values: values, section: "/portal/messages")
+            return try await kit.page(visit, title: visit.t("messages.title"), template: "portal-messages", values: values, section: "/portal/messages")
         }
     }
 
@@ -117,7 +117,7 @@ package struct MessagesController: Sendable {
                 "threads": rows(visit, threads, roots: roots, side: .staff, names: names), "staff": true, "filters": filters,
             ]
             if let flash = kit.flash(visit, known: Self.doneKeys) { values["flash"] = flash }
-            return try kit.page(visit, title: visit.t("inbox.title"), template: "console-inbox", values: values, section: "/console/inbox")
+            return try await kit.page(visit, title: visit.t("inbox.title"), template: "console-inbox", values: values, section: "/console/inbox")
         }
     }
 
@@ -145,18 +145,18 @@ package struct MessagesController: Sendable {
 
     func thread(_ visit: PageKit.Visit, _ side: Side) async throws -> Response {
         try await kit.audited(visit) { record in
-            guard let id = visit.context.parameters.get("id"), ResourceID.isValid(id) else { return try kit.problem(visit, .notFound, visit.t("error.notFound")) }
+            guard let id = visit.context.parameters.get("id"), ResourceID.isValid(id) else { return try await kit.problem(visit, .notFound, visit.t("error.notFound")) }
             let access = kit.access(visit)
             let rootVersion = try await kit.service.read("Communication", id, access: access)
             guard let root = PageKit.objects([rootVersion]).first?.1, let kind = MessagingVocabulary.kind(of: root), root["partOf"] == nil,
                 let patient = MessagingVocabulary.patient(of: root)
-            else { return try kit.problem(visit, .notFound, visit.t("error.notFound")) }
+            else { return try await kit.problem(visit, .notFound, visit.t("error.notFound")) }
             record.patients = ["Patient/\(patient)"]
             record.resources = ["Communication/\(id)"]
             let me = Self.me(visit)
             let replies = PageKit.objects(try await kit.search(visit, "Communication", "part-of=Communication/\(id)&_count=1000").matches)
             let messages = ([(rootVersion, root)] + replies).sorted { ($0.1["sent"]?.stringValue ?? "") < ($1.1["sent"]?.stringValue ?? "") }
-            guard let state = try await center.threads([id], reader: me).first else { return try kit.problem(visit, .notFound, visit.t("error.notFound")) }
+            guard let state = try await center.threads([id], reader: me).first else { return try await kit.problem(visit, .notFound, visit.t("error.notFound")) }
             let readers = try await center.readers(of: id)
             let senders = Set(messages.compactMap { MessagingVocabulary.sender(of: $0.1) })
             let names = try await people(
@@ -202,7 +202,7 @@ package struct MessagesController: Sendable {
             }
             if let flash = kit.flash(visit, known: Self.doneKeys) { values["flash"] = flash }
             let title = root["topic"]?["text"]?.stringValue ?? visit.t("messages.kind.\(kind.rawValue)")
-            let response = try kit.page(visit, title: title, template: "message-thread", values: values, section: side == .patient ? "/portal/messages" : "/console/inbox")
+            let response = try await kit.page(visit, title: title, template: "message-thread", values: values, section: side == .patient ? "/portal/messages" : "/console/inbox")
             try await center.markRead(thread: id, reader: me)
             return response
         }
@@ -217,16 +217,16 @@ package struct MessagesController: Sendable {
             let form = try await PageForm.read(visit.request, limit: PageSession.formLimit)
             guard let kind = form["kind"].flatMap(MessagingVocabulary.Kind.init(rawValue:)), let topic = form["topic"], topic.count <= 200,
                 let text = form["text"], text.count <= 5000
-            else { return try kit.problem(visit, .badRequest, visit.t("messages.bad.text")) }
+            else { return try await kit.problem(visit, .badRequest, visit.t("messages.bad.text")) }
             var about: [JSON] = []
             if kind == .refill, let medication = form["medication"] {
-                guard ResourceID.isValid(medication) else { return try kit.problem(visit, .badRequest, visit.t("error.title")) }
+                guard ResourceID.isValid(medication) else { return try await kit.problem(visit, .badRequest, visit.t("error.title")) }
                 let v = try await kit.service.read("MedicationRequest", medication, access: kit.access(visit))
                 let name = PageKit.objects([v]).first.map { PageKit.text($0.1["medicationCodeableConcept"]) } ?? ""
                 about = [["reference": .string("MedicationRequest/\(medication)"), "display": .string(name)]]
             }
             let id = try await write(visit, form: form, patient: patient, text: text, kind: kind, topic: topic, about: about, thread: nil)
-            guard let id else { return try kit.problem(visit, .unprocessableContent, visit.t("messages.bad.file")) }
+            guard let id else { return try await kit.problem(visit, .unprocessableContent, visit.t("messages.bad.file")) }
             return PageKit.redirect("/portal/messages/\(id)", done: "messages.sent")
         }
     }
@@ -234,16 +234,16 @@ package struct MessagesController: Sendable {
     /// A reply in a thread the visitor may read.
     func reply(_ visit: PageKit.Visit, _ side: Side) async throws -> Response {
         try await kit.audited(visit, action: .execute) { record in
-            guard let thread = visit.context.parameters.get("id"), ResourceID.isValid(thread) else { return try kit.problem(visit, .notFound, visit.t("error.notFound")) }
+            guard let thread = visit.context.parameters.get("id"), ResourceID.isValid(thread) else { return try await kit.problem(visit, .notFound, visit.t("error.notFound")) }
             let root = try await kit.service.read("Communication", thread, access: kit.access(visit))
             guard let message = PageKit.objects([root]).first?.1, let kind = MessagingVocabulary.kind(of: message), let patient = MessagingVocabulary.patient(of: message) else {
-                return try kit.problem(visit, .notFound, visit.t("error.notFound"))
+                return try await kit.problem(visit, .notFound, visit.t("error.notFound"))
             }
             record.patients = ["Patient/\(patient)"]
             let form = try await PageForm.read(visit.request, limit: PageSession.formLimit)
-            guard let text = form["text"], text.count <= 5000 else { return try kit.problem(visit, .badRequest, visit.t("messages.bad.text")) }
+            guard let text = form["text"], text.count <= 5000 else { return try await kit.problem(visit, .badRequest, visit.t("messages.bad.text")) }
             guard try await write(visit, form: form, patient: patient, text: text, kind: kind, topic: nil, about: [], thread: thread) != nil else {
-                return try kit.problem(visit, .unprocessableContent, visit.t("messages.bad.file"))
+                return try await kit.problem(visit, .unprocessableContent, visit.t("messages.bad.file"))
             }
             return PageKit.redirect("\(side.base)/\(thread)", done: "messages.sent")
         }
@@ -295,13 +295,13 @@ package struct MessagesController: Sendable {
     func file(_ visit: PageKit.Visit) async throws -> Response {
         try await kit.audited(visit) { record in
             guard let message = visit.context.parameters.get("id"), let binary = visit.context.parameters.get("binary"), ResourceID.isValid(message) else {
-                return try kit.problem(visit, .notFound, visit.t("error.notFound"))
+                return try await kit.problem(visit, .notFound, visit.t("error.notFound"))
             }
             let (owner, object) = try await kit.service.attachment(binary, of: "Communication", message, access: kit.access(visit))
             record.patients = kit.service.compartment.patients(of: owner)
             record.resources = ["Communication/\(message)", "Binary/\(binary)"]
             guard let data = object["data"]?.stringValue.flatMap({ Data(base64Encoded: $0) }), let type = AttachmentCheck.contentType(of: [UInt8](data)) else {
-                return try kit.problem(visit, .notFound, visit.t("error.notFound"))
+                return try await kit.problem(visit, .notFound, visit.t("error.notFound"))
             }
             return Response(
                 status: .ok,
@@ -316,7 +316,7 @@ package struct MessagesController: Sendable {
     /// Assign to me or back to the team, mark done, reopen: for a thread the clinician may read.
     func change(_ visit: PageKit.Visit, _ practitioner: String, _ action: String) async throws -> Response {
         try await kit.audited(visit, action: .execute) { record in
-            guard let thread = visit.context.parameters.get("id"), ResourceID.isValid(thread) else { return try kit.problem(visit, .notFound, visit.t("error.notFound")) }
+            guard let thread = visit.context.parameters.get("id"), ResourceID.isValid(thread) else { return try await kit.problem(visit, .notFound, visit.t("error.notFound")) }
             let root = try await kit.service.read("Communication", thread, access: kit.access(visit))
             record.patients = kit.service.compartment.patients(of: root)
             record.resources = ["Communication/\(thread)"]

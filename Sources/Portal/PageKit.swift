@@ -1,3 +1,4 @@
+import Events
 import FHIR
 import Foundation
 import Gateway
@@ -16,12 +17,15 @@ import NIOCore
 package struct PageKit: Sendable {
     static let templates = try! PageTemplates(folder: Bundle.module.url(forResource: "Templates", withExtension: nil)!)
     let service: FHIRService
+    /// The event log, whose head each page gives its live-updates socket to start from.
+    let events: EventLog
     let timeZone: TimeZone
     /// The FHIR API's public base URL (nil: from the request's Host), for operations' `fullUrl`s.
     let publicBaseURL: String?
 
-    package init(service: FHIRService, timeZone: TimeZone, publicBaseURL: String?) {
+    package init(service: FHIRService, events: EventLog, timeZone: TimeZone, publicBaseURL: String?) {
         self.service = service
+        self.events = events
         self.timeZone = timeZone
         self.publicBaseURL = publicBaseURL
     }
@@ -62,7 +66,7 @@ package struct PageKit: Sendable {
     ) async throws -> Response {
         let visit = visit(request, context)
         guard visit.principal.role == role, let linked = visit.principal[keyPath: linked] else {
-            return try problem(visit, .forbidden, visit.t("error.forbidden"))
+            return try await problem(visit, .forbidden, visit.t("error.forbidden"))
         }
         return try await page(visit, linked)
     }
@@ -71,7 +75,7 @@ package struct PageKit: Sendable {
     /// the audit viewer).
     func page(_ request: Request, _ context: IdentifiedRequestContext, for role: Role, _ page: (Visit) async throws -> Response) async throws -> Response {
         let visit = visit(request, context)
-        guard visit.principal.role == role else { return try problem(visit, .forbidden, visit.t("error.forbidden")) }
+        guard visit.principal.role == role else { return try await problem(visit, .forbidden, visit.t("error.forbidden")) }
         return try await page(visit)
     }
 
@@ -97,30 +101,32 @@ package struct PageKit: Sendable {
     }
 
     /// A page in the frame: `section` is the navigation entry to mark as current.
-    func page(_ visit: Visit, title: String, template: String, values: [String: Any], section: String, status: HTTPResponse.Status = .ok) throws -> Response {
+    func page(_ visit: Visit, title: String, template: String, values: [String: Any], section: String, status: HTTPResponse.Status = .ok) async throws -> Response {
         let body = try render(template, values.merging(["csrf": visit.csrf], uniquingKeysWith: { a, _ in a }))
-        return try framed(visit, title: title, body: body, section: section, status: status)
+        return try await framed(visit, title: title, body: body, section: section, status: status)
     }
 
-    func framed(_ visit: Visit, title: String, body: String, section: String, status: HTTPResponse.Status = .ok) throws -> Response {
+    func framed(_ visit: Visit, title: String, body: String, section: String, status: HTTPResponse.Status = .ok) async throws -> Response {
         let nav: [[String: Any]] = Self.navigation(visit.principal.role).map { ["href": $0.0, "label": visit.t($0.1), "current": $0.0 == section] }
         let languages: [[String: Any]] = Catalogue.languages.map { ["code": $0, "name": Catalogue.bundled.text("language.name", $0), "current": $0 == visit.language] }
         let header = try render(
             "header",
             [
                 "navLabel": visit.t("frame.nav"), "nav": nav, "email": visit.context.session?.email ?? "", "languages": languages,
-                "csrf": visit.csrf, "signOut": visit.t("frame.signout"),
+                "csrf": visit.csrf, "signOut": visit.t("frame.signout"), "liveAfter": String((try? await events.head()) ?? 0),
+                "liveText": visit.t("frame.live"), "liveReload": visit.t("frame.reload"),
             ])
         var response = HTMLPage.response(
-            title, body, status: status, language: visit.language, frame: HTMLPage.Frame(header: header, skipLink: visit.t("frame.skip"), wide: true))
+            title, body, status: status, language: visit.language,
+            frame: HTMLPage.Frame(header: header, skipLink: visit.t("frame.skip"), wide: true, scripts: ["live.js"]))
         if visit.chosen { response.headers[values: .setCookie].append(LandingController.languageSetCookie(visit.language)) }
         return response
     }
 
     /// A page that says why there is nothing to show (a 403 for another patient's record, a
     /// 404, a refused booking), in the frame.
-    func problem(_ visit: Visit, _ status: HTTPResponse.Status, _ text: String) throws -> Response {
-        try framed(visit, title: visit.t("error.title"), body: render("problem", ["text": text, "back": visit.t("error.back")]), section: "", status: status)
+    func problem(_ visit: Visit, _ status: HTTPResponse.Status, _ text: String) async throws -> Response {
+        try await framed(visit, title: visit.t("error.title"), body: render("problem", ["text": text, "back": visit.t("error.back")]), section: "", status: status)
     }
 
     /// After a form: back to a page, with what happened in the `done` query parameter (a
@@ -152,7 +158,7 @@ package struct PageKit: Sendable {
         do {
             return try await service.audited(record) { record in try await body(&record) }
         } catch let error as FHIRError {
-            return try problem(visit, error.status, Self.explain(error, visit))
+            return try await problem(visit, error.status, Self.explain(error, visit))
         }
     }
 

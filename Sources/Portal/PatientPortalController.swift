@@ -74,7 +74,7 @@ package struct PatientPortalController: Sendable {
             let roots = PageKit.objects(try await kit.search(visit, "Communication", "subject=Patient/\(patient)&_count=1000").matches)
                 .filter { MessagingVocabulary.kind(of: $0.1) != nil && $0.1["partOf"] == nil }.map(\.0.id)
             let unread = try await messages.threads(roots, reader: "Patient/\(patient)").reduce(0) { $0 + $1.unread }
-            return try kit.page(
+            return try await kit.page(
                 visit, title: visit.t("home.title"), template: "portal-home",
                 values: ["t": t, "next": Array(upcoming.prefix(3)), "results": results, "unread": unread], section: "/portal")
         }
@@ -143,7 +143,7 @@ package struct PatientPortalController: Sendable {
                 values["type"] = type
                 values["days"] = try await freeTimes(find, visit, type: type, practitioner: chosen, from: from, names: names)
             }
-            return try kit.page(visit, title: visit.t("appointments.title"), template: "portal-appointments", values: values, section: "/portal/appointments")
+            return try await kit.page(visit, title: visit.t("appointments.title"), template: "portal-appointments", values: values, section: "/portal/appointments")
         }
     }
 
@@ -179,7 +179,7 @@ package struct PatientPortalController: Sendable {
             // the chosen time: `practitioner|start`, as the find form offers it
             let slot = (form["slot"] ?? "").split(separator: "|", maxSplits: 1).map(String.init)
             guard let op = operations["book"], let type = form["type"], slot.count == 2, ResourceID.isValid(slot[0]) else {
-                return try kit.problem(visit, .badRequest, visit.t("error.title"))
+                return try await kit.problem(visit, .badRequest, visit.t("error.title"))
             }
             let appointment: JSONObject = [
                 "resourceType": "Appointment", "status": "proposed", "appointmentType": ["coding": [["code": .string(type)]]], "start": .string(slot[1]),
@@ -198,7 +198,7 @@ package struct PatientPortalController: Sendable {
         try await kit.audited(visit, action: .execute) { record in
             record.patients = ["Patient/\(patient)"]
             guard let op = operations["cancel"], let id = visit.context.parameters.get("id"), ResourceID.isValid(id) else {
-                return try kit.problem(visit, .notFound, visit.t("error.notFound"))
+                return try await kit.problem(visit, .notFound, visit.t("error.notFound"))
             }
             _ = try await kit.invoke(op, id: id, [("reason", "Cancelled by the patient in the portal")], visit)
             return PageKit.redirect("/portal/appointments", done: "appointments.cancelled")
@@ -211,19 +211,19 @@ package struct PatientPortalController: Sendable {
         try await kit.audited(visit) { record in
             record.patients = ["Patient/\(patient)"]
             let values = try await RecordView(kit: kit).values(patient: patient, visit)
-            return try kit.page(visit, title: visit.t("records.title"), template: "portal-records", values: values, section: "/portal/records")
+            return try await kit.page(visit, title: visit.t("records.title"), template: "portal-records", values: values, section: "/portal/records")
         }
     }
 
     func downloadPage(_ visit: PageKit.Visit, _ patient: String) async throws -> Response {
-        try kit.page(
+        try await kit.page(
             visit, title: visit.t("download.title"), template: "portal-download", values: ["t": visit.strings("download", ["lead", "button"])],
             section: "/portal/download")
     }
 
     /// The whole record as the API's `Patient/{id}/$everything` gives it, as a file.
     func download(_ visit: PageKit.Visit, _ patient: String) async throws -> Response {
-        guard let everything = operations["everything"] else { return try kit.problem(visit, .notFound, visit.t("error.notFound")) }
+        guard let everything = operations["everything"] else { return try await kit.problem(visit, .notFound, visit.t("error.notFound")) }
         let result = try await kit.invoke(everything, id: patient, [], visit)
         return Response(
             status: .ok,
@@ -242,8 +242,9 @@ package struct PatientPortalController: Sendable {
         return String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
     }
 
+    /// A `yyyy-MM-dd` day of the years 1900–2199 (what a schedule or a filter may ask for).
     static func isDay(_ text: String) -> Bool {
-        text.count == 10 && DateRange(text) != nil
+        text.count == 10 && DateRange(text) != nil && (text.hasPrefix("19") || text.hasPrefix("20") || text.hasPrefix("21"))
     }
 
     /// The first instant of a `yyyy-MM-dd` day in `zone`.

@@ -18,7 +18,8 @@ struct RecordView {
     struct Series {
         var name: String
         var unit: String?
-        var points: [(at: Int64, text: String, value: Double)]
+        /// When (the instant, and the date or dateTime as written), the value as text and as a number.
+        var points: [(at: Int64, when: String, text: String, value: Double)]
     }
 
     func values(patient: String, _ visit: PageKit.Visit) async throws -> [String: Any] {
@@ -65,21 +66,22 @@ struct RecordView {
     static func series(_ observations: [(ResourceVersion, JSONObject)]) -> [Series] {
         var byKey: [String: Series] = [:]
         var order: [String] = []
-        func add(_ key: String, _ name: String, _ quantity: JSON?, at: Int64) {
-            guard let value = quantity?["value"]?.doubleValue, let text = PageKit.quantity(quantity) else { return }
+        func add(_ key: String, _ name: String, _ quantity: JSON?, at: Int64, when: String) {
+            // (a chart draws finite values of a sane size; anything else is not a measurement)
+            guard let value = quantity?["value"]?.doubleValue, value.isFinite, abs(value) < 1e12, let text = PageKit.quantity(quantity) else { return }
             if byKey[key] == nil {
                 byKey[key] = Series(name: name, unit: quantity?["unit"]?.stringValue, points: [])
                 order.append(key)
             }
-            byKey[key]!.points.append((at, text, value))
+            byKey[key]!.points.append((at, when, text, value))
         }
         for (_, o) in observations {
-            guard let at = (o["effectiveDateTime"]?.stringValue ?? o["issued"]?.stringValue).flatMap(DateRange.init)?.low else { continue }
+            guard let when = o["effectiveDateTime"]?.stringValue ?? o["issued"]?.stringValue, let at = DateRange(when)?.low else { continue }
             let code = o["code"]?["coding"]?.arrayValue?.first?["code"]?.stringValue ?? PageKit.text(o["code"])
-            if o["valueQuantity"] != nil { add(code, PageKit.text(o["code"]), o["valueQuantity"], at: at) }
+            if o["valueQuantity"] != nil { add(code, PageKit.text(o["code"]), o["valueQuantity"], at: at, when: when) }
             for component in o["component"]?.arrayValue ?? [] {
                 let c = component["code"]?["coding"]?.arrayValue?.first?["code"]?.stringValue ?? PageKit.text(component["code"])
-                add("\(code)/\(c)", PageKit.text(component["code"]), component["valueQuantity"], at: at)
+                add("\(code)/\(c)", PageKit.text(component["code"]), component["valueQuantity"], at: at, when: when)
             }
         }
         return order.compactMap { key in
@@ -92,7 +94,7 @@ struct RecordView {
     /// The values of `chart.mustache` for a series: the SVG's geometry (numbers only) and the table.
     func chart(_ s: Series, id: String, _ visit: PageKit.Visit) -> [String: Any] {
         let short = kit.formatter(visit, date: .short, time: .none)
-        let rows: [[String: Any]] = s.points.reversed().map { ["when": kit.when(Instant.format(millis: $0.at), visit), "value": $0.text] }
+        let rows: [[String: Any]] = s.points.reversed().map { ["when": kit.when($0.when, visit), "value": $0.text] }
         var values: [String: Any] = ["id": id, "name": s.name, "rows": rows, "t": visit.strings("records", ["date", "value"])]
         if let unit = s.unit { values["unit"] = unit }
         guard s.points.count >= 2, let first = s.points.first, let last = s.points.last else { return values }

@@ -7,6 +7,7 @@ import Gateway
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import HummingbirdWebSocket
 import Identity
 import Instrumentation
 import Logging
@@ -36,7 +37,13 @@ package func buildApplication(
     router: Router<AppRequestContext>, services: HealthHubServices, operations: Operations, configuration: HealthHubConfiguration,
     onReady: (@Sendable (String) async -> Void)? = nil
 ) throws -> some ApplicationProtocol {
-    let server: HTTPServerBuilder = try operations.certificates.map { try .tls(.http1(), tlsConfiguration: $0.serverConfiguration()) } ?? .http1()
+    // HTTP/1.1 with the WebSocket upgrade of the pages' live updates (`/live`, which checks the
+    // session and Origin itself: it is answered before the router's middleware chain).
+    let live = LiveUpdates(
+        sessions: SessionAuthenticator(identity: services.identity, audit: SecurityAudit(trail: services.audit), limiter: nil), service: services.fhir,
+        events: services.events)
+    let http: HTTPServerBuilder = .http1WebSocketUpgrade(webSocketRouter: live.router())
+    let server: HTTPServerBuilder = try operations.certificates.map { try .tls(http, tlsConfiguration: $0.serverConfiguration()) } ?? http
     let scheme = operations.certificates == nil ? "http" : "https"
     return Application(
         router: router,
@@ -83,7 +90,7 @@ package func buildRouter(services: HealthHubServices, operations: Operations, co
     let scheduling = SchedulingOperations.all(scheduler)
     FHIRController(service: services.fhir, publicBaseURL: configuration.publicBaseURL, operations: scheduling).register(on: routes)
     LandingController().register(on: routes)
-    let pages = PageKit(service: services.fhir, timeZone: services.scheduling.timeZone, publicBaseURL: configuration.publicBaseURL)
+    let pages = PageKit(service: services.fhir, events: services.events, timeZone: services.scheduling.timeZone, publicBaseURL: configuration.publicBaseURL)
     PatientPortalController(kit: pages, scheduling: services.scheduling, operations: scheduling + [EverythingOperation()], messages: services.messages)
         .register(on: routes)
     ConsoleController(kit: pages, operations: scheduling).register(on: routes)

@@ -40,6 +40,17 @@ import Testing
             let bad = try await admin.sendCopy(.post, "/admin/users", form: [("csrf", csrf), ("email", "ghost@example.org"), ("role", "patient"), ("link", "Patient/nope")])
             #expect(bad.code == 400 && bad.text.contains("does not exist"))
             #expect(try await s.services.identity.accounts.find(email: "ghost@example.org") == nil)
+            // one account per person: a second account for Alvarez's record would read as her
+            let duplicate = try await admin.sendCopy(
+                .post, "/admin/users", form: [("csrf", csrf), ("email", "not-alvarez@example.org"), ("role", "patient"), ("link", "Patient/\(w.pa)")])
+            #expect(duplicate.code == 400 && duplicate.text.contains("already has an account"))
+            #expect(try await s.services.identity.accounts.find(email: "not-alvarez@example.org") == nil)
+            // backend services (system/ scopes reach every record and the trail) are the operator's, not the console's
+            for (scopes, redirect) in [("system/*.rs", "https://app.example/cb"), ("system/AuditEvent.rs patient/*.rs", "https://app.example/cb"), ("patient/*.rs", "")] {
+                let refused = try await admin.sendCopy(.post, "/admin/clients", form: [("csrf", csrf), ("name", "Backdoor"), ("scopes", scopes), ("redirect", redirect)])
+                #expect(refused.code == 403, "\(scopes)")
+            }
+            #expect(try await s.services.identity.clients.list().allSatisfy { $0.name != "Backdoor" })
             // disabling ends the account's sessions at once
             let (alvarez, _) = try await PortalPageTests.signedIn(s, w.patient)
             #expect(try await alvarez.sendCopy(.get, "/portal").code == 200)
@@ -77,6 +88,13 @@ import Testing
             #expect(found.text.contains("Patient/\(w.pa)"))
             let none = try await auditor.sendCopy(.get, "/audit?patient=\(w.pb)&agent=Patient/\(w.pa)")
             #expect(none.text.contains("No events match."))
+            // accounts without a FHIR record are named too (the auditor's own search, as User/<id>)
+            #expect(try await auditor.sendCopy(.get, "/audit?agent=User/\(w.auditor.id)").text.contains("<td>User/\(w.auditor.id)</td>"))
+            // a filter that is not valid is said so, never dropped
+            for query in ["from=2026-13-45", "from=x", "outcome=99", "to=99999-01-01", "agent=nobody", "patient=a/b/c"] {
+                let bad = try await auditor.sendCopy(.get, "/audit?\(query)")
+                #expect(bad.code == 400 && !bad.text.contains("<tbody>"), "\(query)")
+            }
             for user in [w.admin, w.practitioner, w.patient] {
                 let (b, _) = try await PortalPageTests.signedIn(s, user)
                 #expect(try await b.sendCopy(.get, "/audit").code == 403)

@@ -66,6 +66,21 @@ import Testing
                 .post, "/portal/appointments/\(appointment)/cancel", body: QueryString.encode([("csrf", csrf)]),
                 headers: [.cookie: browser.cookie!, .contentType: "application/x-www-form-urlencoded", .origin: "https://evil.example"], as: .anonymous)
             #expect(crossSite.code == 403)
+            // an Origin is scheme://host[:port]: with a path or another scheme it is not this server
+            for origin in ["http://localhost/x", "ftp://localhost"] {
+                let odd = try await s.request(
+                    .post, "/portal/appointments/\(appointment)/cancel", body: QueryString.encode([("csrf", csrf)]),
+                    headers: [.cookie: browser.cookie!, .contentType: "application/x-www-form-urlencoded", .origin: origin], as: .anonymous)
+                #expect(odd.code == 403, "\(origin)")
+            }
+            // the sign-in forms check Origin too
+            var stranger = Browser(s: s)
+            let loginPage = try await stranger.send(.get, "/login")
+            let loginCSRF = try #require(Browser.field("csrf", in: loginPage.text))
+            let foreignLogin = try await s.request(
+                .post, "/login", body: QueryString.encode([("csrf", loginCSRF), ("email", "alvarez@example.org"), ("password", AccessWorld.password)]),
+                headers: [.cookie: stranger.cookie!, .contentType: "application/x-www-form-urlencoded", .origin: "https://evil.example"], as: .anonymous)
+            #expect(foreignLogin.code == 403 && foreignLogin.headers[.location] == nil)
             #expect(try await s.get("/fhir/Appointment/\(appointment)")["status"]?.stringValue == "booked")
             // a disabled account's session is over
             _ = try await s.services.identity.accounts.setDisabled(email: "alvarez@example.org", true)

@@ -25,6 +25,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.action_chains import ActionChains
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import HealthHubServer, HEALTHHUB_BIN
@@ -131,7 +132,9 @@ class Pages:
 
     def sign_out(self):
         self.driver.find_element(By.CSS_SELECTOR, "form[action='/logout'] button").click()
-        WebDriverWait(self.driver, 10).until(lambda d: "You are signed out." in d.find_element(By.TAG_NAME, "body").text)
+        # (the page is being replaced while this looks: a stale element just means "not yet")
+        WebDriverWait(self.driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda d: "You are signed out." in d.find_element(By.TAG_NAME, "body").text)
 
     def tab_to(self, selector: str, limit: int = 80):
         """Presses Tab until the focused element matches `selector` (keyboard-only use)."""
@@ -300,7 +303,9 @@ def test_an_admin_creates_an_account_and_an_auditor_finds_the_patients_actions(s
     assert browser.current_url.startswith(server.root + "/admin")
     browser.find_element(By.ID, "email").send_keys("new.patient@example.org")
     browser.find_element(By.CSS_SELECTOR, "#role option[value='patient']").click()
-    browser.find_element(By.ID, "link").send_keys(creds["patient"]["link"])
+    # (a record without an account: one account per person)
+    others = [e["resource"]["id"] for e in server.get("Patient?_count=10").json()["entry"] if f"Patient/{e['resource']['id']}" != creds["patient"]["link"]]
+    browser.find_element(By.ID, "link").send_keys(f"Patient/{others[-1]}")
     browser.find_element(By.CSS_SELECTOR, "form[action='/admin/users'] button").click()
     pages.check()
     assert "Shown once" in pages.text() and "new.patient@example.org" in pages.text()
@@ -312,3 +317,28 @@ def test_an_admin_creates_an_account_and_an_auditor_finds_the_patients_actions(s
     pages.open(f"/audit?patient={patient_id}")
     rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "main tbody tr")]
     assert rows and any("page-view" in r for r in rows)
+
+
+def test_a_page_hears_of_a_new_message_live(site, browser):
+    server, creds = site
+    pages = Pages(browser, server.root)
+    pages.sign_in(creds["patient"]["email"], creds["patient"]["password"])
+    pages.open("/portal")
+    assert not browser.find_element(By.ID, "live").is_displayed()
+    unread = int(browser.find_element(By.CSS_SELECTOR, "#messages-h + p.count").text)
+    reply = server.post("Communication", {
+        "resourceType": "Communication", "status": "completed",
+        "category": [{"coding": [{"system": "https://healthhub.dev/fhir/CodeSystem/message-type", "code": "general"}]}],
+        "subject": {"reference": creds["patient"]["link"]}, "sender": {"reference": creds["practitioner"]["link"]},
+        "topic": {"text": "Your results"}, "payload": [{"contentString": "All fine."}]})
+    assert reply.status_code == 201
+    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "live").is_displayed())
+    pages.check()
+    browser.find_element(By.CSS_SELECTOR, "#live a").click()
+
+    def counted(d):
+        try:
+            return int(d.find_element(By.CSS_SELECTOR, "#messages-h + p.count").text) == unread + 1
+        except Exception:  # (the page is being reloaded)
+            return False
+    WebDriverWait(browser, 10).until(counted)
