@@ -60,7 +60,12 @@ package struct MessageCenter: Sendable {
     /// `reader` has read `thread` up to now.
     package func markRead(thread: String, reader: String) async throws {
         let now = Instant.millis(Now.date)
-        try await database.transaction { tx in try await Self.markRead(thread: thread, reader: reader, at: now, on: tx.sql) }
+        try await database.transaction { tx in
+            // (the thread's lock, as its writes take it: two tabs opening the thread at once
+            // would otherwise both insert the reader's row)
+            try await tx.lock("thread:\(thread)")
+            try await Self.markRead(thread: thread, reader: reader, at: now, on: tx.sql)
+        }
     }
 
     static func markRead(thread: String, reader: String, at millis: Int64, on sql: any SQLDatabase) async throws {

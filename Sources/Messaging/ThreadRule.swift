@@ -39,10 +39,15 @@ package struct ThreadRule: ResourceWriteRule {
                 expression: ["Communication.sender"])
         }
         let thread = MessagingVocabulary.thread(of: message, id: change.id)
-        let sent = message["sent"]?.stringValue.flatMap(DateRange.init)?.low ?? Instant.millis(Now.date)
+        // the order and the unread counts follow the server's time of the write, not the `sent`
+        // a client wrote (which could pin a thread to the top or hide it from the unread count)
+        let sent = message["meta"]?["lastUpdated"]?.stringValue.flatMap(DateRange.init)?.low ?? Instant.millis(Now.date)
         try await tx.lock("thread:\(thread)")
-        if thread == change.id {
-            try await sql.raw("DELETE FROM hh_thread WHERE thread_id = \(bind: thread)").run()
+        let exists = try await sql.raw("SELECT 1 AS one FROM hh_thread WHERE thread_id = \(bind: thread)").first() != nil
+        if thread == change.id, exists {
+            // a later version of the first message: the thread keeps its state, assignment and order
+            try await sql.raw("UPDATE hh_thread SET patient_id = \(bind: patient), kind = \(bind: kind.rawValue) WHERE thread_id = \(bind: thread)").run()
+        } else if thread == change.id {
             try await sql.raw(
                 """
                 INSERT INTO hh_thread (thread_id, patient_id, kind, status, assigned_to, created_ms, last_ms, last_from)
@@ -60,10 +65,13 @@ package struct ThreadRule: ResourceWriteRule {
             try await sql.raw("UPDATE hh_thread SET last_ms = \(bind: sent), last_from = \(bind: sender)\(unsafeRaw: reopen) WHERE thread_id = \(bind: thread)").run()
         }
         let isNew = try await sql.raw("SELECT 1 AS one FROM hh_thread_message WHERE message_id = \(bind: change.id)").first() == nil
-        try await sql.raw("DELETE FROM hh_thread_message WHERE message_id = \(bind: change.id)").run()
-        try await sql.raw(
-            "INSERT INTO hh_thread_message (message_id, thread_id, sender, sent_ms) VALUES (\(bind: change.id), \(bind: thread), \(bind: sender), \(bind: sent))"
-        ).run()
+        if isNew {
+            try await sql.raw(
+                "INSERT INTO hh_thread_message (message_id, thread_id, sender, sent_ms) VALUES (\(bind: change.id), \(bind: thread), \(bind: sender), \(bind: sent))"
+            ).run()
+        } else {
+            try await sql.raw("UPDATE hh_thread_message SET sender = \(bind: sender) WHERE message_id = \(bind: change.id)").run()
+        }
         // the sender has read what they wrote
         try await MessageCenter.markRead(thread: thread, reader: sender, at: sent, on: sql)
         guard isNew else { return }

@@ -47,6 +47,7 @@ package struct LiveUpdates: Sendable {
                 let principal = SessionAuthenticator.principal(of: user)
                 let after = context.request.uri.queryParameters["after"].flatMap { Int64(String($0)) }
                 let stream = await hub.subscribe(after: after, patients: try await visiblePatients(principal))
+                defer { Task { await hub.unsubscribe(stream.id) } }  // however the socket ends
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     // the client's side: reading until it closes (it sends nothing HealthHub needs)
                     group.addTask { for try await _ in inbound {} }
@@ -66,7 +67,6 @@ package struct LiveUpdates: Sendable {
                     _ = try await group.next()
                     group.cancelAll()
                 }
-                await hub.unsubscribe(stream.id)
             })
         return router
     }
@@ -100,6 +100,8 @@ package actor LiveHub {
         var after: Int64
         var patients: Set<String>
         let continuation: AsyncStream<Event>.Continuation
+        /// Still reading what it missed (the poller skips it meanwhile).
+        var catchingUp: Bool
     }
 
     package struct Subscription: Sendable {
@@ -118,17 +120,21 @@ package actor LiveHub {
         let (stream, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingNewest(1000))
         let id = nextID
         nextID += 1
+        // Registered before the first await (the actor is re-entrant): while it catches up, the
+        // poller leaves it alone, and the catch-up reads the log itself until it has all of it.
+        subscribers[id] = Subscriber(after: after ?? .max, patients: patients, continuation: continuation, catchingUp: true)
+        if poller == nil { poller = Task { await self.poll() } }
         let head = (try? await log.head()) ?? 0
         var cursor = min(after ?? head, head)
-        if cursor < head, !patients.isEmpty {
-            for e in (try? await log.events(after: cursor, patients: Array(patients), limit: 1000)) ?? [] {
-                continuation.yield(e)
-                cursor = e.seq
-            }
+        while !patients.isEmpty, let missed = try? await log.events(after: cursor, patients: Array(patients), limit: 1000), !missed.isEmpty {
+            for e in missed { continuation.yield(e) }
+            cursor = missed[missed.count - 1].seq
+            if missed.count < 1000 { break }
         }
-        subscribers[id] = Subscriber(after: max(cursor, after ?? head), patients: patients, continuation: continuation)
-        if last == nil { last = head }
-        if poller == nil { poller = Task { await self.poll() } }
+        // (events after the catch-up's last read are the poller's: it starts from the cursor)
+        subscribers[id]?.after = max(cursor, min(after ?? head, head))
+        subscribers[id]?.catchingUp = false
+        if last == nil || last! > cursor { last = cursor }
         return Subscription(id: id, events: stream)
     }
 
@@ -149,7 +155,7 @@ package actor LiveHub {
         while !Task.isCancelled {
             if let from = last, let events = try? await log.events(after: from, patients: nil, limit: 1000) {
                 for e in events {
-                    for (id, s) in subscribers where e.seq > s.after {
+                    for (id, s) in subscribers where !s.catchingUp && e.seq > s.after {
                         subscribers[id]?.after = e.seq
                         if let p = e.patient, s.patients.contains(p) { s.continuation.yield(e) }
                     }

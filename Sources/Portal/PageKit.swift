@@ -109,16 +109,18 @@ package struct PageKit: Sendable {
     func framed(_ visit: Visit, title: String, body: String, section: String, status: HTTPResponse.Status = .ok) async throws -> Response {
         let nav: [[String: Any]] = Self.navigation(visit.principal.role).map { ["href": $0.0, "label": visit.t($0.1), "current": $0.0 == section] }
         let languages: [[String: Any]] = Catalogue.languages.map { ["code": $0, "name": Catalogue.bundled.text("language.name", $0), "current": $0 == visit.language] }
+        // live updates are about patients' records: for patients and clinicians (the socket refuses others)
+        let live = visit.principal.role == .patient || visit.principal.role == .practitioner
         let header = try render(
             "header",
             [
                 "navLabel": visit.t("frame.nav"), "nav": nav, "email": visit.context.session?.email ?? "", "languages": languages,
-                "csrf": visit.csrf, "signOut": visit.t("frame.signout"), "liveAfter": String((try? await events.head()) ?? 0),
+                "csrf": visit.csrf, "signOut": visit.t("frame.signout"), "live": live, "liveAfter": live ? String((try? await events.head()) ?? 0) : "",
                 "liveText": visit.t("frame.live"), "liveReload": visit.t("frame.reload"),
             ])
         var response = HTMLPage.response(
             title, body, status: status, language: visit.language,
-            frame: HTMLPage.Frame(header: header, skipLink: visit.t("frame.skip"), wide: true, scripts: ["live.js"]))
+            frame: HTMLPage.Frame(header: header, skipLink: visit.t("frame.skip"), wide: true, scripts: live ? ["live.js"] : []))
         if visit.chosen { response.headers[values: .setCookie].append(LandingController.languageSetCookie(visit.language)) }
         return response
     }

@@ -84,6 +84,10 @@ import Testing
             #expect(try await clinician.sendCopy(.post, "/console/inbox/\(thread)/done", form: [("csrf", staffCSRF)]).code == 303)
             #expect(!(try await clinician.sendCopy(.get, "/console/inbox").text.contains("Rash on my arm")))
             #expect(try await clinician.sendCopy(.get, "/console/inbox?show=done").text.contains("Rash on my arm"))
+            // a new version of the first message (through the API) keeps the thread's state
+            let root = try #require(try await s.get("/fhir/Communication/\(thread)").body)
+            #expect(try await s.request(.put, "/fhir/Communication/\(thread)", json: root).code == 200)
+            #expect(try await clinician.sendCopy(.get, "/console/inbox?show=done").text.contains("Rash on my arm"))
             // the patient writing again reopens it
             #expect(try await Self.post(s, patient, "/portal/messages/\(thread)", [("csrf", csrf), ("text", "Here it is.")]).code == 303)
             #expect(try await clinician.sendCopy(.get, "/console/inbox").text.contains("Rash on my arm"))
