@@ -38,6 +38,12 @@ package struct Mail: Sendable, Equatable {
     }
 
     /// A plain address (`name@host.tld`), nothing that could break a header or a command.
+    /// The first usable email address of a FHIR `telecom` list (a Patient's or a
+    /// Practitioner's), for notifications.
+    package static func address(inTelecom telecom: [JSON]) -> String? {
+        telecom.first { $0["system"]?.stringValue == "email" }?["value"]?.stringValue.flatMap { isAddress($0) ? $0 : nil }
+    }
+
     package static func isAddress(_ s: String) -> Bool {
         let parts = s.split(separator: "@", omittingEmptySubsequences: false)
         return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !s.contains(where: { $0.isWhitespace || "<>\r\n,;".contains($0) })

@@ -31,8 +31,7 @@ package struct MessageNotification: JobHandler {
         record.resources = ["Communication/\(parts[1])"]
         try await service.audited(record) { _ in
             guard let v = try? await service.read("Patient", parts[0], access: access), let content = v.content,
-                let address = (try JSON.parse(content)["telecom"]?.arrayValue ?? []).first(where: { $0["system"]?.stringValue == "email" })?["value"]?.stringValue,
-                Mail.isAddress(address)
+                let address = Mail.address(inTelecom: try JSON.parse(content)["telecom"]?.arrayValue ?? [])
             else { return }
             try await mail.send(
                 Mail(

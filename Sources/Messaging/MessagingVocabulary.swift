@@ -32,6 +32,11 @@ package enum MessagingVocabulary {
         return nil
     }
 
+    /// Whether a Communication starts a thread: one of HealthHub's messages, part of no other.
+    package static func startsThread(_ communication: JSONObject) -> Bool {
+        kind(of: communication) != nil && communication["partOf"] == nil
+    }
+
     /// The id of the thread a message belongs to: its `partOf` Communication, or itself.
     package static func thread(of communication: JSONObject, id: String) -> String {
         let parent = (communication["partOf"]?.arrayValue ?? []).compactMap { $0["reference"]?.stringValue }.first { $0.hasPrefix("Communication/") }

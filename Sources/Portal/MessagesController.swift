@@ -53,12 +53,7 @@ package struct MessagesController: Sendable {
 
     // MARK: Lists
 
-    /// The first messages of the threads the visitor may see (the access policy decides).
-    func roots(_ visit: PageKit.Visit, _ query: String) async throws -> [String: JSONObject] {
-        let found = PageKit.objects(try await kit.search(visit, "Communication", query + "&_count=1000").matches)
-        return Dictionary(
-            found.filter { MessagingVocabulary.kind(of: $0.1) != nil && $0.1["partOf"] == nil }.map { ($0.0.id, $0.1) }, uniquingKeysWith: { a, _ in a })
-    }
+    func roots(_ visit: PageKit.Visit, _ query: String) async throws -> [String: JSONObject] { try await kit.threadStarts(visit, query) }
 
     func rows(_ visit: PageKit.Visit, _ threads: [MessageCenter.Thread], roots: [String: JSONObject], side: Side, names: [String: String] = [:]) -> [[String: Any]] {
         threads.map { t in
@@ -148,7 +143,7 @@ package struct MessagesController: Sendable {
             guard let id = visit.context.parameters.get("id"), ResourceID.isValid(id) else { return try await kit.problem(visit, .notFound, visit.t("error.notFound")) }
             let access = kit.access(visit)
             let rootVersion = try await kit.service.read("Communication", id, access: access)
-            guard let root = PageKit.objects([rootVersion]).first?.1, let kind = MessagingVocabulary.kind(of: root), root["partOf"] == nil,
+            guard let root = PageKit.objects([rootVersion]).first?.1, MessagingVocabulary.startsThread(root), let kind = MessagingVocabulary.kind(of: root),
                 let patient = MessagingVocabulary.patient(of: root)
             else { return try await kit.problem(visit, .notFound, visit.t("error.notFound")) }
             record.patients = ["Patient/\(patient)"]
@@ -328,5 +323,13 @@ package struct MessagesController: Sendable {
             }
             return PageKit.redirect("/console/inbox/\(thread)", done: "inbox.changed")
         }
+    }
+}
+
+extension PageKit {
+    /// The first messages of the threads the visitor may see (the access policy decides), by id.
+    func threadStarts(_ visit: Visit, _ query: String) async throws -> [String: JSONObject] {
+        let found = Self.objects(try await search(visit, "Communication", query + "&_count=1000").matches)
+        return Dictionary(found.filter { MessagingVocabulary.startsThread($0.1) }.map { ($0.0.id, $0.1) }, uniquingKeysWith: { a, _ in a })
     }
 }

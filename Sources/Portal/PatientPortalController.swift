@@ -71,9 +71,8 @@ package struct PatientPortalController: Sendable {
             }
             let t = visit.strings("home", ["next", "book", "results", "noResults", "records"]).merging(
                 ["none": visit.t("home.noAppointments"), "unreadTitle": visit.t("messages.unreadCount"), "messages": visit.t("messages.open")], uniquingKeysWith: { a, _ in a })
-            let roots = PageKit.objects(try await kit.search(visit, "Communication", "subject=Patient/\(patient)&_count=1000").matches)
-                .filter { MessagingVocabulary.kind(of: $0.1) != nil && $0.1["partOf"] == nil }.map(\.0.id)
-            let unread = try await messages.threads(roots, reader: "Patient/\(patient)").reduce(0) { $0 + $1.unread }
+            let roots = try await kit.threadStarts(visit, "subject=Patient/\(patient)")
+            let unread = try await messages.threads(Array(roots.keys), reader: "Patient/\(patient)").reduce(0) { $0 + $1.unread }
             return try await kit.page(
                 visit, title: visit.t("home.title"), template: "portal-home",
                 values: ["t": t, "next": Array(upcoming.prefix(3)), "results": results, "unread": unread], section: "/portal")

@@ -78,7 +78,6 @@ package struct AppointmentReminder: JobHandler {
     func email(of patient: String, access: RequestAccess) async throws -> String? {
         let id = String(patient.dropFirst("Patient/".count))
         guard ResourceID.isValid(id), let v = try? await service.read("Patient", id, access: access), let content = v.content else { return nil }
-        let telecom = try JSON.parse(content)["telecom"]?.arrayValue ?? []
-        return telecom.first { $0["system"]?.stringValue == "email" }?["value"]?.stringValue.flatMap { Mail.isAddress($0) ? $0 : nil }
+        return Mail.address(inTelecom: try JSON.parse(content)["telecom"]?.arrayValue ?? [])
     }
 }
