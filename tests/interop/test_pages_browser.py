@@ -25,7 +25,6 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.action_chains import ActionChains
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import HealthHubServer, HEALTHHUB_BIN
@@ -121,7 +120,9 @@ class Pages:
         self.checked.append(path)
 
     def text(self) -> str:
-        return self.driver.find_element(By.TAG_NAME, "body").text
+        # one script reads the document that is there now: a found element can belong to the page
+        # being replaced, which Chromium reports as a stale node or an "unhandled inspector error"
+        return self.driver.execute_script("return document.body ? document.body.innerText : ''")
 
     def sign_in(self, email: str, password: str, next_path: str = ""):
         self.open("/login" + (f"?next={next_path}" if next_path else ""))
@@ -132,9 +133,7 @@ class Pages:
 
     def sign_out(self):
         self.driver.find_element(By.CSS_SELECTOR, "form[action='/logout'] button").click()
-        # (the page is being replaced while this looks: a stale element just means "not yet")
-        WebDriverWait(self.driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
-            lambda d: "You are signed out." in d.find_element(By.TAG_NAME, "body").text)
+        WebDriverWait(self.driver, 10).until(lambda d: "You are signed out." in self.text())
 
     def tab_to(self, selector: str, limit: int = 80):
         """Presses Tab until the focused element matches `selector` (keyboard-only use)."""
