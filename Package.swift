@@ -168,7 +168,7 @@ let package = Package(
         .target(
             name: "Auth",
             dependencies: [
-                "Kernel", "Storage", "Identity", "Gateway", "Telemetry",
+                "Kernel", "Storage", "Identity", "Gateway", "Telemetry", "Mail",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -243,7 +243,7 @@ let package = Package(
         .executableTarget(
             name: "healthhub",
             dependencies: [
-                "ServerApp", "Kernel", "Storage", "FHIR", "Audit", "Identity", "Gateway", "Alarms", "Ops", "Demo", "Scheduling", "Mail", "Messaging",
+                "ServerApp", "Kernel", "Storage", "FHIR", "Audit", "Identity", "Gateway", "Alarms", "Ops", "Demo", "Scheduling", "Mail", "Messaging", "Auth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: strictSettings),
@@ -330,7 +330,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ], swiftSettings: strictSettings),
-        .testTarget(name: "AuthTests", dependencies: ["Auth", "Gateway", "TestSupport"], exclude: ["Snapshots"], swiftSettings: strictSettings),
+        .testTarget(name: "AuthTests", dependencies: ["Auth", "Gateway", "Identity", "TestSupport"], exclude: ["Snapshots"], swiftSettings: strictSettings),
         .testTarget(name: "OpsTests", dependencies: ["Ops", "Gateway", "Kernel", "TestSupport"], exclude: ["Snapshots"], swiftSettings: strictSettings),
         .testTarget(
             name: "ServerAppTests",

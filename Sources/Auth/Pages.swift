@@ -2,6 +2,7 @@ import Foundation
 import Gateway
 import HTTPTypes
 import Hummingbird
+import Identity
 
 /// The sign-in, MFA and consent pages: mustache templates in `Templates/` (every value escaped
 /// by the template engine), in HealthHub's page frame. Plain HTML forms, no script.
@@ -64,5 +65,22 @@ package enum Page {
         var values: [String: Any] = ["text": text, "error": error]
         if let link { values["link"] = ["href": link.href, "label": link.label] }
         return render("message", values)
+    }
+}
+
+extension Page {
+    package static func resetRequest(csrf: String, message: String?) -> String {
+        render("reset-request", form([("csrf", csrf)], message: message))
+    }
+
+    /// The new-password form of an account link (an invitation or a reset).
+    package static func setPassword(csrf: String, token: String, email: String, purpose: AccountLink, message: String?) -> String {
+        var values = form([("csrf", csrf), ("token", token)], message: message)
+        values["email"] = email
+        values["lead"] =
+            purpose == .invitation
+            ? "Welcome to HealthHub. Choose the password of your account; you sign in with it and your email address."
+            : "Choose a new password. Every device signed in to your account is signed out."
+        return render("set-password", values)
     }
 }

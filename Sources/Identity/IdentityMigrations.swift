@@ -63,5 +63,10 @@ package enum IdentityMigrations {
         Migration("identity.004-pending-authorization") { _ in [
             "ALTER TABLE hh_session ADD COLUMN pending_authorization TEXT",
         ] },
+        // Invitations and password resets (`AccountLink`): the token's hash, one use.
+        Migration("identity.005-account-link") { d in [
+            "CREATE TABLE hh_account_link (token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, purpose TEXT NOT NULL, expires_at \(d.bigintType) NOT NULL)",
+            "CREATE INDEX hh_account_link_user ON hh_account_link (user_id, purpose)",
+        ] },
     ]
 }

@@ -1,3 +1,4 @@
+import Auth
 import FHIR
 import Foundation
 import Gateway
@@ -5,25 +6,31 @@ import HTTPTypes
 import Hummingbird
 import Identity
 import Kernel
+import Logging
 
-/// The admin console at `/admin`: accounts (create with a generated password and, for staff, an
-/// enrolment code, both shown once; disable, enable, reset two-factor, a new enrolment code) and
+/// The admin console at `/admin`: accounts (an invitation by email, whose link sets the
+/// password, and for staff an enrolment code shown once; disable, enable, reset two-factor, a
+/// new enrolment code, a new invitation) and
 /// OAuth clients (register, with the secret shown once; revoke): what `healthhub users` and
 /// `healthhub clients` do, for admins only. Every change is audited with the admin as agent.
 package struct AdminController: Sendable {
     let kit: PageKit
     let identity: IdentityServices
+    let mail: AccountMail
+    let urls: ServerURLs
 
-    package init(kit: PageKit, identity: IdentityServices) {
+    package init(kit: PageKit, identity: IdentityServices, mail: AccountMail, urls: ServerURLs) {
         self.kit = kit
         self.identity = identity
+        self.mail = mail
+        self.urls = urls
     }
 
     package func register(on routes: RouteTable) {
         let pages = routes.signedIn
         pages.get("admin") { r, c in try await kit.page(r, c, for: .admin) { try await users($0) } }
         pages.post("admin/users") { r, c in try await kit.page(r, c, for: .admin) { try await createUser($0) } }
-        for action in ["disable", "enable", "reset-mfa", "enrolment-code"] {
+        for action in ["disable", "enable", "reset-mfa", "enrolment-code", "invite"] {
             pages.post(RouterPath("admin/users/:id/\(action)")) { r, c in try await kit.page(r, c, for: .admin) { try await changeUser($0, action) } }
         }
         pages.get("admin/clients") { r, c in try await kit.page(r, c, for: .admin) { try await clients($0) } }
@@ -47,16 +54,18 @@ package struct AdminController: Sendable {
     func strings(_ visit: PageKit.Visit) -> [String: String] {
         visit.strings(
             "admin",
-            ["email", "role", "link", "status", "mfa", "actions", "create", "linkHelp", "submit", "shownLead", "back"])
+            ["email", "role", "link", "status", "mfa", "actions", "create", "linkHelp", "submit", "shownLead", "back", "sent", "notSent"])
     }
 
     // MARK: Users
 
     func users(_ visit: PageKit.Visit) async throws -> Response {
         let now = Secrets.nowMillis()
+        let invited = try await identity.accounts.invited()
         let rows: [[String: Any]] = try await identity.accounts.list().map { u in
-            let status = u.disabled ? "disabled" : u.lockedUntil > now ? "locked" : "active"
+            let status = u.disabled ? "disabled" : invited.contains(u.id) ? "invited" : u.lockedUntil > now ? "locked" : "active"
             var forms: [[String: String]] = [u.disabled ? ["action": "enable", "label": visit.t("admin.enable")] : ["action": "disable", "label": visit.t("admin.disable")]]
+            if invited.contains(u.id) && !u.disabled { forms.append(["action": "invite", "label": visit.t("admin.reinvite")]) }
             if u.mfaEnrolled { forms.append(["action": "reset-mfa", "label": visit.t("admin.resetMFA")]) }
             if u.mfaRequired && !u.mfaEnrolled { forms.append(["action": "enrolment-code", "label": visit.t("admin.enrolmentCode")]) }
             return [
@@ -83,14 +92,30 @@ package struct AdminController: Sendable {
             case .practitioner: practitionerID = try await linked(link, "Practitioner")
             default: break
             }
-            let password = Secrets.token(bytes: 15)
-            let user = try await identity.accounts.create(email: email, role: role, password: password, patientID: patientID, practitionerID: practitionerID)
+            let (user, token) = try await identity.accounts.invite(email: email, role: role, patientID: patientID, practitionerID: practitionerID)
             record.resources = [user.reference]
-            var items = [["label": visit.t("admin.email"), "value": user.email], ["label": visit.t("admin.password"), "value": password]]
-            if user.mfaRequired { items.append(["label": visit.t("admin.code"), "value": try await identity.accounts.issueEnrolmentCode(userID: user.id)]) }
-            return try await kit.page(
-                visit, title: visit.t("admin.shown"), template: "admin-shown", values: ["t": strings(visit), "items": items, "back": "/admin"], section: "/admin")
+            return try await invitationSent(visit, user, token: token, enrolmentCode: user.mfaRequired)
         }
+    }
+
+    /// Sends the invitation; the page shows what the admin must hand over: the link too when no
+    /// email went out, and a staff account's enrolment code (never by the same way as the link).
+    func invitationSent(_ visit: PageKit.Visit, _ user: User, token: String, enrolmentCode: Bool) async throws -> Response {
+        let link = AccountMail.link(urls.issuer(visit.request), token: token)
+        var sent = false
+        if mail.configured {
+            do {
+                try await mail.sendInvitation(to: user.email, link: link)
+                sent = true
+            } catch {
+                visit.context.logger.error("could not send an invitation email", metadata: ["error": .string(String(describing: error).prefix(200).description)])
+            }
+        }
+        var items: [[String: String]] = sent ? [] : [["label": visit.t("admin.invitation"), "value": link]]
+        if enrolmentCode { items.append(["label": visit.t("admin.code"), "value": try await identity.accounts.issueEnrolmentCode(userID: user.id)]) }
+        return try await kit.page(
+            visit, title: visit.t(sent && items.isEmpty ? "admin.create" : "admin.shown"), template: "admin-shown",
+            values: ["t": strings(visit), "items": items, "back": "/admin", "sent": sent, "notSent": !sent], section: "/admin")
     }
 
     /// `Patient/123` or `123`, of a record that exists (an account links to an existing record).
@@ -112,6 +137,10 @@ package struct AdminController: Sendable {
             case "disable": _ = try await identity.accounts.setDisabled(email: user.email, true)
             case "enable": _ = try await identity.accounts.setDisabled(email: user.email, false)
             case "reset-mfa": _ = try await identity.accounts.resetMFA(email: user.email)
+            case "invite":
+                guard !user.disabled, try await identity.accounts.invited().contains(user.id) else { return try await kit.problem(visit, .conflict, visit.t("error.title")) }
+                let token = try await identity.accounts.issueLink(.invitation, userID: user.id)
+                return try await invitationSent(visit, user, token: token, enrolmentCode: user.mfaRequired && !user.mfaEnrolled)
             default:
                 guard user.mfaRequired, !user.mfaEnrolled else { return try await kit.problem(visit, .conflict, visit.t("error.title")) }
                 let code = try await identity.accounts.issueEnrolmentCode(userID: user.id)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Audit
+import Auth
 import FHIR
 import Foundation
 import Identity
@@ -41,7 +42,7 @@ func linkedID(_ text: String, type: String, _ services: HealthHubServices) async
 struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "users", abstract: "Manage accounts.",
-        subcommands: [Create.self, List.self, Disable.self, Enable.self, ResetMFA.self, EnrolmentCode.self])
+        subcommands: [Create.self, Invite.self, List.self, Disable.self, Enable.self, ResetMFA.self, EnrolmentCode.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an account. Without --password-stdin a strong password is generated and printed once.")
@@ -84,6 +85,38 @@ struct UsersCommand: AsyncParsableCommand {
         }
     }
 
+    struct Invite: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an account with an invitation link (7 days) that sets its password; the link is printed once, for you to hand over.")
+        @OptionGroup var common: DatabaseOptions
+        @Option(help: "patient, practitioner, admin or auditor.") var role: String
+        @Option(help: "Sign-in email.") var email: String
+        @Option(help: "The Patient record of a patient account (Patient/ID).") var patient: String?
+        @Option(help: "The Practitioner record of a practitioner account (Practitioner/ID).") var practitioner: String?
+        @Option(help: "The server's address as its users reach it.") var url = "http://127.0.0.1:8080"
+
+        func run() async throws {
+            guard let role = Role(rawValue: role), role != .system else { throw ValidationError("--role must be patient, practitioner, admin or auditor") }
+            try await withServices(common) { services in
+                let patientID = try await patient.asyncMap { try await linkedID($0, type: "Patient", services) }
+                let practitionerID = try await practitioner.asyncMap { try await linkedID($0, type: "Practitioner", services) }
+                let (user, token): (User, String)
+                do {
+                    (user, token) = try await services.identity.accounts.invite(email: email, role: role, patientID: patientID, practitionerID: practitionerID)
+                } catch let e as IdentityError {
+                    throw ValidationError(e.message)
+                }
+                try await auditAdmin(services, "user-create", resources: [user.reference])
+                print("Invited \(role.rawValue) account \(user.email) (id \(user.id))")
+                print("Invitation link (shown once, valid 7 days): \(AccountMail.link(url.hasSuffix("/") ? String(url.dropLast()) : url, token: token))")
+                if user.mfaRequired {
+                    let code = try await services.identity.accounts.issueEnrolmentCode(userID: user.id)
+                    print("Enrolment code for the first authenticator (shown once, valid 7 days; hand it over apart from the link): \(code)")
+                }
+            }
+        }
+    }
+
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List accounts.")
         @OptionGroup var common: DatabaseOptions
@@ -92,8 +125,9 @@ struct UsersCommand: AsyncParsableCommand {
         func run() async throws {
             try await withServices(common) { services in
                 let now = Secrets.nowMillis()
+                let invited = try await services.identity.accounts.invited()
                 for u in try await services.identity.accounts.list() {
-                    let status = u.disabled ? "disabled" : u.lockedUntil > now ? "locked" : "active"
+                    let status = u.disabled ? "disabled" : invited.contains(u.id) ? "invited" : u.lockedUntil > now ? "locked" : "active"
                     let link = u.patientID.map { "Patient/\($0)" } ?? u.practitionerID.map { "Practitioner/\($0)" } ?? "-"
                     if json {
                         let o: JSON = [

@@ -1,6 +1,7 @@
 import Auth
 import Foundation
 import Gateway
+import Identity
 import TestSupport
 import Testing
 
@@ -36,6 +37,14 @@ import Testing
         Snapshot.expect(page("Allow access?", body), named: "consent")
         #expect(!body.contains("<script>") && !body.contains("<img"))
         #expect(body.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;quotes&#39;"))
+    }
+
+    @Test func accountLinks() {
+        Snapshot.expect(page("Reset your password", Page.resetRequest(csrf: "csrf-6", message: nil)), named: "reset-request")
+        let invitation = Page.setPassword(csrf: "csrf-7", token: "tok\"en", email: Self.hostile, purpose: .invitation, message: "The two passwords are not the same.")
+        Snapshot.expect(page("Create your account", invitation), named: "set-password")
+        #expect(!invitation.contains("<script>") && invitation.contains("value=\"tok&quot;en\""))
+        #expect(Page.setPassword(csrf: "c", token: "t", email: "a@b.test", purpose: .reset, message: nil).contains("Every device signed in to your account is signed out."))
     }
 
     @Test func messages() {

@@ -21,6 +21,7 @@ import Testing
         "GET /.well-known/openid-configuration", "GET /fhir/.well-known/openid-configuration", "GET /.well-known/jwks.json",
         "POST /oauth/token", "POST /oauth/revoke", "POST /oauth/introspect",
         "GET /login", "POST /login", "POST /login/mfa", "POST /login/enrol", "POST /logout",
+        "GET /account/reset", "POST /account/reset", "GET /account/password", "POST /account/password",
         "GET /oauth/authorize", "POST /oauth/authorize", "POST /oauth/consent",
         "GET /fhir/OperationDefinition/Appointment-find", "GET /fhir/OperationDefinition/Appointment-hold",
         "GET /fhir/OperationDefinition/Appointment-book", "GET /fhir/OperationDefinition/Appointment-cancel",

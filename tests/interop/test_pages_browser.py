@@ -1,7 +1,8 @@
 """The pages in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`)
 driven with Selenium, against a real `healthhub serve` with the demo data, on SQLite and on
 PostgreSQL. Every page visited is checked with axe-core (WCAG 2.1 A and AA: 0 violations); the
-patient's booking journey is also done with the keyboard alone.
+patient's booking journey is also done with the keyboard alone. An admin invites a patient, whose
+invitation email (to an SMTP server on loopback, aiosmtpd) opens the page that sets the password.
 
 Environment: CHROMIUM (default /usr/bin/chromium), CHROMEDRIVER (default /usr/bin/chromedriver).
 """
@@ -13,6 +14,7 @@ import hashlib
 import hmac
 import os
 import re
+import socket
 import struct
 import time
 from datetime import datetime, timedelta
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from aiosmtpd.controller import Controller
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -63,13 +66,50 @@ def credentials(server: HealthHubServer) -> dict[str, dict[str, str]]:
     return creds
 
 
+class Mailbox:
+    """What the server sends by email (an aiosmtpd server on loopback keeps it)."""
+
+    def __init__(self):
+        self.messages: list[tuple[list[str], str]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((list(envelope.rcpt_tos), envelope.content.decode("utf-8", "replace")))
+        return "250 OK"
+
+    def link(self, to: str, timeout: float = 10) -> str:
+        """The account link in the newest email to `to`."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for rcpt, text in reversed(self.messages):
+                found = re.search(r"https?://\S+/account/password\?token=[\w-]+", text)
+                if rcpt == [to] and found:
+                    return found.group(0)
+            time.sleep(0.1)
+        raise AssertionError(f"no account link was mailed to {to}")
+
+
+@pytest.fixture(scope="module")
+def mailbox():
+    box = Mailbox()
+    # (aiosmtpd checks that it is up by connecting to the port it was given, so not port 0)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield box, port
+    controller.stop()
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def site(request, tmp_path_factory):
+def site(request, tmp_path_factory, mailbox):
     """A server with the demo data (5 patients, the demo accounts), and its credentials."""
     server = HealthHubServer(request.param, tmp_path_factory.mktemp(f"hhb-{request.param}"))
     server.prepare_database()
     server.cli("demo", "--patients", "5")
-    server.env_extra = {"HEALTHHUB_TIMEZONE": "America/New_York", "HEALTHHUB_GEO": "off"}
+    server.env_extra = {
+        "HEALTHHUB_TIMEZONE": "America/New_York", "HEALTHHUB_GEO": "off",
+        "HEALTHHUB_SMTP_URL": f"smtp://127.0.0.1:{mailbox[1]}", "HEALTHHUB_MAIL_FROM": "accounts@clinic.example.org"}
     server.start()
     yield server, credentials(server)
     server.stop()
@@ -291,8 +331,9 @@ def test_every_page_in_spanish_passes_axe_too(site, browser):
     pages.open("/status")
 
 
-def test_an_admin_creates_an_account_and_an_auditor_finds_the_patients_actions(site, browser):
+def test_an_admin_invites_a_patient_who_joins_and_an_auditor_finds_the_patients_actions(site, browser, mailbox):
     server, creds = site
+    box, _ = mailbox
     pages = Pages(browser, server.root)
     # something of the patient's for the auditor to find
     pages.sign_in(creds["patient"]["email"], creds["patient"]["password"])
@@ -300,22 +341,64 @@ def test_an_admin_creates_an_account_and_an_auditor_finds_the_patients_actions(s
     pages.sign_out()
     enrol_clinician(pages, creds["admin"])
     assert browser.current_url.startswith(server.root + "/admin")
-    browser.find_element(By.ID, "email").send_keys("new.patient@example.org")
+    invited = f"new.patient.{server.kind}@example.org"
+    browser.find_element(By.ID, "email").send_keys(invited)
     browser.find_element(By.CSS_SELECTOR, "#role option[value='patient']").click()
     # (a record without an account: one account per person)
     others = [e["resource"]["id"] for e in server.get("Patient?_count=10").json()["entry"] if f"Patient/{e['resource']['id']}" != creds["patient"]["link"]]
     browser.find_element(By.ID, "link").send_keys(f"Patient/{others[-1]}")
     browser.find_element(By.CSS_SELECTOR, "form[action='/admin/users'] button").click()
     pages.check()
-    assert "Shown once" in pages.text() and "new.patient@example.org" in pages.text()
+    assert "on its way by email" in pages.text()
+    pages.open("/admin")
+    assert "invited" in pages.text() and invited in pages.text()
     pages.open("/admin/clients")
     pages.sign_out()
+
+    # the patient opens the link from the email, chooses a password and signs in
+    link = box.link(invited)
+    assert link.startswith(server.root + "/account/password?token=")
+    pages.open(link.replace(server.root, ""))
+    assert browser.find_element(By.ID, "username").get_attribute("value") == invited
+    browser.find_element(By.ID, "password").send_keys("orchid-lantern-5523-river")
+    browser.find_element(By.ID, "confirm").send_keys("orchid-lantern-5523-river")
+    browser.find_element(By.CSS_SELECTOR, "form[action='/account/password'] button").click()
+    pages.check()
+    assert "Your password is set." in pages.text()
+    pages.sign_in(invited, "orchid-lantern-5523-river")
+    assert browser.current_url == server.root + "/portal"
+    assert "Next appointments" in pages.text()
+    pages.sign_out()
+    # the link worked once
+    pages.open(link.replace(server.root, ""))
+    assert "This link is not valid" in pages.text()
+
+    # "forgot your password": the same answer for anyone, a link for the account's owner
+    pages.open("/login")
+    browser.find_element(By.LINK_TEXT, "Forgot your password?").click()
+    pages.check()
+    browser.find_element(By.ID, "email").send_keys(invited)
+    browser.find_element(By.CSS_SELECTOR, "form[action='/account/reset'] button").click()
+    pages.check()
+    assert "If an account has this address" in pages.text()
+    assert box.link(invited) != link
+
     # (the audit trail is for auditors: admins do not read it, as on the API)
     enrol_clinician(pages, creds["auditor"])
     patient_id = creds["patient"]["link"].split("/")[1]
     pages.open(f"/audit?patient={patient_id}")
     rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "main tbody tr")]
     assert rows and any("page-view" in r for r in rows)
+
+
+def test_the_cli_invites_with_a_link_to_hand_over(site):
+    server, creds = site
+    out = server.cli("users", "invite", "--role", "auditor", "--email", f"second.auditor.{server.kind}@example.org", "--url", server.root)
+    link = re.search(r"Invitation link \(shown once, valid 7 days\): (\S+)", out).group(1)
+    assert re.search(r"Enrolment code .*: \S+", out)
+    page = requests.get(link, timeout=30)
+    assert page.status_code == 200 and f"second.auditor.{server.kind}@example.org" in page.text
+    assert f"second.auditor.{server.kind}@example.org\tauditor\t-\tinvited" in server.cli("users", "list")
 
 
 def test_a_page_hears_of_a_new_message_live(site, browser):
