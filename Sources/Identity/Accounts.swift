@@ -128,6 +128,13 @@ package struct AccountStore: Sendable {
         }
     }
 
+    /// The account linked to a Practitioner record, if any.
+    package func find(practitionerID: String) async throws -> User? {
+        try await database.read { db in
+            try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM hh_user WHERE practitioner_id = \(bind: practitionerID)").first().map(Self.user)
+        }
+    }
+
     func require(email: String) async throws -> User {
         guard let user = try await find(email: email) else { throw IdentityError.notFound("No account has the email '\(Self.normalize(email).prefix(80))'") }
         return user

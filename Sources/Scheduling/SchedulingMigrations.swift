@@ -25,5 +25,10 @@ package enum SchedulingMigrations {
             // Each Appointment's last status and start, so a change can be told apart (events).
             "CREATE TABLE hh_appointment_state (appointment_id TEXT NOT NULL PRIMARY KEY, status TEXT NOT NULL, start_ms \(d.bigintType))",
         ] },
+        // Whether that last state was a hold (a `pending` Appointment with an expiry), so that a
+        // hold becoming a request for approval, or running out, is told apart from an approval.
+        Migration("scheduling.002-held") { _ in [
+            "ALTER TABLE hh_appointment_state ADD COLUMN held INTEGER NOT NULL DEFAULT 0",
+        ] },
     ]
 }

@@ -163,11 +163,16 @@ package func runServer(
 /// The durable jobs this instance runs (each job still runs on one instance at a time).
 package func jobRunner(_ services: HealthHubServices, _ configuration: HealthHubConfiguration) -> JobRunner {
     // (`serve` has checked the SMTP URL, so a client that cannot be made means no email.)
-    let reminder = AppointmentReminder(service: services.fhir, log: services.events, mail: try? configuration.mail.client(), from: configuration.mail.from)
+    let (mail, from, zone) = (try? configuration.mail.client(), configuration.mail.from, services.scheduling.timeZone)
+    let accounts = services.identity.accounts
     return JobRunner(
         queue: services.jobs,
         handlers: [
-            HoldExpiry(service: services.fhir), reminder, MessageNotification(service: services.fhir, mail: try? configuration.mail.client(), from: configuration.mail.from),
+            HoldExpiry(service: services.fhir),
+            AppointmentReminder(service: services.fhir, log: services.events, mail: mail, from: from, timeZone: zone),
+            AppointmentNotice(
+                service: services.fhir, mail: mail, from: from, timeZone: zone, accountEmail: { try await accounts.find(practitionerID: $0)?.email }),
+            MessageNotification(service: services.fhir, mail: mail, from: from),
         ],
         instance: configuration.ops.instance ?? "\(configuration.host):\(configuration.port)", logger: services.logger)
 }

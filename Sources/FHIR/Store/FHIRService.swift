@@ -248,7 +248,7 @@ package struct FHIRService: Sendable {
     package func audited<T: Sendable>(_ record: AuditRecord, committed: Bool = false, _ body: (inout AuditRecord) async throws -> T) async throws -> T {
         var record = record
         do {
-            let result = try await body(&record)
+            let result = try await ResourceWriter.$current.withValue(record.agent) { try await body(&record) }
             if !committed { try await audit.appendSoon([record]) }
             return result
         } catch {

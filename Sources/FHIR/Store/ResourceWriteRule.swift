@@ -10,6 +10,16 @@ package struct ResourceChange: Sendable {
     package let resource: JSONObject?
 
     package var reference: String { "\(type)/\(id)" }
+
+    /// Who writes it: the audit agent of the interaction (`Patient/1`, `Practitioner/2`,
+    /// `User/3`, `healthhub scheduling`), nil when the write is not part of one (an import).
+    package var writer: String? { ResourceWriter.current }
+}
+
+/// The agent of the interaction a task is running, set by `FHIRService.audited` around it, so
+/// that write rules can tell who made a change (a patient booking, a clinician declining).
+package enum ResourceWriter {
+    @TaskLocal package static var current: String?
 }
 
 /// A rule that holds across every way a resource is written: plain and conditional creates,
