@@ -129,15 +129,18 @@ let package = Package(
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ], resources: [.copy("Resources/common-passwords.txt")], swiftSettings: strictSettings),
-        // Email: a small SMTP client (relay or implicit TLS) and plain-text messages, for the
-        // alarms' email channel and patient notifications.
+        // Email and text messages: a small SMTP client (relay or implicit TLS), plain-text
+        // messages, a Twilio-compatible SMS client, and the patient's choices of how to be told;
+        // for the alarms' email channel and notifications.
         .target(
             name: "Mail",
             dependencies: [
                 "Kernel",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ], swiftSettings: strictSettings),
         // The 22 alarms: rules over the telemetry signals, states, history, silences, uptime
         // tallies, and the webhook, email and log channels.
@@ -256,6 +259,7 @@ let package = Package(
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ], path: "Tests/TestSupport", swiftSettings: strictSettings),
         .testTarget(name: "KernelTests", dependencies: ["Kernel"], swiftSettings: strictSettings),
         .testTarget(
@@ -304,7 +308,7 @@ let package = Package(
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ], swiftSettings: strictSettings),
-        .testTarget(name: "MailTests", dependencies: ["Mail"], swiftSettings: strictSettings),
+        .testTarget(name: "MailTests", dependencies: ["Mail", "Kernel", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "AlarmsTests",
             dependencies: [

@@ -181,6 +181,56 @@ package struct GrantStore: Sendable {
         return try result.get()
     }
 
+    /// An application a person authorised for lasting access (`offline_access`): the live
+    /// refresh token of one grant.
+    package struct Connection: Sendable, Equatable {
+        package var family: String
+        package var clientID: String
+        package var scope: ScopeSet
+        /// When it was authorised, and when it last renewed its access (seconds).
+        package var since: Int64
+        package var lastUsed: Int64
+    }
+
+    /// The applications `userID` authorised that still hold a grant, newest first.
+    package func connections(userID: String, now: Date = Now.date) async throws -> [Connection] {
+        let nowSeconds = Int64(now.timeIntervalSince1970)
+        return try await database.read { db in
+            try await db.raw(
+                """
+                SELECT t.family, t.client_id, t.scope, t.created_at,
+                       (SELECT MIN(f.created_at) FROM hh_refresh_token f WHERE f.family = t.family) AS since
+                FROM hh_refresh_token t
+                WHERE t.user_id = \(bind: userID) AND t.used = 0 AND t.revoked = 0 AND t.expires_at > \(bind: nowSeconds)
+                ORDER BY t.created_at DESC
+                """
+            ).all().map { r in
+                Connection(
+                    family: try r.decode(column: "family", as: String.self), clientID: try r.decode(column: "client_id", as: String.self),
+                    scope: ScopeSet(try r.decode(column: "scope", as: String.self)), since: try r.decode(column: "since", as: Int64.self),
+                    lastUsed: try r.decode(column: "created_at", as: Int64.self))
+            }
+        }
+    }
+
+    /// Ends one of `userID`'s grants: its refresh tokens and, within a second, its access
+    /// tokens. Returns nil when the grant is not theirs (or unknown), else its application.
+    package func revokeConnection(family: String, userID: String) async throws -> String? {
+        let client: String? = try await database.transaction { tx in
+            guard
+                let row = try await tx.sql.raw(
+                    "SELECT client_id FROM hh_refresh_token WHERE family = \(bind: family) AND user_id = \(bind: userID) AND revoked = 0"
+                ).first()
+            else { return nil }
+            try await revokeFamily(family, in: tx)
+            return try row.decode(column: "client_id", as: String.self)
+        }
+        if client != nil {
+            try await tokens.revoke(id: family, family: true, until: Int64(Now.date.timeIntervalSince1970) + tokens.accessTokenLifetime + 60)
+        }
+        return client
+    }
+
     func revokeFamily(_ family: String, in tx: DatabaseTransaction) async throws {
         try await tx.sql.raw("UPDATE hh_refresh_token SET revoked = 1 WHERE family = \(bind: family)").run()
         let until = Int64(Now.date.timeIntervalSince1970) + tokens.accessTokenLifetime + 60

@@ -184,16 +184,26 @@ package struct SMTPClient: Sendable {
     }
 }
 
-/// Where patient notifications are sent from: `HEALTHHUB_SMTP_URL` (as for `SMTPClient`) and
-/// `HEALTHHUB_MAIL_FROM`; no email at all when the URL is not set.
+/// Where notifications are sent from: `HEALTHHUB_SMTP_URL` (as for `SMTPClient`) and
+/// `HEALTHHUB_MAIL_FROM`; `HEALTHHUB_SMS_URL` and `HEALTHHUB_SMS_FROM` (as for `SMSClient`).
+/// No email, or no text messages, when the URL is not set.
 package struct MailConfiguration: Sendable {
     package var smtpURL: String?
     package var from = "healthhub@localhost"
+    package var smsURL: String?
+    package var smsFrom: String?
 
     package init() {}
 
     /// The client, when email is configured.
     package func client() throws -> SMTPClient? { try smtpURL.map { try SMTPClient(url: $0) } }
+
+    /// The SMS client, when text messages are configured.
+    package func sms() throws -> SMSClient? { try smsURL.map { try SMSClient(url: $0, from: smsFrom ?? "") } }
+
+    /// Email and SMS as configured (`serve` has checked the settings, so one that cannot be
+    /// made means none of it).
+    package func notifier() -> Notifier { Notifier(mail: try? client(), from: from, sms: try? sms()) }
 
     /// Reads and checks the settings; returns the problems found.
     package mutating func read(_ settings: Settings) -> [String] {
@@ -204,6 +214,13 @@ package struct MailConfiguration: Sendable {
         }
         if let address = settings.value(nil, "MAIL_FROM") {
             if Mail.isAddress(address) { from = address } else { problems.append("HEALTHHUB_MAIL_FROM must be an email address") }
+        }
+        smsURL = settings.value(nil, "SMS_URL")
+        smsFrom = settings.value(nil, "SMS_FROM")
+        if let url = smsURL {
+            do { _ = try SMSClient(url: url, from: smsFrom ?? "") } catch SMSClient.SMSError.badNumber {
+                problems.append("HEALTHHUB_SMS_FROM must be the sending number in E.164 form (+15551234567)")
+            } catch { problems.append("HEALTHHUB_SMS_URL: \(error)") }
         }
         return problems
     }

@@ -87,7 +87,7 @@ package struct PageKit: Sendable {
         case .patient:
             [
                 ("/portal", "nav.home"), ("/portal/appointments", "nav.appointments"), ("/portal/messages", "nav.messages"), ("/portal/records", "nav.records"),
-                ("/portal/download", "nav.download"),
+                ("/portal/download", "nav.download"), ("/portal/profile", "nav.profile"), ("/portal/apps", "nav.apps"),
             ]
         case .practitioner: [("/console", "nav.schedule"), ("/console/inbox", "nav.inbox"), ("/console/patients", "nav.patients")]
         case .admin: [("/admin", "nav.users"), ("/admin/clients", "nav.clients"), ("/status", "nav.status")]

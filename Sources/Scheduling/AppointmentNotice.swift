@@ -9,8 +9,9 @@ import Storage
 /// in the change's transaction (and in the portal and the console through the event log, like
 /// every change): the clinician hears when a patient books, asks for, cancels or moves an
 /// appointment; the patient hears when the practice approves or declines a request, or cancels
-/// or moves a booking. Nobody is told of their own change. The emails say when and with whom,
-/// never why, and a clinician's never names the patient. Without email they do nothing.
+/// or moves a booking. Nobody is told of their own change. Clinicians by email; patients by
+/// email and text as they chose (`PatientContact`). They say when and with whom, never why,
+/// and a clinician's never names the patient. Without email or SMS they do nothing.
 package struct AppointmentNotice: JobHandler {
     package static let kind = "appointment.notice"
     package var kind: String { Self.kind }
@@ -56,25 +57,23 @@ package struct AppointmentNotice: JobHandler {
     }
 
     let service: FHIRService
-    let mail: SMTPClient?
-    let from: String
+    let notifier: Notifier
     let timeZone: TimeZone
     /// The sign-in email of the account linked to a Practitioner, when its record has none.
     let accountEmail: @Sendable (String) async throws -> String?
 
     package init(
-        service: FHIRService, mail: SMTPClient?, from: String, timeZone: TimeZone, accountEmail: @escaping @Sendable (String) async throws -> String?
+        service: FHIRService, notifier: Notifier, timeZone: TimeZone, accountEmail: @escaping @Sendable (String) async throws -> String?
     ) {
         self.service = service
-        self.mail = mail
-        self.from = from
+        self.notifier = notifier
         self.timeZone = timeZone
         self.accountEmail = accountEmail
     }
 
     package func perform(_ job: JobQueue.Job) async throws -> @Sendable (DatabaseTransaction) async throws -> Void {
         let parts = job.payload.split(separator: " ").map(String.init)
-        guard let mail, parts.count == 2, ResourceID.isValid(parts[0]), let notice = Notice(rawValue: parts[1]) else { return { _ in } }
+        guard notifier.configured, parts.count == 2, ResourceID.isValid(parts[0]), let notice = Notice(rawValue: parts[1]) else { return { _ in } }
         let access = RequestAccess(healthHub: .scheduling, policy: service.policy)
         // Reading the appointment and an address is an access to patient data: audited.
         var record = AuditRecord(action: .read, interaction: "appointment-notice", agent: "healthhub scheduling")
@@ -85,30 +84,33 @@ package struct AppointmentNotice: JobHandler {
             else { return }
             let (practitioner, patient) = SchedulingOperations.people(appointment)
             record.patients = patient.map { [$0] } ?? []
-            var address: String?
-            if notice.toPatient, let patient {
-                address = try await self.address(of: patient, access: access)
-            } else if !notice.toPatient, let practitioner {
-                address = try await staffAddress(practitioner, access: access)
+            let (subject, lines, text) = message(notice, appointment, job: job.id)
+            if notice.toPatient, let patient, let contact = try await contact(of: patient, access: access) {
+                try await notifier.tell(contact, subject: subject, lines: lines, text: text)
+            } else if !notice.toPatient, let practitioner, let address = try await staffAddress(practitioner, access: access) {
+                try await notifier.email(address, subject: subject, lines: lines)
             }
-            guard let address else { return }
-            try await mail.send(message(notice, appointment, to: [address], job: job.id))
         }
         return { _ in }
     }
 
-    func address(of reference: String, access: RequestAccess) async throws -> String? {
-        let (type, id) = (String(reference.prefix { $0 != "/" }), String(reference.drop { $0 != "/" }.dropFirst()))
+    func record(_ type: String, _ id: String, access: RequestAccess) async throws -> JSON? {
         guard ResourceID.isValid(id), let v = try? await service.read(type, id, access: access), let content = v.content else { return nil }
-        return Mail.address(inTelecom: try JSON.parse(content)["telecom"]?.arrayValue ?? [])
+        return try JSON.parse(content)
+    }
+
+    func contact(of patient: String, access: RequestAccess) async throws -> PatientContact? {
+        try await record("Patient", String(patient.dropFirst("Patient/".count)), access: access).map(PatientContact.init(patient:))
     }
 
     func staffAddress(_ practitionerID: String, access: RequestAccess) async throws -> String? {
-        if let address = try await address(of: "Practitioner/\(practitionerID)", access: access) { return address }
+        if let record = try await record("Practitioner", practitionerID, access: access), let address = Mail.address(inTelecom: record["telecom"]?.arrayValue ?? []) {
+            return address
+        }
         return try await accountEmail(practitionerID).flatMap { Mail.isAddress($0) ? $0 : nil }
     }
 
-    func message(_ notice: Notice, _ appointment: JSONObject, to addresses: [String], job: String) -> Mail {
+    func message(_ notice: Notice, _ appointment: JSONObject, job: String) -> (subject: String, lines: [String], text: String) {
         let when = DateFormatter()
         when.timeZone = timeZone
         when.locale = Locale(identifier: "en_US_POSIX")
@@ -130,11 +132,12 @@ package struct AppointmentNotice: JobHandler {
             case .cancelledByPractice: ("Your appointment is cancelled", "Your appointment\(with)\(at) was cancelled by the practice. Please choose another time.")
             case .movedByPractice: ("Your appointment was moved", "The practice moved your appointment\(with); it is now\(at).")
             }
-        return Mail(
-            fromName: "HealthHub", from: from, to: addresses, subject: subject,
-            lines: [
+        return (
+            subject,
+            [
                 line, "", notice.toPatient ? "Sign in to HealthHub to see your appointments." : "Sign in to the HealthHub console to see your schedule.", "",
                 "(Notice \(job); please do not reply to this message.)",
-            ])
+            ], line
+        )
     }
 }

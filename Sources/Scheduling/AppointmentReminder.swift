@@ -6,25 +6,23 @@ import Mail
 import Storage
 
 /// A reminder before a booked appointment (the jobs `AppointmentEvents` queues): in the portal
-/// (an `appointment.reminder` event about the patient, committed with the job), and by email when
-/// email is configured and the Patient has an email address. The email says when and with whom,
-/// nothing clinical. A reminder whose appointment was cancelled or moved since is skipped.
+/// (an `appointment.reminder` event about the patient, committed with the job), and by email and
+/// text message as the patient chose (`PatientContact`) where those are set up. It says when and
+/// with whom, nothing clinical. A reminder whose appointment was cancelled or moved since is skipped.
 package struct AppointmentReminder: JobHandler {
     package static let kind = "appointment.reminder"
     package var kind: String { Self.kind }
     package var maxAttempts: Int { 5 }
     let service: FHIRService
     let log: EventLog
-    let mail: SMTPClient?
-    let from: String
-    /// The practice's time zone, for the time in the email.
+    let notifier: Notifier
+    /// The practice's time zone, for the time in the message.
     let timeZone: TimeZone
 
-    package init(service: FHIRService, log: EventLog, mail: SMTPClient?, from: String, timeZone: TimeZone = TimeZone(identifier: "UTC")!) {
+    package init(service: FHIRService, log: EventLog, notifier: Notifier, timeZone: TimeZone) {
         self.service = service
         self.log = log
-        self.mail = mail
-        self.from = from
+        self.notifier = notifier
         self.timeZone = timeZone
     }
 
@@ -45,8 +43,9 @@ package struct AppointmentReminder: JobHandler {
             else { return nil }
             let (_, patient) = SchedulingOperations.people(appointment)
             record.patients = patient.map { [$0] } ?? []
-            if let mail, let patient, let address = try await email(of: patient, access: access) {
-                try await mail.send(message(appointment, start: start, to: address, job: job.id))
+            if notifier.configured, let patient, let contact = try await contact(of: patient, access: access) {
+                let (subject, lines, text) = message(appointment, start: start, job: job.id)
+                try await notifier.tell(contact, subject: subject, lines: lines, text: text)
             }
             return .some(patient)
         }
@@ -57,27 +56,26 @@ package struct AppointmentReminder: JobHandler {
         }
     }
 
-    /// The email: the day, the time and the practitioner's name, nothing else (the patient's
+    /// The message: the day, the time and the practitioner's name, nothing else (the patient's
     /// own name stays out of it too).
-    func message(_ appointment: JSONObject, start: Int64, to address: String, job: String) -> Mail {
+    func message(_ appointment: JSONObject, start: Int64, job: String) -> (subject: String, lines: [String], text: String) {
         let when = DateFormatter()
         when.timeZone = timeZone
         when.locale = Locale(identifier: "en_US_POSIX")
         when.dateFormat = "EEEE d MMMM yyyy 'at' HH:mm zzz"
         let with = (appointment["participant"]?.arrayValue ?? []).first { $0["actor"]?["reference"]?.stringValue?.hasPrefix("Practitioner/") == true }?["actor"]?["display"]?
             .stringValue
-        return Mail(
-            fromName: "HealthHub", from: from, to: [address], subject: "Reminder: your appointment",
-            lines: [
-                "You have an appointment on \(when.string(from: Date(timeIntervalSince1970: Double(start) / 1000)))" + (with.map { " with \($0)" } ?? "") + ".",
-                "", "Sign in to HealthHub to see it, move it or cancel it.", "", "(Reminder \(job); please do not reply to this message.)",
-            ])
+        let sentence = "You have an appointment on \(when.string(from: Date(timeIntervalSince1970: Double(start) / 1000)))" + (with.map { " with \($0)" } ?? "") + "."
+        return (
+            "Reminder: your appointment",
+            [sentence, "", "Sign in to HealthHub to see it, move it or cancel it.", "", "(Reminder \(job); please do not reply to this message.)"], sentence
+        )
     }
 
-    /// The Patient's first email address, if any.
-    func email(of patient: String, access: RequestAccess) async throws -> String? {
+    /// How the patient is reached.
+    func contact(of patient: String, access: RequestAccess) async throws -> PatientContact? {
         let id = String(patient.dropFirst("Patient/".count))
         guard ResourceID.isValid(id), let v = try? await service.read("Patient", id, access: access), let content = v.content else { return nil }
-        return Mail.address(inTelecom: try JSON.parse(content)["telecom"]?.arrayValue ?? [])
+        return PatientContact(patient: try JSON.parse(content))
     }
 }

@@ -98,6 +98,7 @@ package func buildRouter(services: HealthHubServices, operations: Operations, co
     ConsoleController(kit: pages, operations: scheduling).register(on: routes)
     MessagesController(kit: pages, center: services.messages, attachmentLimit: configuration.messaging.attachmentBytes).register(on: routes)
     AdminController(kit: pages, identity: services.identity, mail: accountMail, urls: urls).register(on: routes)
+    ProfileController(kit: pages, identity: services.identity).register(on: routes)
     AuditViewerController(kit: pages).register(on: routes)
     StaticAssets.bundled.register(on: routes)
     return (router, routes)
@@ -162,17 +163,15 @@ package func runServer(
 
 /// The durable jobs this instance runs (each job still runs on one instance at a time).
 package func jobRunner(_ services: HealthHubServices, _ configuration: HealthHubConfiguration) -> JobRunner {
-    // (`serve` has checked the SMTP URL, so a client that cannot be made means no email.)
-    let (mail, from, zone) = (try? configuration.mail.client(), configuration.mail.from, services.scheduling.timeZone)
+    let (notifier, zone) = (configuration.mail.notifier(), services.scheduling.timeZone)
     let accounts = services.identity.accounts
     return JobRunner(
         queue: services.jobs,
         handlers: [
             HoldExpiry(service: services.fhir),
-            AppointmentReminder(service: services.fhir, log: services.events, mail: mail, from: from, timeZone: zone),
-            AppointmentNotice(
-                service: services.fhir, mail: mail, from: from, timeZone: zone, accountEmail: { try await accounts.find(practitionerID: $0)?.email }),
-            MessageNotification(service: services.fhir, mail: mail, from: from),
+            AppointmentReminder(service: services.fhir, log: services.events, notifier: notifier, timeZone: zone),
+            AppointmentNotice(service: services.fhir, notifier: notifier, timeZone: zone, accountEmail: { try await accounts.find(practitionerID: $0)?.email }),
+            MessageNotification(service: services.fhir, notifier: notifier),
         ],
         instance: configuration.ops.instance ?? "\(configuration.host):\(configuration.port)", logger: services.logger)
 }

@@ -20,7 +20,9 @@ struct Browser {
         if let cookie { headers[.cookie] = cookie }
         if pairs != nil { headers[.contentType] = "application/x-www-form-urlencoded" }
         let reply = try await s.request(method, path, body: pairs.map(form), headers: headers, as: .anonymous)
-        if let set = reply.headers[.setCookie], let value = set.split(separator: ";").first {
+        // (the session cookie only: a page may also set its language cookie)
+        for set in reply.headers[values: .setCookie] where set.hasPrefix("hh_session=") {
+            let value = set.prefix { $0 != ";" }
             cookie = value.hasSuffix("=") ? nil : String(value)
         }
         return reply

@@ -324,7 +324,7 @@ def test_every_page_in_spanish_passes_axe_too(site, browser):
     server, creds = site
     pages = Pages(browser, server.root)
     pages.sign_in(creds["patient"]["email"], creds["patient"]["password"])
-    for path in ["/portal?lang=es", "/portal/appointments", "/portal/records", "/portal/download"]:
+    for path in ["/portal?lang=es", "/portal/appointments", "/portal/records", "/portal/download", "/portal/profile", "/portal/apps"]:
         pages.open(path)
         assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es"
     pages.open("/")
@@ -389,6 +389,26 @@ def test_an_admin_invites_a_patient_who_joins_and_an_auditor_finds_the_patients_
     pages.open(f"/audit?patient={patient_id}")
     rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "main tbody tr")]
     assert rows and any("page-view" in r for r in rows)
+
+
+def test_a_patient_chooses_text_messages_on_their_profile_by_keyboard(site, browser):
+    server, creds = site
+    pages = Pages(browser, server.root)
+    pages.sign_in(creds["patient"]["email"], creds["patient"]["password"])
+    pages.open("/portal/profile")
+    pages.tab_to("#mobile").send_keys(Keys.CONTROL, "a")
+    browser.switch_to.active_element.send_keys("+1 555 010 0177")
+    pages.tab_to("input[name=bySMS]")
+    if not browser.switch_to.active_element.is_selected():
+        browser.switch_to.active_element.send_keys(Keys.SPACE)
+    pages.tab_to("form[action='/portal/profile'] button").send_keys(Keys.ENTER)
+    # (in the language the patient's record prefers, which the form keeps)
+    WebDriverWait(browser, 10).until(lambda d: d.current_url.endswith("/portal/profile?done=profile.saved"))
+    pages.check()
+    patient = server.get(creds["patient"]["link"]).json()
+    assert {"system": "phone", "use": "mobile", "value": "+15550100177"} in patient["telecom"]
+    choices = next(e for e in patient["extension"] if e["url"].endswith("/notifications"))
+    assert {"url": "sms", "valueBoolean": True} in choices["extension"]
 
 
 def test_the_cli_invites_with_a_link_to_hand_over(site):
