@@ -214,7 +214,7 @@ let package = Package(
         .target(
             name: "Portal",
             dependencies: [
-                "Kernel", "Gateway", "FHIR", "Scheduling", "Messaging", "Identity", "Auth", "Events",
+                "Kernel", "Gateway", "FHIR", "Scheduling", "Messaging", "Identity", "Auth", "Events", "Mail", "Alarms",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),

@@ -150,6 +150,24 @@ package struct AlarmStore: Sendable {
         }
     }
 
+    /// What is wrong with a silence asked for (the API, the admin console and the CLI take the
+    /// same): the message says what is allowed.
+    package struct SilenceProblem: Error, Equatable, CustomStringConvertible {
+        package let description: String
+    }
+
+    /// Silences `alarm` (a rule name, or `*`) for `minutes` (1 to a week) from now, for a
+    /// reason (3 to 500 characters), recorded as `createdBy`'s.
+    package func silence(_ alarm: String, minutes: Int, reason: String, createdBy: String, now: Double = Now.date.timeIntervalSince1970) async throws -> Silence {
+        guard alarm == "*" || AlarmRules.all.contains(where: { $0.name == alarm }) else {
+            throw SilenceProblem(description: "Unknown alarm \(alarm.prefix(80)); one of: *, \(AlarmRules.all.map(\.name).joined(separator: ", "))")
+        }
+        guard (1...10080).contains(minutes) else { throw SilenceProblem(description: "A silence lasts 1 to 10080 minutes (one week)") }
+        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (3...500).contains(reason.count) else { throw SilenceProblem(description: "The reason must be 3 to 500 characters") }
+        return try await addSilence(matcher: alarm, startsAt: now, endsAt: now + Double(minutes) * 60, reason: reason, createdBy: createdBy)
+    }
+
     package func addSilence(matcher: String, startsAt: Double, endsAt: Double, reason: String, createdBy: String) async throws -> Silence {
         let s = Silence(id: UUID().uuidString.lowercased(), matcher: matcher, startsAt: startsAt, endsAt: endsAt, reason: reason, createdBy: createdBy)
         try await database.transaction { tx in

@@ -45,16 +45,12 @@ struct OperationsController: Sendable {
             guard let input = try? JSONDecoder().decode(SilenceInput.self, from: Data(body.readableBytesView)) else {
                 throw Self.problem(.badRequest, "Expected {\"alarm\": name or \"*\", \"minutes\": 1-10080, \"reason\": text}", context)
             }
-            guard input.alarm == "*" || AlarmRules.all.contains(where: { $0.name == input.alarm }) else {
-                throw Self.problem(.badRequest, "Unknown alarm \(input.alarm.prefix(80)); GET /api/alarms lists them", context)
+            let silence: AlarmStore.Silence
+            do {
+                silence = try await operations.coordinator.store.silence(input.alarm, minutes: input.minutes, reason: input.reason, createdBy: context.principal.reference)
+            } catch let problem as AlarmStore.SilenceProblem {
+                throw Self.problem(.badRequest, problem.description, context)
             }
-            guard (1...10080).contains(input.minutes) else { throw Self.problem(.badRequest, "minutes must be 1 to 10080 (one week)", context) }
-            let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard (3...500).contains(reason.count) else { throw Self.problem(.badRequest, "reason must be 3 to 500 characters", context) }
-            let now = Now.date.timeIntervalSince1970
-            let silence = try await operations.coordinator.store.addSilence(
-                matcher: input.alarm, startsAt: now, endsAt: now + Double(input.minutes) * 60,
-                reason: reason, createdBy: context.principal.reference)
             await audit.operation("alarm-silence", context, success: true, code: input.alarm)
             return try Self.json(silence, status: .created)
         }

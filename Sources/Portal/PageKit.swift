@@ -90,7 +90,7 @@ package struct PageKit: Sendable {
                 ("/portal/download", "nav.download"), ("/portal/profile", "nav.profile"), ("/portal/apps", "nav.apps"),
             ]
         case .practitioner: [("/console", "nav.schedule"), ("/console/inbox", "nav.inbox"), ("/console/patients", "nav.patients")]
-        case .admin: [("/admin", "nav.users"), ("/admin/clients", "nav.clients"), ("/status", "nav.status")]
+        case .admin: [("/admin", "nav.users"), ("/admin/clients", "nav.clients"), ("/admin/alarms", "nav.alarms"), ("/status", "nav.status")]
         case .auditor: [("/audit", "nav.audit"), ("/status", "nav.status")]
         case .system: []
         }

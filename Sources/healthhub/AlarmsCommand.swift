@@ -81,15 +81,12 @@ struct AlarmsCommand: AsyncParsableCommand {
         @Option(help: "Why (shown in the list and history).") var reason: String
 
         func run() async throws {
-            guard alarm == "*" || AlarmRules.all.contains(where: { $0.name == alarm }) else {
-                throw ValidationError("unknown alarm \(alarm); one of: \(AlarmRules.all.map(\.name).joined(separator: ", "))")
-            }
-            guard (1...10080).contains(minutes) else { throw ValidationError("--minutes must be 1 to 10080") }
-            guard reason.trimmingCharacters(in: .whitespaces).count >= 3 else { throw ValidationError("--reason must say why (3+ characters)") }
-            let now = Now.date.timeIntervalSince1970
             let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
-            let s = try await AlarmsCommand.withStore(common) {
-                try await $0.addSilence(matcher: alarm, startsAt: now, endsAt: now + Double(minutes) * 60, reason: reason, createdBy: "cli:\(user)")
+            let s: AlarmStore.Silence
+            do {
+                s = try await AlarmsCommand.withStore(common) { try await $0.silence(alarm, minutes: minutes, reason: reason, createdBy: "cli:\(user)") }
+            } catch let problem as AlarmStore.SilenceProblem {
+                throw ValidationError(problem.description)
             }
             print("silence \(s.id): \(s.matcher) until \(AlarmsCommand.time(s.endsAt))")
         }

@@ -353,6 +353,18 @@ def test_an_admin_invites_a_patient_who_joins_and_an_auditor_finds_the_patients_
     pages.open("/admin")
     assert "invited" in pages.text() and invited in pages.text()
     pages.open("/admin/clients")
+    # alarms: silence one for an hour, then end the silence
+    pages.open("/admin/alarms")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "main tr[class^=alarm-]")) == 22
+    browser.find_element(By.CSS_SELECTOR, "#alarm option[value='ComponentDown']").click()
+    browser.find_element(By.CSS_SELECTOR, "#minutes option[value='60']").click()
+    browser.find_element(By.ID, "reason").send_keys("database upgrade")
+    browser.find_element(By.CSS_SELECTOR, "form[action='/admin/alarms/silences'] button").click()
+    pages.check()
+    assert "database upgrade" in pages.text()
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/expire'] button").click()
+    pages.check()
+    assert "database upgrade" not in pages.text()
     pages.sign_out()
 
     # the patient opens the link from the email, chooses a password and signs in
