@@ -1,35 +1,12 @@
 """The measuring half of bench/pages: sessions, wrk runs, sizes, $find."""
-import base64, hashlib, hmac, json, re, struct, subprocess, sys, time
+import re, subprocess, sys, time
 import requests
+from sessions import credentials, sign_in
 
 root, work, connections, duration = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-text = open(f"{work}/data/demo-credentials.txt").read()
-creds = {l.split(":")[0]: dict(re.findall(r"(\w+)=(\S+)", l)) | {"email": l.split()[1]} for l in text.splitlines() if "@demo.healthhub.test" in l}
+text, creds = credentials(work)
 
-
-def totp(secret):
-    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
-    d = hmac.new(key, struct.pack(">Q", int(time.time() // 30)), hashlib.sha1).digest()
-    o = d[-1] & 15
-    return f"{(struct.unpack('>I', d[o:o + 4])[0] & 0x7FFFFFFF) % 1000000:06d}"
-
-
-def field(name, html):
-    return re.search(rf'name="{name}" value="([^"]*)"', html).group(1)
-
-
-def sign_in(role):
-    s = requests.Session()
-    page = s.get(root + "/login")
-    page = s.post(root + "/login", data={"email": creds[role]["email"], "password": creds[role]["password"], "csrf": field("csrf", page.text), "next": "/login"})
-    if "enrolment_code" in page.text:
-        page = s.post(root + "/login/enrol", data={"csrf": field("csrf", page.text), "next": "/login", "enrolment_code": creds[role]["enrolment_code"]})
-        secret = re.search(r"Key: <code>([A-Z2-7]+)</code>", page.text).group(1)
-        s.post(root + "/login/enrol", data={"csrf": field("csrf", page.text), "next": "/login", "enrolment_code": creds[role]["enrolment_code"], "code": totp(secret)})
-    return s
-
-
-patient, clinician = sign_in("patient"), sign_in("practitioner")
+patient, clinician = sign_in(root, creds, "patient"), sign_in(root, creds, "practitioner")
 client = creds["backend client (client_credentials, system/*.cruds)"] if "backend client (client_credentials, system/*.cruds)" in creds else None
 pages = [("patient", "/portal"), ("patient", "/portal/appointments"), ("patient", "/portal/records"), ("patient", "/portal/messages"),
          ("clinician", "/console"), ("clinician", "/console?view=week"), ("clinician", "/console/inbox"), ("clinician", "/console/patients")]

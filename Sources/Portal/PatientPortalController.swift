@@ -61,7 +61,8 @@ package struct PatientPortalController: Sendable {
         try await kit.audited(visit) { record in
             record.patients = ["Patient/\(patient)"]
             let (upcoming, _) = try await appointmentRows(visit, patient)
-            let labs = PageKit.objects(try await kit.search(visit, "Observation", "patient=\(patient)&category=laboratory&_count=1000").matches)
+            // (the newest five only, by the search's own order)
+            let labs = PageKit.objects(try await kit.search(visit, "Observation", "patient=\(patient)&category=laboratory&_sort=-date&_count=5").matches)
             let latest = labs.sorted { ($0.1["effectiveDateTime"]?.stringValue ?? "") > ($1.1["effectiveDateTime"]?.stringValue ?? "") }.prefix(5)
             let results: [[String: Any]] = latest.map { _, o in
                 [

@@ -13,6 +13,8 @@ struct RecordView {
     static let pointsPerChart = 12
     /// Charts of lab results (the tests measured most often).
     static let labCharts = 6
+    /// How many of the newest vital signs, and of the newest lab results, a record page reads.
+    static let newest = 200
 
     /// One measured thing over time.
     struct Series {
@@ -23,8 +25,10 @@ struct RecordView {
     }
 
     func values(patient: String, _ visit: PageKit.Visit) async throws -> [String: Any] {
-        let vitals = try await kit.search(visit, "Observation", "patient=\(patient)&category=vital-signs&_count=1000")
-        let labs = try await kit.search(visit, "Observation", "patient=\(patient)&category=laboratory&_count=1000")
+        // The newest values only: a chart draws the last `pointsPerChart` of each series, so the
+        // newest `newest` results of each category are enough, however long the record is.
+        let vitals = try await kit.search(visit, "Observation", "patient=\(patient)&category=vital-signs&_sort=-date&_count=\(Self.newest)")
+        let labs = try await kit.search(visit, "Observation", "patient=\(patient)&category=laboratory&_sort=-date&_count=\(Self.newest)")
         let vitalSeries = Self.series(PageKit.objects(vitals.matches))
         let labSeries = Array(Self.series(PageKit.objects(labs.matches)).sorted { $0.points.count > $1.points.count }.prefix(Self.labCharts))
         var lists: [[String: Any]] = []

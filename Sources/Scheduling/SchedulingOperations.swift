@@ -83,11 +83,7 @@ package enum SchedulingOperations {
         )
     }
 
-    static func text(_ millis: Int64, zone: TimeZone) -> String {
-        let f = ISO8601DateFormatter()
-        f.timeZone = zone
-        return f.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
-    }
+    static func text(_ millis: Int64, zone: TimeZone) -> String { Instant.format(millis: millis, in: zone) }
 
     /// An Appointment the caller asked to hold or book, checked: an appointment type that is
     /// offered, a practitioner and a patient taking part, a time in the future that is one of

@@ -3,6 +3,18 @@ import Kernel
 import Testing
 
 @Suite struct InstantTests {
+    @Test func writesAnInstantInAZoneAsISO8601DateFormatterWould() {
+        let f = ISO8601DateFormatter()
+        for zone in ["UTC", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "America/St_Johns", "Pacific/Kiritimati"] {
+            let tz = TimeZone(identifier: zone)!
+            f.timeZone = tz
+            // across the year (both sides of daylight saving), and before 1970
+            for millis: Int64 in [0, 1_803_654_000_000, 1_804_000_000_000, 1_815_000_000_000, 1_825_000_000_999, -86_400_000 * 365] {
+                #expect(Instant.format(millis: millis, in: tz) == f.string(from: Date(timeIntervalSince1970: Double(millis / 1000))), "\(zone) \(millis)")
+            }
+        }
+    }
+
     @Test func formatsMillisecondsAsUTCInstant() {
         #expect(Instant.format(millis: 0) == "1970-01-01T00:00:00.000Z")
         #expect(Instant.format(millis: 1_795_000_000_123) == "2026-11-18T11:06:40.123Z")

@@ -88,6 +88,33 @@ import Testing
         }
     }
 
+    /// The dashboard and the charts read the newest results only, and show the newest.
+    @Test(arguments: TestDatabaseKind.allCases)
+    func theNewestResultsAreTheOnesShown(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind, configuration: Self.configuration) { s in
+            let w = try await AccessWorld.make(s)
+            // 15 lab results (hemoglobin, 11.1 g/dL in January 2025 up to 12.5 in March 2026) and 15 weights, posted out of order
+            for month in [7, 1, 14, 3, 9, 0, 12, 5, 11, 2, 13, 4, 10, 6, 8] {
+                let day = "20\(25 + month / 12)-\(String(format: "%02d", month % 12 + 1))-15T09:00:00Z"
+                try await s.post(
+                    "/fhir/Observation",
+                    j(
+                        #"{"resourceType":"Observation","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"718-7","display":"Hemoglobin"}]},"subject":{"reference":"Patient/\#(w.pa)"},"effectiveDateTime":"\#(day)","valueQuantity":{"value":\#(11.1 + Double(month) / 10),"unit":"g/dL"}}"#
+                    ))
+                try await s.post("/fhir/Observation", Self.vital(w.pa, kg: 60 + Double(month), at: day))
+            }
+            let (b, _) = try await Self.signedIn(s, w.patient)
+            var browser = b
+            let home = try await browser.send(.get, "/portal")
+            // the five newest: 12.5 down to 12.1 g/dL; nothing older
+            for value in ["12.5 g/dL", "12.4 g/dL", "12.3 g/dL", "12.2 g/dL", "12.1 g/dL"] { #expect(home.text.contains(value), "\(value)") }
+            #expect(!home.text.contains("12 g/dL") && !home.text.contains("11.1 g/dL"))
+            // a chart draws the newest 12 of a series: 63 kg to 74 kg, not 60-62
+            let records = try await browser.send(.get, "/portal/records")
+            #expect(records.text.contains("<td>74 kg</td>") && records.text.contains("<td>63 kg</td>") && !records.text.contains("<td>62 kg</td>"))
+        }
+    }
+
     @Test(arguments: TestDatabaseKind.allCases)
     func aPatientSeesTheirOwnRecordAndNobodyElses(_ kind: TestDatabaseKind) async throws {
         try await TestServer.run(kind, configuration: Self.configuration) { s in

@@ -43,7 +43,7 @@ def sign_in(server, email: str, password: str) -> str:
 def socket(server, cookie: str | None, origin: str | None, after: int | None = None):
     url = server.root.replace("http://", "ws://") + "/live" + (f"?after={after}" if after is not None else "")
     headers = [f"Cookie: hh_session={cookie}"] if cookie else []
-    return websocket.create_connection(url, header=headers, origin=origin, timeout=5, suppress_origin=origin is None)
+    return websocket.create_connection(url, header=headers, origin=origin, timeout=15, suppress_origin=origin is None)
 
 
 def message(server, patient: str, practitioner: str, text: str) -> str:
