@@ -53,9 +53,16 @@ package struct LoginController: Sendable {
     /// Only local paths: `next` must never send a browser to another site.
     /// Browsers drop tabs and newlines from URLs, so `/\t/evil.example` would become
     /// `//evil.example`: anything but visible ASCII is refused.
+    /// The path (before any query) must also be plain: no dot segments and no encoded slash,
+    /// backslash or control character, which a browser or proxy could turn into one of the above.
     static func safeNext(_ next: String?) -> String {
         guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), next.count <= 4096,
             next.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
+        else { return "/login" }
+        let path = next.prefix { $0 != "?" && $0 != "#" }.lowercased()
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        guard !segments.contains(where: { $0 == "." || $0 == ".." || $0.isEmpty && $0.startIndex != path.endIndex }),
+            !["%2f", "%5c", "%2e", "%00", "%09", "%0a", "%0d"].contains(where: { path.contains($0) })
         else { return "/login" }
         return next
     }

@@ -209,6 +209,16 @@ struct Browser {
                 let page = try await b.send(.get, "/login?next=\(next)")
                 #expect(Browser.field("next", in: page.text) == "/login", "\(next)")
             }
+            // (as sent in the form: a path with dot segments, an empty segment or an encoded slash is not taken either)
+            // (the WAF stops the traversals before the page: no sign-in form at all)
+            for next in ["/.//evil.example", "/%2fevil.example", "/%5Cevil.example", "/portal/../admin", "/a//b", "/%2e%2e/x"] {
+                let page = try await b.send(.get, "/login?" + QueryString.encode([("next", next)]))
+                #expect([nil, "/login"].contains(Browser.field("next", in: page.text)), "\(next)")
+            }
+            // a real destination with an encoded query is kept
+            let authorize = "/oauth/authorize?client_id=a&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=openid"
+            let kept = try await b.send(.get, "/login?" + QueryString.encode([("next", authorize)]))
+            #expect(Browser.field("next", in: kept.text) == authorize)
         }
     }
 
