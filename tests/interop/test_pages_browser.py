@@ -29,6 +29,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.support.ui import WebDriverWait
+from selenium.common.exceptions import WebDriverException
 
 from conftest import HealthHubServer, HEALTHHUB_BIN
 
@@ -150,11 +151,22 @@ class Pages:
         self.check()
 
     def check(self):
-        self.driver.execute_script(self.axe)
-        violations = self.driver.execute_async_script(
-            "const done = arguments[arguments.length - 1];"
-            "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}}).then(r => done(r.violations.map("
-            "v => v.id + ': ' + v.help + ' @ ' + v.nodes.map(n => n.target.join(' ')).join(', '))));", WCAG)
+        # After a click that submits a form the next page may still be loading: a script run now
+        # can land on the old document and the next one on the new. So wait for a loaded
+        # document, inject axe and run it in one script, and start again if the page changed
+        # meanwhile.
+        for attempt in range(5):
+            WebDriverWait(self.driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
+            try:
+                violations = self.driver.execute_async_script(
+                    self.axe + ";const done = arguments[arguments.length - 1];"
+                    "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}}).then(r => done(r.violations.map("
+                    "v => v.id + ': ' + v.help + ' @ ' + v.nodes.map(n => n.target.join(' ')).join(', '))));", WCAG)
+                break
+            except WebDriverException:
+                if attempt == 4:
+                    raise
+                time.sleep(0.2)
         path = self.driver.current_url.replace(self.root, "")
         assert violations == [], f"axe-core on {path}: {violations}"
         self.checked.append(path)
