@@ -58,9 +58,11 @@ struct TestServer {
             }
         } catch {
             await services.shutdown()
+            TestDatabases.discard(url)
             throw error
         }
         await services.shutdown()
+        TestDatabases.discard(url)
     }
 
     static func systemToken(_ services: HealthHubServices) async throws -> String {

@@ -36,15 +36,26 @@ package enum TestDatabases {
         }
     }
 
-    /// Runs `body` on a fresh, migrated database and shuts it down afterwards, also on failure.
+    /// Removes the folder of a SQLite database `freshURL` made, once it is shut down (a suite
+    /// makes hundreds; kept, they filled a disk once). PostgreSQL test databases go with the
+    /// throwaway server scripts/test starts and stops.
+    package static func discard(_ url: DatabaseURL) {
+        if case .sqlite(let path) = url { try? FileManager.default.removeItem(at: URL(fileURLWithPath: path).deletingLastPathComponent()) }
+    }
+
+    /// Runs `body` on a fresh, migrated database, then shuts it down and discards it, also on failure.
     package static func with<T>(_ kind: TestDatabaseKind, migrations: MigrationRunner, _ body: (any Database) async throws -> T) async throws -> T {
-        let db = try await open(kind, migrations: migrations)
+        let url = try await freshURL(kind, migrations: migrations)
+        let db = try await DatabaseFactory.open(url, logger: logger)
         do {
+            try await migrations.migrate(db)
             let result = try await body(db)
             await db.shutdown()
+            discard(url)
             return result
         } catch {
             await db.shutdown()
+            discard(url)
             throw error
         }
     }
