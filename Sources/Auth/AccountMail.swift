@@ -30,6 +30,18 @@ package struct AccountMail: Sendable {
                 ]))
     }
 
+    /// To a portal account that was given access to someone's record: whose is not said (a
+    /// name is patient data); the record is in the portal after sign-in.
+    package func sendProxyNotice(to address: String, signIn: String) async throws {
+        try await client?.send(
+            Mail(
+                fromName: "HealthHub", from: from, to: [address], subject: "You can now see a record in HealthHub",
+                lines: [
+                    "Someone has given your HealthHub account access to their record.", "",
+                    "Sign in and choose \"Switch record\" to see it:", signIn, "", "If you did not expect this, tell the practice.",
+                ]))
+    }
+
     package func sendReset(to address: String, link: String) async throws {
         try await client?.send(
             Mail(

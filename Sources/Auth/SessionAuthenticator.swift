@@ -31,11 +31,11 @@ package struct SessionAuthenticator: RouterMiddleware {
     }
 
     package func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
-        guard let (session, user) = try await signedIn(request) else {
+        guard let signed = try await signedIn(request) else {
             await audit.denied(request, context, reason: "login", principal: nil, failure: .missing)
             return Self.signInAgain(request)
         }
-        let principal = Self.principal(of: user)
+        let (session, user, principal) = (signed.session, signed.user, signed.principal)
         var request = request
         if ![.get, .head].contains(request.method) {
             guard Self.sameOrigin(request) else {
@@ -50,7 +50,8 @@ package struct SessionAuthenticator: RouterMiddleware {
         }
         var context = context
         context.principal = principal
-        context.session = PageSession(csrf: session.csrf, email: user.email)
+        context.session = PageSession(
+            csrf: session.csrf, email: user.email, ownRecord: user.role == .patient ? user.patientID : nil, proxyRecords: signed.records.map(\.patientID))
         if let limiter, limiter.configuration.enabled {
             let decision = limiter.charge(
                 "user:\(user.id)", cost: limiter.cost(context.interaction ?? limiter.interaction(request.method, request.uri.path)), budget: limiter.configuration.user)
@@ -59,21 +60,44 @@ package struct SessionAuthenticator: RouterMiddleware {
         return try await responding(request, context, next)
     }
 
+    /// The request's session cookie, for a page that changes its own session (`SessionStore.act`).
+    package static func sessionCookie(_ request: Request) -> String? { Cookies.value(Cookies.session, in: request) }
+
+    /// A signed-in session, its account and the principal of its pages.
+    package struct SignedIn: Sendable {
+        package let session: SessionStore.Session
+        package let user: User
+        package let principal: Principal
+        /// For a portal account: the patients it may act for as a proxy.
+        package let records: [ProxyStore.Proxy]
+    }
+
     /// The session of the request's `hh_session` cookie when its sign-in finished, and its
     /// account when that is not disabled; nil otherwise. (Pages, and the live-updates socket.)
-    package func signedIn(_ request: Request) async throws -> (SessionStore.Session, User)? {
+    package func signedIn(_ request: Request) async throws -> SignedIn? {
         guard let cookie = Cookies.value(Cookies.session, in: request), let session = try await identity.sessions.load(cookie),
             let userID = session.userID, let user = try await identity.accounts.find(id: userID), !user.disabled
         else { return nil }
-        return (session, user)
+        let records = user.role == .patient ? try await identity.proxies.records(of: userID) : []
+        return SignedIn(session: session, user: user, principal: Self.principal(of: user, actingFor: session.actingFor, records: records), records: records)
     }
 
     /// The account as the principal of its pages. No OAuth client acts: the audit trail shows
-    /// the person, with no application.
-    package static func principal(of user: User) -> Principal {
-        Principal(
+    /// the person, with no application. A portal account acts for the patient its session
+    /// chose when it is one of its proxy records (as that patient's RelatedPerson: the audit
+    /// trail shows the proxy, not the patient), else for its own record; an account with no
+    /// record of its own acts for its first proxy record.
+    package static func principal(of user: User, actingFor: String? = nil, records: [ProxyStore.Proxy] = []) -> Principal {
+        var principal = Principal(
             subject: user.id, role: user.role, reference: user.reference, patient: user.role == .patient ? user.patientID : nil,
             practitioner: user.practitionerID, scopes: scopes(for: user.role))
+        guard user.role == .patient else { return principal }
+        let chosen = actingFor.flatMap { id in records.first { $0.patientID == id } } ?? (user.patientID == nil ? records.first : nil)
+        if let chosen {
+            principal.patient = chosen.patientID
+            principal.reference = chosen.reference
+        }
+        return principal
     }
 
     /// What a role's pages may ask the FHIR layer for; the access policy limits it further

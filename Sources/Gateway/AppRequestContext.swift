@@ -76,9 +76,15 @@ package struct PageSession: Sendable {
 
     package let csrf: String
     package let email: String
+    /// A portal account's own patient record (nil: none, or not a portal account).
+    package let ownRecord: String?
+    /// The patients a portal account may act for as a proxy (`ProxyStore`).
+    package let proxyRecords: [String]
 
-    package init(csrf: String, email: String) {
+    package init(csrf: String, email: String, ownRecord: String? = nil, proxyRecords: [String] = []) {
         self.csrf = csrf
         self.email = email
+        self.ownRecord = ownRecord
+        self.proxyRecords = proxyRecords
     }
 }

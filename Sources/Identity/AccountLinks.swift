@@ -23,9 +23,13 @@ package enum AccountLink: String, Sendable, CaseIterable {
 
 extension AccountStore {
     /// Creates an account whose password nobody knows, and its invitation token.
-    package func invite(email: String, role: Role, patientID: String?, practitionerID: String?, now: Date = Now.date) async throws -> (User, String) {
+    /// (`caregiver`: a portal account with no record of its own, for proxy access.)
+    package func invite(
+        email: String, role: Role, patientID: String?, practitionerID: String?, caregiver: Bool = false, now: Date = Now.date
+    ) async throws -> (User, String) {
         // (a random password of the policy's length: replaced when the invitation is accepted)
-        let user = try await create(email: email, role: role, password: Secrets.token(bytes: 24), patientID: patientID, practitionerID: practitionerID)
+        let user = try await create(
+            email: email, role: role, password: Secrets.token(bytes: 24), patientID: patientID, practitionerID: practitionerID, caregiver: caregiver)
         return (user, try await issueLink(.invitation, userID: user.id, now: now))
     }
 

@@ -69,13 +69,15 @@ package struct AccountStore: Sendable {
 
     // MARK: Administration
 
-    package func create(email: String, role: Role, password: String, patientID: String?, practitionerID: String?) async throws -> User {
+    /// Creates an account. A patient-role account links to its Patient, except a caregiver's
+    /// (`caregiver`), made when someone is given proxy access who has no record here.
+    package func create(email: String, role: Role, password: String, patientID: String?, practitionerID: String?, caregiver: Bool = false) async throws -> User {
         let email = Self.normalize(email)
         guard email.count <= 254, let at = email.firstIndex(of: "@"), at != email.startIndex, email[email.index(after: at)...].contains(".") else {
             throw IdentityError.rejected("'\(email.prefix(80))' is not an email address")
         }
         switch role {
-        case .patient where patientID == nil: throw IdentityError.rejected("A patient account needs --patient Patient/ID")
+        case .patient where patientID == nil && !caregiver: throw IdentityError.rejected("A patient account needs --patient Patient/ID")
         case .practitioner where practitionerID == nil: throw IdentityError.rejected("A practitioner account needs --practitioner Practitioner/ID")
         case .system: throw IdentityError.rejected("The system role belongs to backend clients; create one with `healthhub clients create`")
         default: break

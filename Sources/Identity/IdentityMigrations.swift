@@ -68,5 +68,16 @@ package enum IdentityMigrations {
             "CREATE TABLE hh_account_link (token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, purpose TEXT NOT NULL, expires_at \(d.bigintType) NOT NULL)",
             "CREATE INDEX hh_account_link_user ON hh_account_link (user_id, purpose)",
         ] },
+        // Proxy access (`ProxyStore`): who may act for which patient, as which RelatedPerson;
+        // and the patient a session acts for.
+        Migration("identity.006-proxy") { d in [
+            """
+            CREATE TABLE hh_proxy (
+              user_id TEXT NOT NULL, patient_id TEXT NOT NULL, related_person_id TEXT NOT NULL,
+              granted_by TEXT NOT NULL, created_at \(d.bigintType) NOT NULL, PRIMARY KEY (user_id, patient_id))
+            """,
+            "CREATE UNIQUE INDEX hh_proxy_patient ON hh_proxy (patient_id, related_person_id)",
+            "ALTER TABLE hh_session ADD COLUMN acting_for TEXT",
+        ] },
     ]
 }

@@ -9,6 +9,7 @@ package struct IdentityServices: Sendable {
     package let sessions: SessionStore
     package let tokens: TokenService
     package let grants: GrantStore
+    package let proxies: ProxyStore
 
     package static func open(database: any Database, keyring: Keyring, accessTokenLifetime: Int64 = 300) async throws -> IdentityServices {
         let keys = try await SigningKeys.open(database: database, keyring: keyring)
@@ -18,6 +19,7 @@ package struct IdentityServices: Sendable {
             clients: ClientStore(database: database),
             sessions: SessionStore(database: database),
             tokens: tokens,
-            grants: GrantStore(database: database, tokens: tokens))
+            grants: GrantStore(database: database, tokens: tokens),
+            proxies: ProxyStore(database: database))
     }
 }

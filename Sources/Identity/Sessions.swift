@@ -26,6 +26,8 @@ package struct SessionStore: Sendable {
         package var csrf: String
         package var createdAt: Int64
         package var lastSeen: Int64
+        /// The patient a proxy chose to act for (`ProxyStore`); nil: the account's own record.
+        package var actingFor: String? = nil
     }
 
     /// Starts a session; returns the cookie value and the session.
@@ -51,14 +53,15 @@ package struct SessionStore: Sendable {
         let hash = Secrets.hash(cookie)
         guard
             let row = try await database.read({ db in
-                try await db.raw("SELECT user_id, pending_user_id, csrf, created_at, last_seen FROM hh_session WHERE id_hash = \(bind: hash)").first()
+                try await db.raw("SELECT user_id, pending_user_id, csrf, created_at, last_seen, acting_for FROM hh_session WHERE id_hash = \(bind: hash)").first()
             })
         else { return nil }
         let session = Session(
             idHash: hash, userID: try row.decode(column: "user_id", as: String?.self),
             pendingUserID: try row.decode(column: "pending_user_id", as: String?.self),
             csrf: try row.decode(column: "csrf", as: String.self),
-            createdAt: try row.decode(column: "created_at", as: Int64.self), lastSeen: try row.decode(column: "last_seen", as: Int64.self))
+            createdAt: try row.decode(column: "created_at", as: Int64.self), lastSeen: try row.decode(column: "last_seen", as: Int64.self),
+            actingFor: try row.decode(column: "acting_for", as: String?.self))
         if session.lastSeen < millis - idleTimeout || session.createdAt < millis - absoluteTimeout {
             try await destroy(hash: hash)
             return nil

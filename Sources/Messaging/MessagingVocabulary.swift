@@ -43,9 +43,20 @@ package enum MessagingVocabulary {
         return parent.map { String($0.dropFirst("Communication/".count)) } ?? id
     }
 
-    /// `Patient/<id>` or `Practitioner/<id>` of the sender.
+    /// `Patient/<id>`, `RelatedPerson/<id>` (a proxy) or `Practitioner/<id>` of the sender.
     package static func sender(of communication: JSONObject) -> String? {
         communication["sender"]?["reference"]?.stringValue
+    }
+
+    /// Whether an agent is a person who signs their own messages (not a backend service, an
+    /// admin or HealthHub).
+    package static func isPerson(_ agent: String) -> Bool {
+        agent.hasPrefix("Patient/") || agent.hasPrefix("RelatedPerson/") || agent.hasPrefix("Practitioner/")
+    }
+
+    /// Whether a sender writes for the patient (the patient or a proxy), not for the practice.
+    package static func isPatientSide(_ sender: String) -> Bool {
+        sender.hasPrefix("Patient/") || sender.hasPrefix("RelatedPerson/")
     }
 
     package static func patient(of communication: JSONObject) -> String? {

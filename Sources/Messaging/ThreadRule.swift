@@ -32,10 +32,18 @@ package struct ThreadRule: ResourceWriteRule {
         }
         guard let kind = MessagingVocabulary.kind(of: message) else { return }
         guard let patient = MessagingVocabulary.patient(of: message), let sender = MessagingVocabulary.sender(of: message),
-            sender == "Patient/\(patient)" || sender.hasPrefix("Practitioner/")
+            sender == "Patient/\(patient)" || sender.hasPrefix("Practitioner/") || sender.hasPrefix("RelatedPerson/")
         else {
             throw FHIRError(
-                .unprocessableContent, code: "business-rule", "A message needs a Patient subject and a sender that is that patient or a practitioner",
+                .unprocessableContent, code: "business-rule",
+                "A message needs a Patient subject and a sender that is that patient, a proxy of theirs or a practitioner", expression: ["Communication.sender"])
+        }
+        // A person writes as themselves: a patient, a proxy or a clinician cannot sign a message
+        // as someone else (a proxy's RelatedPerson is theirs only while they act for this
+        // patient, which the access policy has checked). Backend services and imports may.
+        if let writer = change.writer, MessagingVocabulary.isPerson(writer), writer != sender {
+            throw FHIRError(
+                .unprocessableContent, code: "business-rule", "A message's sender must be whoever writes it (\(writer.prefix(80)))",
                 expression: ["Communication.sender"])
         }
         let thread = MessagingVocabulary.thread(of: message, id: change.id)
@@ -61,7 +69,7 @@ package struct ThreadRule: ResourceWriteRule {
                     .unprocessableContent, code: "business-rule", "A reply's partOf must be the first message of a thread about the same patient",
                     expression: ["Communication.partOf"])
             }
-            let reopen = sender.hasPrefix("Patient/") ? ", status = 'open'" : ""
+            let reopen = MessagingVocabulary.isPatientSide(sender) ? ", status = 'open'" : ""
             try await sql.raw("UPDATE hh_thread SET last_ms = \(bind: sent), last_from = \(bind: sender)\(unsafeRaw: reopen) WHERE thread_id = \(bind: thread)").run()
         }
         let isNew = try await sql.raw("SELECT 1 AS one FROM hh_thread_message WHERE message_id = \(bind: change.id)").first() == nil

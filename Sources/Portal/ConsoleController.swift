@@ -179,12 +179,14 @@ package struct ConsoleController: Sendable {
                 )
             }.sorted { $0.at > $1.at }.prefix(50).map(\.row)
             values["name"] = PageKit.name(p)
+            values["id"] = id
             values["birthDate"] = kit.when(p["birthDate"]?.stringValue, visit, time: false)
             values["gender"] = p["gender"]?.stringValue ?? ""
             var t = values["t"] as? [String: String] ?? [:]
             t["born"] = visit.t("chart.born")
             t["encounters"] = visit.t("records.encounters")
             t["status"] = visit.t("records.status")
+            t["proxies"] = visit.t("proxies.title")
             values["t"] = t
             return try await kit.page(visit, title: PageKit.name(p), template: "console-chart", values: values, section: "/console/patients")
         }

@@ -37,16 +37,15 @@ package struct LiveUpdates: Sendable {
         router.ws(
             "live",
             shouldUpgrade: { request, _ in
-                guard request.headers[.origin] != nil, SessionAuthenticator.sameOrigin(request), let (_, user) = try await sessions.signedIn(request),
-                    [.patient, .practitioner].contains(user.role)
+                guard request.headers[.origin] != nil, SessionAuthenticator.sameOrigin(request), let signed = try await sessions.signedIn(request),
+                    [.patient, .practitioner].contains(signed.user.role)
                 else { throw HTTPError(.forbidden) }
                 return .upgrade([:])
             },
             onUpgrade: { inbound, outbound, context in
-                guard let (_, user) = try await sessions.signedIn(context.request) else { return }
-                let principal = SessionAuthenticator.principal(of: user)
+                guard let signed = try await sessions.signedIn(context.request) else { return }
                 let after = context.request.uri.queryParameters["after"].flatMap { Int64(String($0)) }
-                let stream = await hub.subscribe(after: after, patients: try await visiblePatients(principal))
+                let stream = await hub.subscribe(after: after, patients: try await visiblePatients(signed.principal))
                 defer { Task { await hub.unsubscribe(stream.id) } }  // however the socket ends
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     // the client's side: reading until it closes (it sends nothing HealthHub needs)
@@ -60,8 +59,9 @@ package struct LiveUpdates: Sendable {
                         // still signed in? (signing out, a disabled account, an ended session close the socket)
                         while true {
                             try await Task.sleep(for: .seconds(60))
-                            guard try await sessions.signedIn(context.request) != nil else { return }
-                            await hub.update(stream.id, patients: try await visiblePatients(principal))
+                            // (read again: a proxy whose access was taken back, a new care relationship)
+                            guard let now = try await sessions.signedIn(context.request) else { return }
+                            await hub.update(stream.id, patients: try await visiblePatients(now.principal))
                         }
                     }
                     _ = try await group.next()

@@ -77,7 +77,7 @@ package struct MessagesController: Sendable {
         try await kit.audited(visit) { record in
             record.patients = ["Patient/\(patient)"]
             let roots = try await roots(visit, "subject=Patient/\(patient)")
-            let threads = try await center.threads(Array(roots.keys), reader: "Patient/\(patient)")
+            let threads = try await center.threads(Array(roots.keys), reader: Self.me(visit))
             let medications = PageKit.objects(try await kit.search(visit, "MedicationRequest", "patient=\(patient)&status=active&_count=100").matches)
             var values: [String: Any] = [
                 "t": listStrings(visit).merging(["topic": visit.t("messages.topic")], uniquingKeysWith: { _, b in b }),
@@ -116,12 +116,19 @@ package struct MessagesController: Sendable {
         }
     }
 
-    /// Display names of patients (read under the visitor's access) and practitioners, by reference.
+    /// Display names of patients, proxies (RelatedPersons, both read under the visitor's access)
+    /// and practitioners, by reference.
     func people(_ visit: PageKit.Visit, patients: Set<String>, practitioners: Set<String>) async throws -> [String: String] {
         var names: [String: String] = [:]
         if !patients.isEmpty {
             for (v, p) in PageKit.objects(try await kit.search(visit, "Patient", "_id=\(patients.sorted().joined(separator: ","))&_count=1000").matches) {
                 names["Patient/\(v.id)"] = PageKit.name(p)
+            }
+        }
+        let proxies = practitioners.compactMap { $0.hasPrefix("RelatedPerson/") ? String($0.dropFirst(14)) : nil }
+        if !proxies.isEmpty {
+            for (v, p) in PageKit.objects(try await kit.search(visit, "RelatedPerson", "_id=\(proxies.sorted().joined(separator: ","))&_count=100").matches) {
+                names["RelatedPerson/\(v.id)"] = "\(PageKit.name(p)) (\(visit.t("proxies.proxy")))"
             }
         }
         let ids = practitioners.compactMap { $0.hasPrefix("Practitioner/") ? String($0.dropFirst(13)) : nil }
@@ -135,7 +142,7 @@ package struct MessagesController: Sendable {
 
     // MARK: A thread
 
-    /// The visitor as a sender: `Patient/<id>` or `Practitioner/<id>`.
+    /// The visitor as a sender: `Patient/<id>`, `RelatedPerson/<id>` (a proxy) or `Practitioner/<id>`.
     static func me(_ visit: PageKit.Visit) -> String { visit.principal.reference }
 
     func thread(_ visit: PageKit.Visit, _ side: Side) async throws -> Response {
@@ -155,7 +162,7 @@ package struct MessagesController: Sendable {
             let readers = try await center.readers(of: id)
             let senders = Set(messages.compactMap { MessagingVocabulary.sender(of: $0.1) })
             let names = try await people(
-                visit, patients: side == .staff ? [patient] : [], practitioners: senders.union(state.assignedTo.map { [$0] } ?? []))
+                visit, patients: [patient], practitioners: senders.union(state.assignedTo.map { [$0] } ?? []))
             let shown: [[String: Any]] = messages.map { v, m in
                 let sender = MessagingVocabulary.sender(of: m) ?? ""
                 let sent = m["sent"]?.stringValue.flatMap(DateRange.init)?.low ?? 0

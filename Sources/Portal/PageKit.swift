@@ -66,9 +66,18 @@ package struct PageKit: Sendable {
     ) async throws -> Response {
         let visit = visit(request, context)
         guard visit.principal.role == role, let linked = visit.principal[keyPath: linked] else {
-            return try await problem(visit, .forbidden, visit.t("error.forbidden"))
+            // (a caregiver's account whose every proxy access was taken back has no record)
+            let key = visit.principal.role == .patient && role == .patient ? "proxies.noRecord" : "error.forbidden"
+            return try await problem(visit, .forbidden, visit.t(key))
         }
         return try await page(visit, linked)
+    }
+
+    /// An audit record of one FHIR interaction a page makes for the visitor.
+    func record(_ visit: Visit, _ action: AuditRecord.Action, _ interaction: String) -> AuditRecord {
+        var record = AuditRecord(action: action, interaction: interaction, agent: "anonymous", networkAddress: visit.context.remoteAddress, requestID: visit.context.requestID)
+        record.setAgent(visit.principal)
+        return record
     }
 
     /// A page for one role's accounts only that needs no linked record (the admin console,
@@ -81,14 +90,15 @@ package struct PageKit: Sendable {
 
     // MARK: Rendering
 
-    /// The navigation of a role: (path, catalogue key).
-    static func navigation(_ role: Role) -> [(String, String)] {
-        switch role {
+    /// The navigation of a principal's role: (path, catalogue key). A proxy acting for someone
+    /// does not manage that patient's proxies.
+    static func navigation(_ principal: Principal) -> [(String, String)] {
+        switch principal.role {
         case .patient:
             [
                 ("/portal", "nav.home"), ("/portal/appointments", "nav.appointments"), ("/portal/messages", "nav.messages"), ("/portal/records", "nav.records"),
                 ("/portal/download", "nav.download"), ("/portal/profile", "nav.profile"), ("/portal/apps", "nav.apps"),
-            ]
+            ] + (principal.reference.hasPrefix("Patient/") ? [("/portal/proxies", "nav.proxies")] : [])
         case .practitioner: [("/console", "nav.schedule"), ("/console/inbox", "nav.inbox"), ("/console/patients", "nav.patients")]
         case .admin: [("/admin", "nav.users"), ("/admin/clients", "nav.clients"), ("/admin/alarms", "nav.alarms"), ("/status", "nav.status")]
         case .auditor: [("/audit", "nav.audit"), ("/status", "nav.status")]
@@ -107,22 +117,33 @@ package struct PageKit: Sendable {
     }
 
     func framed(_ visit: Visit, title: String, body: String, section: String, status: HTTPResponse.Status = .ok) async throws -> Response {
-        let nav: [[String: Any]] = Self.navigation(visit.principal.role).map { ["href": $0.0, "label": visit.t($0.1), "current": $0.0 == section] }
+        let nav: [[String: Any]] = Self.navigation(visit.principal).map { ["href": $0.0, "label": visit.t($0.1), "current": $0.0 == section] }
         let languages: [[String: Any]] = Catalogue.languages.map { ["code": $0, "name": Catalogue.bundled.text("language.name", $0), "current": $0 == visit.language] }
         // live updates are about patients' records: for patients and clinicians (the socket refuses others)
         let live = visit.principal.role == .patient || visit.principal.role == .practitioner
-        let header = try render(
-            "header",
-            [
-                "navLabel": visit.t("frame.nav"), "nav": nav, "email": visit.context.session?.email ?? "", "languages": languages,
-                "csrf": visit.csrf, "signOut": visit.t("frame.signout"), "live": live, "liveAfter": live ? String((try? await events.head()) ?? 0) : "",
-                "liveText": visit.t("frame.live"), "liveReload": visit.t("frame.reload"),
-            ])
+        var frame: [String: Any] = [
+            "navLabel": visit.t("frame.nav"), "nav": nav, "email": visit.context.session?.email ?? "", "languages": languages,
+            "csrf": visit.csrf, "signOut": visit.t("frame.signout"), "live": live, "liveAfter": live ? String((try? await events.head()) ?? 0) : "",
+            "liveText": visit.t("frame.live"), "liveReload": visit.t("frame.reload"),
+        ]
+        if let record = try await recordShown(visit) { frame["record"] = record }
+        let header = try render("header", frame)
         var response = HTMLPage.response(
             title, body, status: status, language: visit.language,
             frame: HTMLPage.Frame(header: header, skipLink: visit.t("frame.skip"), wide: true, scripts: live ? ["live.js"] : []))
         if visit.chosen { response.headers[values: .setCookie].append(LandingController.languageSetCookie(visit.language)) }
         return response
+    }
+
+    /// For an account that may show more than one record (a proxy's): whose record the pages
+    /// show, and the way to another. Nil for everyone else.
+    func recordShown(_ visit: Visit) async throws -> [String: String]? {
+        guard visit.principal.role == .patient, let session = visit.context.session, !session.proxyRecords.isEmpty else { return nil }
+        var name = ""
+        if let patient = visit.principal.patient, let p = try? await service.read("Patient", patient, access: access(visit)), let content = p.content {
+            name = (try? JSON.parse(content).objectValue).map(Self.name) ?? ""
+        }
+        return ["label": visit.t("switch.showing"), "name": name, "switch": visit.t("switch.title")]
     }
 
     /// A page that says why there is nothing to show (a 403 for another patient's record, a

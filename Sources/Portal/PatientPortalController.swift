@@ -73,7 +73,7 @@ package struct PatientPortalController: Sendable {
             let t = visit.strings("home", ["next", "book", "results", "noResults", "records"]).merging(
                 ["none": visit.t("home.noAppointments"), "unreadTitle": visit.t("messages.unreadCount"), "messages": visit.t("messages.open")], uniquingKeysWith: { a, _ in a })
             let roots = try await kit.threadStarts(visit, "subject=Patient/\(patient)")
-            let unread = try await messages.threads(Array(roots.keys), reader: "Patient/\(patient)").reduce(0) { $0 + $1.unread }
+            let unread = try await messages.threads(Array(roots.keys), reader: visit.principal.reference).reduce(0) { $0 + $1.unread }
             return try await kit.page(
                 visit, title: visit.t("home.title"), template: "portal-home",
                 values: ["t": t, "next": Array(upcoming.prefix(3)), "results": results, "unread": unread], section: "/portal")

@@ -30,7 +30,8 @@ package struct AppointmentNotice: JobHandler {
         /// a write outside any interaction (an import) call for none.
         package init?(before: String?, after: String, moved: Bool, writer: String?) {
             guard let writer else { return nil }
-            let byPatient = writer.hasPrefix("Patient/")
+            // (a proxy acting for the patient writes as their RelatedPerson)
+            let byPatient = writer.hasPrefix("Patient/") || writer.hasPrefix("RelatedPerson/")
             let byPractice = writer.hasPrefix("Practitioner/") || writer.hasPrefix("User/")
             let new = before == nil || before == "hold" || before == "cancelled"
             let active = before == "pending" || before == "booked"

@@ -99,6 +99,7 @@ package func buildRouter(services: HealthHubServices, operations: Operations, co
     MessagesController(kit: pages, center: services.messages, attachmentLimit: configuration.messaging.attachmentBytes).register(on: routes)
     AdminController(kit: pages, identity: services.identity, mail: accountMail, urls: urls).register(on: routes)
     ProfileController(kit: pages, identity: services.identity).register(on: routes)
+    ProxyController(kit: pages, identity: services.identity, mail: accountMail, urls: urls).register(on: routes)
     AlarmsPageController(kit: pages, coordinator: operations.coordinator, audit: securityAudit).register(on: routes)
     AuditViewerController(kit: pages).register(on: routes)
     StaticAssets.bundled.register(on: routes)

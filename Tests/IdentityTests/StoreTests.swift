@@ -305,3 +305,46 @@ let strongPassword = "glacier-mint-4417-harbor"
         }
     }
 }
+
+@Suite struct ProxyStoreTests {
+    @Test(arguments: TestDatabaseKind.allCases)
+    func proxiesAreGivenWithinTheRulesAndTakenBackWithTheSessionsChoice(_ kind: TestDatabaseKind) async throws {
+        try await withIdentity(kind) { id, _ in
+            let carer = try await id.accounts.create(email: "carer@example.org", role: .patient, password: strongPassword, patientID: nil, practitionerID: nil, caregiver: true)
+            let own = try await id.accounts.create(email: "ana@example.org", role: .patient, password: strongPassword, patientID: "p1", practitionerID: nil)
+            let nurse = try await id.accounts.create(email: "nurse@example.org", role: .practitioner, password: strongPassword, patientID: nil, practitionerID: "x1")
+            // a caregiver's account exists only by invitation; `users create` still needs the record
+            await #expect(throws: IdentityError.self) {
+                try await id.accounts.create(email: "b@example.org", role: .patient, password: strongPassword, patientID: nil, practitionerID: nil)
+            }
+            let proxy = try await id.proxies.grant(user: carer, patientID: "p1", relatedPersonID: "rp1", grantedBy: "Patient/p1")
+            #expect(proxy.reference == "RelatedPerson/rp1" && proxy.email == "carer@example.org")
+            _ = try await id.proxies.grant(user: carer, patientID: "p2", relatedPersonID: "rp2", grantedBy: "Practitioner/x1")
+            for (user, patient) in [(carer, "p1"), (own, "p1"), (nurse, "p3")] {
+                await #expect(throws: IdentityError.self, "\(user.email) \(patient)") {
+                    try await id.proxies.grant(user: user, patientID: patient, relatedPersonID: "rp-\(patient)-\(user.id)", grantedBy: "Patient/\(patient)")
+                }
+            }
+            #expect(try await id.proxies.records(of: carer.id).map(\.patientID) == ["p1", "p2"])
+            #expect(try await id.proxies.proxies(of: "p1").map(\.userID) == [carer.id])
+            // at most `limit` people per record
+            for n in 1..<ProxyStore.limit {
+                let u = try await id.accounts.create(email: "c\(n)@example.org", role: .patient, password: strongPassword, patientID: nil, practitionerID: nil, caregiver: true)
+                _ = try await id.proxies.grant(user: u, patientID: "p1", relatedPersonID: "rp1-\(n)", grantedBy: "Patient/p1")
+            }
+            let late = try await id.accounts.create(email: "late@example.org", role: .patient, password: strongPassword, patientID: nil, practitionerID: nil, caregiver: true)
+            await #expect(throws: IdentityError.self) {
+                try await id.proxies.grant(user: late, patientID: "p1", relatedPersonID: "rp-late", grantedBy: "Patient/p1")
+            }
+            // a session acting for p1 falls back when the access is taken back
+            let (cookie, session) = try await id.sessions.create(userID: carer.id)
+            try await id.sessions.act(session, for: "p1")
+            #expect(try await id.sessions.load(cookie)?.actingFor == "p1")
+            #expect(try await id.proxies.revoke(patientID: "p1", relatedPersonID: "rp1")?.userID == carer.id)
+            #expect(try await id.proxies.revoke(patientID: "p1", relatedPersonID: "rp1") == nil)
+            #expect(try await id.proxies.revoke(patientID: "p2", relatedPersonID: "rp1") == nil)
+            #expect(try await id.sessions.load(cookie)?.actingFor == nil)
+            #expect(try await id.proxies.records(of: carer.id).map(\.patientID) == ["p2"])
+        }
+    }
+}

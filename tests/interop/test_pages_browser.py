@@ -336,7 +336,7 @@ def test_every_page_in_spanish_passes_axe_too(site, browser):
     server, creds = site
     pages = Pages(browser, server.root)
     pages.sign_in(creds["patient"]["email"], creds["patient"]["password"])
-    for path in ["/portal?lang=es", "/portal/appointments", "/portal/records", "/portal/download", "/portal/profile", "/portal/apps"]:
+    for path in ["/portal?lang=es", "/portal/appointments", "/portal/records", "/portal/download", "/portal/profile", "/portal/apps", "/portal/proxies"]:
         pages.open(path)
         assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es"
     pages.open("/")
@@ -468,3 +468,34 @@ def test_a_page_hears_of_a_new_message_live(site, browser):
         except Exception:  # (the page is being reloaded)
             return False
     WebDriverWait(browser, 10).until(counted)
+
+
+def test_a_patient_shares_their_record_by_keyboard_and_the_caregiver_sees_it(site, browser, mailbox):
+    server, creds = site
+    box, _ = mailbox
+    carer = f"carer.{server.kind}@example.org"
+    pages = Pages(browser, server.root)
+    pages.sign_in(creds["patient"]["email"], creds["patient"]["password"])
+    pages.open("/portal/proxies")
+    pages.tab_to("#proxy-name").send_keys("Carmen Ortiz")
+    pages.tab_to("#proxy-email").send_keys(carer)
+    pages.tab_to("#proxy-relationship").send_keys(Keys.DOWN)  # (the second: guardian)
+    pages.tab_to("form[action='/portal/proxies'] > button").send_keys(Keys.ENTER)
+    WebDriverWait(browser, 10).until(lambda d: d.current_url.endswith("/portal/proxies?done=proxies.emailed"))
+    pages.check()
+    assert "Carmen Ortiz" in pages.text() and carer in pages.text()
+    pages.sign_out()
+
+    # the caregiver accepts the invitation and sees the patient's portal, named in the header
+    pages.open(box.link(carer).replace(server.root, ""))
+    browser.find_element(By.ID, "password").send_keys("juniper-coast-7731-field")
+    browser.find_element(By.ID, "confirm").send_keys("juniper-coast-7731-field")
+    browser.find_element(By.CSS_SELECTOR, "form[action='/account/password'] button").click()
+    pages.check()
+    pages.sign_in(carer, "juniper-coast-7731-field")
+    assert browser.current_url == server.root + "/portal"
+    assert "Record of" in pages.text() and "Next appointments" in pages.text()
+    pages.open("/portal/switch")
+    pages.open("/portal/records")
+    assert "Shared access" not in pages.text()  # (a proxy does not manage the patient's proxies)
+    pages.sign_out()
