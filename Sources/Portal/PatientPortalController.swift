@@ -27,7 +27,7 @@ package struct PatientPortalController: Sendable {
 
     package func register(on routes: RouteTable) {
         let pages = routes.signedIn
-        pages.get("home") { request, context in home(context) }
+        pages.get("home") { request, context in try await home(request, context) }
         pages.get("portal") { request, context in try await patientPage(request, context, dashboard) }
         pages.get("portal/appointments") { request, context in try await patientPage(request, context, appointments) }
         pages.post("portal/appointments/book") { request, context in try await patientPage(request, context, book) }
@@ -38,13 +38,33 @@ package struct PatientPortalController: Sendable {
     }
 
     /// Where `/home` (the end of every sign-in) leads: a role's start page.
-    func home(_ context: IdentifiedRequestContext) -> Response {
+    func home(_ request: Request, _ context: IdentifiedRequestContext) async throws -> Response {
         switch context.principal.role {
-        case .patient: PageKit.redirect("/portal")
+        case .patient: try await patientHome(request, context)
         case .practitioner: PageKit.redirect("/console")
         case .admin: PageKit.redirect("/admin")
         case .auditor: PageKit.redirect("/audit")
         case .system: PageKit.redirect("/status")
+        }
+    }
+
+    /// A patient's first page on a browser that has no language cookie yet: in the language
+    /// their record prefers (the profile's choice, so it follows them to a new device). Not for
+    /// a proxy: the patient's language is not the caregiver's.
+    func patientHome(_ request: Request, _ context: IdentifiedRequestContext) async throws -> Response {
+        var response = PageKit.redirect("/portal")
+        guard request.cookies[LandingController.languageCookie] == nil, let patient = context.principal.patient,
+            context.principal.reference == "Patient/\(patient)"
+        else { return response }
+        let visit = kit.visit(request, context)
+        return try await kit.audited(visit) { record in
+            record.patients = ["Patient/\(patient)"]
+            if let p = try? await kit.service.read("Patient", patient, access: kit.access(visit)), let content = p.content,
+                let language = ProfileController.Fields.preferredLanguage(try JSON.parse(content))
+            {
+                response.headers[values: .setCookie].append(LandingController.languageSetCookie(language))
+            }
+            return response
         }
     }
 

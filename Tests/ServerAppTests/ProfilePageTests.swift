@@ -44,6 +44,10 @@ import Testing
             ])
             #expect(saved.code == 303 && saved.headers[.location] == "/portal/profile?done=profile.saved")
             #expect(saved.headers[.setCookie]?.hasPrefix("hh_lang=es") == true)
+            // ... and follows the patient to a browser that has no language cookie, at sign-in's end
+            let (elsewhere, _) = try await PortalPageTests.signedIn(s, w.patient)
+            let home = try await elsewhere.sendCopy(.get, "/home")
+            #expect(home.code == 303 && home.headers[.location] == "/portal" && home.headers[.setCookie]?.hasPrefix("hh_lang=es") == true)
             let record = try await s.get("/fhir/Patient/\(w.pa)").body!
             #expect(record["name"]?.arrayValue?.first?["family"]?.stringValue == "Alvarez")  // the rest is kept
             #expect(PatientContact(patient: record) == PatientContact(email: "ana@example.org", mobile: "+15550100102", wantsEmail: true, wantsSMS: true))
