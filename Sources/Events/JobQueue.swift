@@ -28,7 +28,9 @@ package struct JobQueue: Sendable {
                 """,
                 "CREATE INDEX hh_job_due ON hh_job (state, run_at_ms)",
             ]
-        }
+        },
+        // What a failed attempt had already done (`PartlyDone`), for the next one to skip.
+        Migration("events.003-job-progress") { _ in ["ALTER TABLE hh_job ADD COLUMN progress TEXT"] },
     ]
 
     /// A job as a worker gets it. `payload` is the handler's own (ids and settings, never
@@ -39,6 +41,11 @@ package struct JobQueue: Sendable {
         package let payload: String
         package let attempts: Int
         package let leaseOwner: String
+        /// What earlier attempts had done before they failed (`PartlyDone`), nil when nothing.
+        package var progress: String? = nil
+
+        /// The parts of the work earlier attempts did (`PartlyDone.done`), not to be done again.
+        package var done: Set<String> { Set((progress ?? "").split(separator: ",").map(String.init)) }
     }
 
     package enum State: String, Sendable { case queued, running, done, failed, cancelled }
@@ -90,7 +97,7 @@ package struct JobQueue: Sendable {
             let now = Instant.millis(Now.date)
             let kindList = kinds.map { "\(bind: $0)" as SQLQueryString }.joined(separator: ", ")
             let due = try await tx.sql.raw(
-                "SELECT id, kind, payload, attempts FROM hh_job WHERE kind IN (" + kindList
+                "SELECT id, kind, payload, attempts, progress FROM hh_job WHERE kind IN (" + kindList
                     + ") AND ((state = 'queued' AND run_at_ms <= \(bind: now)) OR (state = 'running' AND lease_until_ms < \(bind: now))) ORDER BY run_at_ms LIMIT \(bind: limit)"
             ).all()
             var jobs: [Job] = []
@@ -103,7 +110,7 @@ package struct JobQueue: Sendable {
                 jobs.append(
                     Job(
                         id: id, kind: try row.decode(column: "kind", as: String.self), payload: try row.decode(column: "payload", as: String.self), attempts: attempts,
-                        leaseOwner: owner))
+                        leaseOwner: owner, progress: try row.decode(column: "progress", as: String?.self)))
             }
             return jobs
         }
@@ -125,13 +132,14 @@ package struct JobQueue: Sendable {
 
     /// A failed attempt: tried again after `retryAfter` ms, or given up (`failed`) after
     /// `maxAttempts`. `reason` is stored for operators; it must not contain patient data.
-    package func fail(_ job: Job, reason: String, retryAfter: Int64, maxAttempts: Int) async throws {
+    /// `progress`, when given, replaces what the next attempt is told was done already.
+    package func fail(_ job: Job, reason: String, retryAfter: Int64, maxAttempts: Int, progress: String? = nil) async throws {
         try await database.transaction { tx in
             try await requireLease(job, in: tx)
             let now = Instant.millis(Now.date)
             let state: State = job.attempts >= maxAttempts ? .failed : .queued
             try await tx.sql.raw(
-                "UPDATE hh_job SET state = \(bind: state.rawValue), run_at_ms = \(bind: now + retryAfter), lease_owner = NULL, lease_until_ms = NULL, last_error = \(bind: String(reason.prefix(300))), finished_at_ms = \(bind: state == .failed ? now : nil) WHERE id = \(bind: job.id)"
+                "UPDATE hh_job SET state = \(bind: state.rawValue), run_at_ms = \(bind: now + retryAfter), lease_owner = NULL, lease_until_ms = NULL, last_error = \(bind: String(reason.prefix(300))), finished_at_ms = \(bind: state == .failed ? now : nil), progress = \(bind: progress ?? job.progress) WHERE id = \(bind: job.id)"
             ).run()
         }
     }

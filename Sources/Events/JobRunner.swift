@@ -62,11 +62,14 @@ package struct JobRunner: Service {
             } catch let error as JobQueue.JobError {
                 logger.warning("job lease lost", metadata: ["job": .string(job.id), "kind": .string(job.kind), "error": .string(error.description)])
             } catch {
+                let partial = error as? any PartlyDone
                 // The error's type only: a message could carry what the job was about.
-                let reason = String(describing: type(of: error))
+                let reason = String(describing: type(of: partial?.underlying ?? error))
                 logger.warning(
                     "job attempt failed", metadata: ["job": .string(job.id), "kind": .string(job.kind), "attempt": .stringConvertible(job.attempts), "error": .string(reason)])
-                try? await queue.fail(job, reason: reason, retryAfter: Self.backoff(attempt: job.attempts), maxAttempts: handler.maxAttempts)
+                try? await queue.fail(
+                    job, reason: reason, retryAfter: Self.backoff(attempt: job.attempts), maxAttempts: handler.maxAttempts, progress: partial.map { $0.done.joined(separator: ",") }
+                )
             }
         }
         return completed

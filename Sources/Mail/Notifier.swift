@@ -61,26 +61,39 @@ package struct Notifier: Sendable {
         try await mail?.send(Mail(fromName: "HealthHub", from: from, to: [address], subject: subject, lines: lines))
     }
 
+    /// Some ways reached the person and another failed: `channels` are the ones that did
+    /// (with those of earlier attempts), for a retry to skip.
+    package struct PartlyDelivered: PartlyDone {
+        package let channels: [String]
+        package let underlying: any Error
+        package var done: [String] { channels }
+    }
+
     /// Tells a patient by email and by text, as they chose; `text` is the SMS (one short
     /// sentence). Returns the channels used. A failure of one channel does not keep the other
-    /// from being tried; the first failure is thrown after both (so the job is retried).
+    /// from being tried; the first failure is thrown after both (so the job is retried), as
+    /// `PartlyDelivered` when a channel got through. The channels in `done` (an earlier
+    /// attempt's) are not used again.
     @discardableResult
-    package func tell(_ contact: PatientContact, subject: String, lines: [String], text: String) async throws -> [String] {
+    package func tell(_ contact: PatientContact, subject: String, lines: [String], text: String, done: Set<String> = []) async throws -> [String] {
         var used: [String] = []
         var failure: (any Error)?
-        if let mail, contact.wantsEmail, let address = contact.email {
+        if let mail, contact.wantsEmail, let address = contact.email, !done.contains("email") {
             do {
                 try await mail.send(Mail(fromName: "HealthHub", from: from, to: [address], subject: subject, lines: lines))
                 used.append("email")
             } catch { failure = error }
         }
-        if let sms, contact.wantsSMS, let number = contact.mobile {
+        if let sms, contact.wantsSMS, let number = contact.mobile, !done.contains("sms") {
             do {
                 try await sms.send(to: number, "HealthHub: " + text)
                 used.append("sms")
             } catch { failure = failure ?? error }
         }
-        if let failure { throw failure }
+        if let failure {
+            let delivered = done.sorted() + used
+            throw delivered.isEmpty ? failure : PartlyDelivered(channels: delivered, underlying: failure)
+        }
         return used
     }
 }

@@ -34,7 +34,7 @@ package struct MessageNotification: JobHandler {
                 lines: [
                     "Your care team has sent you a message in HealthHub.", "", "Sign in to HealthHub to read it.", "",
                     "(Notification \(job.id); please do not reply to this message.)",
-                ], text: "Your care team has sent you a message. Sign in to read it.")
+                ], text: "Your care team has sent you a message. Sign in to read it.", done: job.done)
         }
         return { _ in }
     }

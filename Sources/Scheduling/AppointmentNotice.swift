@@ -87,7 +87,7 @@ package struct AppointmentNotice: JobHandler {
             record.patients = patient.map { [$0] } ?? []
             let (subject, lines, text) = message(notice, appointment, job: job.id)
             if notice.toPatient, let patient, let contact = try await contact(of: patient, access: access) {
-                try await notifier.tell(contact, subject: subject, lines: lines, text: text)
+                try await notifier.tell(contact, subject: subject, lines: lines, text: text, done: job.done)
             } else if !notice.toPatient, let practitioner, let address = try await staffAddress(practitioner, access: access) {
                 try await notifier.email(address, subject: subject, lines: lines)
             }

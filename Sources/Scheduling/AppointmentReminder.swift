@@ -45,7 +45,7 @@ package struct AppointmentReminder: JobHandler {
             record.patients = patient.map { [$0] } ?? []
             if notifier.configured, let patient, let contact = try await contact(of: patient, access: access) {
                 let (subject, lines, text) = message(appointment, start: start, job: job.id)
-                try await notifier.tell(contact, subject: subject, lines: lines, text: text)
+                try await notifier.tell(contact, subject: subject, lines: lines, text: text, done: job.done)
             }
             return .some(patient)
         }

@@ -77,6 +77,22 @@ final class HandClock: WallClock, Sendable {
         }
     }
 
+    /// Does part "one" then fails on its first attempt; records what each attempt was told was done.
+    final class Halfway: JobHandler {
+        let kind = "test.halfway"
+        let maxAttempts = 3
+        let told: Mutex<[Set<String>]> = Mutex([])
+        struct Half: PartlyDone {
+            var done: [String] { ["one"] }
+            var underlying: any Error { Recorder.Boom() }
+        }
+        func perform(_ job: JobQueue.Job) async throws -> @Sendable (DatabaseTransaction) async throws -> Void {
+            told.withLock { $0.append(job.done) }
+            if job.attempts == 1 { throw Half() }
+            return { _ in }
+        }
+    }
+
     static func describe(_ queue: JobQueue, _ id: String) async throws -> String? {
         try await queue.state(of: id).map { "\($0.state.rawValue) \($0.attempts)" }
     }
@@ -179,6 +195,20 @@ final class HandClock: WallClock, Sendable {
             }
             #expect(try await Self.describe(queue, hopeless) == "failed 3")
             #expect(JobRunner.backoff(attempt: 1) == 30_000 && JobRunner.backoff(attempt: 2) == 60_000 && JobRunner.backoff(attempt: 30) == 3_600_000)
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func aRetryIsToldWhatTheFailedAttemptHadDone(_ kind: TestDatabaseKind) async throws {
+        try await Self.withQueue(kind) { db, queue, clock in
+            let id = try await db.transaction { tx in try await queue.enqueue(kind: "test.halfway", payload: "x", runAt: 0, in: tx)! }
+            let handler = Halfway()
+            let runner = JobRunner(queue: queue, handlers: [handler], instance: "i", logger: Self.logger)
+            #expect(try await runner.runDue() == 0)
+            clock.advance(JobRunner.backoff(attempt: 1))
+            #expect(try await runner.runDue() == 1)
+            #expect(handler.told.withLock { $0 } == [[], ["one"]])
+            #expect(try await Self.describe(queue, id) == "done 2")
         }
     }
 

@@ -67,6 +67,19 @@ import Testing
         textsOnly.wantsEmail = false
         #expect(try await notifier.tell(textsOnly, subject: "S", lines: ["L"], text: "T") == ["sms"])
         #expect(smtp.messages.count == 2 && provider.messages.count == 2)
+        // the email goes out, the text fails: a retry told so sends the text only
+        let refused = Notifier(
+            mail: try SMTPClient(url: "smtp://127.0.0.1:\(smtp.port)"), from: "clinic@example.org",
+            sms: try SMSClient(url: provider.url.replacingOccurrences(of: ":stand-in-token@", with: ":wrong-token@"), from: "+15550100100"))
+        do {
+            try await refused.tell(recorded, subject: "S", lines: ["L"], text: "T")
+            Issue.record("a refused text must fail the attempt")
+        } catch let partly as Notifier.PartlyDelivered {
+            #expect(partly.done == ["email"])
+        }
+        #expect(smtp.messages.count == 3 && provider.messages.count == 2)
+        #expect(try await notifier.tell(recorded, subject: "S", lines: ["L"], text: "T", done: ["email"]) == ["sms"])
+        #expect(smtp.messages.count == 3 && provider.messages.count == 3)
         try await provider.stop()
         try await smtp.stop()
     }
