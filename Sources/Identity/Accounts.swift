@@ -17,6 +17,12 @@ package struct User: Sendable, Equatable {
     package var lockedUntil: Int64
     package var createdAt: Int64
 
+    /// What the account links to, for lists: `Patient/1`, `Practitioner/2`, `caregiver` (a
+    /// portal account with no record of its own, made for proxy access), or nil.
+    package var linkText: String? {
+        patientID.map { "Patient/\($0)" } ?? practitionerID.map { "Practitioner/\($0)" } ?? (role == .patient ? "caregiver" : nil)
+    }
+
     /// MFA is mandatory for everyone who can see more than their own record.
     package var mfaRequired: Bool { role != .patient }
 

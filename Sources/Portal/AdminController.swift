@@ -69,7 +69,7 @@ package struct AdminController: Sendable {
             if u.mfaEnrolled { forms.append(["action": "reset-mfa", "label": visit.t("admin.resetMFA")]) }
             if u.mfaRequired && !u.mfaEnrolled { forms.append(["action": "enrolment-code", "label": visit.t("admin.enrolmentCode")]) }
             return [
-                "id": u.id, "email": u.email, "role": u.role.rawValue, "link": u.patientID.map { "Patient/\($0)" } ?? u.practitionerID.map { "Practitioner/\($0)" } ?? "—",
+                "id": u.id, "email": u.email, "role": u.role.rawValue, "link": u.linkText ?? "—",
                 "status": visit.t("admin.\(status)"), "mfa": visit.t(u.mfaEnrolled ? "admin.yes" : "admin.no"), "forms": forms,
             ]
         }

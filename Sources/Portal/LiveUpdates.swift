@@ -45,13 +45,26 @@ package struct LiveUpdates: Sendable {
             onUpgrade: { inbound, outbound, context in
                 guard let signed = try await sessions.signedIn(context.request) else { return }
                 let after = context.request.uri.queryParameters["after"].flatMap { Int64(String($0)) }
-                let stream = await hub.subscribe(after: after, patients: try await visiblePatients(signed.principal))
+                let initial = try await visiblePatients(signed.principal)
+                let stream = await hub.subscribe(after: after, patients: initial)
                 defer { Task { await hub.unsubscribe(stream.id) } }  // however the socket ends
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     // the client's side: reading until it closes (it sends nothing HealthHub needs)
                     group.addTask { for try await _ in inbound {} }
                     group.addTask {
+                        // Who may see what is read again before an event goes out, when the last
+                        // look is over a second old: a proxy whose access was taken back hears
+                        // nothing more of that patient (an attack pass saw a minute of events).
+                        var patients = initial
+                        var checked = ContinuousClock.now
                         for await event in stream.events {
+                            if ContinuousClock.now - checked > .seconds(1) {
+                                guard let now = try await sessions.signedIn(context.request) else { return }
+                                patients = try await visiblePatients(now.principal)
+                                checked = ContinuousClock.now
+                                await hub.update(stream.id, patients: patients)
+                            }
+                            guard let patient = event.patient, patients.contains(patient) else { continue }
                             try await outbound.write(.text(Self.message(event)))
                         }
                     }

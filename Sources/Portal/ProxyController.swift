@@ -72,7 +72,7 @@ package struct ProxyController: Sendable {
         }
     }
 
-    static let doneKeys: Set<String> = ["proxies.given", "proxies.revoked", "proxies.emailed"]
+    static let doneKeys: Set<String> = ["proxies.given", "proxies.givenNoMail", "proxies.revoked", "proxies.emailed"]
 
     /// The relationships a page offers (HL7 v3 RoleCode), by catalogue key.
     static let relationships = ["PRN", "GUARD", "SPS", "CHILD", "SIB", "FRND"]
@@ -121,7 +121,10 @@ package struct ProxyController: Sendable {
         let form = try await PageForm.read(visit.request)
         let email = form["email"]?.lowercased() ?? ""
         let name = form["name"] ?? ""
-        guard Mail.isAddress(email), (1...120).contains(name.count), let relationship = form["relationship"], Self.relationships.contains(relationship) else {
+        guard Mail.isAddress(email), email.count <= 254, (1...120).contains(name.count), name.contains(where: \.isLetter),
+            !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format }),
+            let relationship = form["relationship"], Self.relationships.contains(relationship)
+        else {
             return try await list(visit, patient, side: side, problem: "proxies.badForm")
         }
         let existing = try await identity.accounts.find(email: email)
@@ -168,12 +171,15 @@ package struct ProxyController: Sendable {
     }
 
     /// Emails the proxy: an invitation (a new account) or a notice that a record was shared
-    /// with them, neither naming the patient. Without email, the giver is shown the invitation
-    /// link to hand over (a server without mail tells a patient whether the address had an
-    /// account; with mail configured both answers read the same).
+    /// with them, neither naming the patient. Without email, staff are shown the invitation link
+    /// to hand over in person; a patient never is: whoever holds the link chooses the account's
+    /// password and so receives every record later shared with that address (an outside attack
+    /// pass claimed an address this way). The patient is told the same whether the address had
+    /// an account or not.
     func tell(_ visit: PageKit.Visit, _ patient: String, side: Side, email: String, invitation: String?) async throws -> Response {
         let link = invitation.map { AccountMail.link(urls.issuer(visit.request), token: $0) }
         guard mail.configured else {
+            if side == .patient { return PageKit.redirect(side.base(patient), done: "proxies.givenNoMail") }
             guard let link else { return PageKit.redirect(side.base(patient), done: "proxies.given") }
             return try await list(visit, patient, side: side, link: link)
         }

@@ -128,7 +128,7 @@ struct UsersCommand: AsyncParsableCommand {
                 let invited = try await services.identity.accounts.invited()
                 for u in try await services.identity.accounts.list() {
                     let status = u.disabled ? "disabled" : invited.contains(u.id) ? "invited" : u.lockedUntil > now ? "locked" : "active"
-                    let link = u.patientID.map { "Patient/\($0)" } ?? u.practitionerID.map { "Practitioner/\($0)" } ?? "-"
+                    let link = u.linkText ?? "-"
                     if json {
                         let o: JSON = [
                             "email": .string(u.email), "id": .string(u.id), "link": .string(link), "mfa": .bool(u.mfaEnrolled), "role": .string(u.role.rawValue),

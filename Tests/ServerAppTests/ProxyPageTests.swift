@@ -54,6 +54,8 @@ import Testing
             #expect(try await AccountLinkTests.signsIn(s, "carmen@example.org", "plum-harbor-8812-stone"))
             let carer = try #require(try await s.services.identity.accounts.find(email: "carmen@example.org"))
             #expect(carer.role == .patient && carer.patientID == nil)
+            let (admin, _) = try await PortalPageTests.signedIn(s, w.admin)
+            #expect(try await admin.sendCopy(.get, "/admin").text.contains("<td>caregiver</td>"))
             #expect(try await patient.sendCopy(.get, "/portal/proxies").text.contains("Carmen Alvarez"))
             #expect(try await give([("name", "Carmen"), ("email", "carmen@example.org"), ("relationship", "SPS")]).text.contains("already has access"))
 
@@ -135,6 +137,39 @@ import Testing
             let home = try await browser.sendCopy(.get, "/portal")
             #expect(home.code == 200 && !home.text.contains("Record of"))
             #expect(try await browser.sendCopy(.post, "/portal/switch", form: [("csrf", csrf), ("patient", w.pa)]).code == 403)
+        }
+    }
+
+    @Test(arguments: TestDatabaseKind.allCases)
+    func withoutEmailAPatientNeverHoldsAnInvitationLinkAndIsToldTheSameEitherWay(_ kind: TestDatabaseKind) async throws {
+        try await TestServer.run(kind, configuration: PortalPageTests.configuration) { s in
+            let w = try await AccessWorld.make(s)
+            _ = try await s.services.identity.accounts.create(
+                email: "brennan@example.org", role: .patient, password: AccessWorld.password, patientID: w.pb, practitionerID: nil)
+            let (patient, csrf) = try await PortalPageTests.signedIn(s, w.patient)
+            // (an outside attack pass chose the password of an address it gave access to, then received what others shared with it)
+            var answers: [String] = []
+            for email in ["someone.new@example.org", "brennan@example.org"] {
+                let given = try await patient.sendCopy(.post, "/portal/proxies", form: [("csrf", csrf), ("name", "Someone"), ("email", email), ("relationship", "FRND")])
+                #expect(given.code == 303 && !given.text.contains("token="), "\(email)")
+                answers.append(given.headers[.location] ?? "")
+                #expect(try await patient.sendCopy(.get, answers.last!).text.contains("token=") == false)
+            }
+            #expect(answers == Array(repeating: "/portal/proxies?done=proxies.givenNoMail", count: 2))
+            // staff hand the link over in person
+            let (clinician, staffCSRF) = try await PortalPageTests.signedIn(s, w.practitioner)
+            let staff = try await clinician.sendCopy(
+                .post, "/console/patients/\(w.pa)/proxies", form: [("csrf", staffCSRF), ("name", "Other"), ("email", "other.new@example.org"), ("relationship", "GUARD")])
+            #expect(staff.code == 200 && staff.text.contains("/account/password?token="))
+            // bad input is a 400 that writes nothing
+            let before = try await Self.related(s, w.pa).count
+            for (name, email) in [
+                ("Ana", String(repeating: "a", count: 300) + "@example.org"), ("Ana\u{0}", "x1@example.org"), ("\u{200B}\u{200B}", "x2@example.org"), ("   ", "x3@example.org"),
+            ] {
+                let refused = try await patient.sendCopy(.post, "/portal/proxies", form: [("csrf", csrf), ("name", name), ("email", email), ("relationship", "FRND")])
+                #expect(refused.code == 400 && refused.text.contains("Give a name"), "\(name.unicodeScalars.map(\.value)) \(email.prefix(20))")
+            }
+            #expect(try await Self.related(s, w.pa).count == before)
         }
     }
 

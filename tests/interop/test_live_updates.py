@@ -112,3 +112,39 @@ def test_signing_out_closes_the_socket(live_site):
     with pytest.raises(websocket.WebSocketBadStatusException):
         socket(server, s.cookies.get("hh_session") or "gone", server.root)
     ws.close()
+
+
+def form_post(session: requests.Session, server, page: str, action: str, fields: dict) -> requests.Response:
+    """Posts a page's form with the CSRF token of that page (and this server's Origin)."""
+    html = session.get(server.root + page, timeout=30).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+    return session.post(server.root + action, data={"csrf": csrf, **fields}, headers={"Origin": server.root}, allow_redirects=False, timeout=30)
+
+
+def test_a_proxy_whose_access_was_taken_back_hears_no_more_of_that_patient(live_site):
+    server, creds = live_site
+    me, gp = creds["patient"]["link"], creds["practitioner"]["link"]
+    other = next(f"Patient/{e['resource']['id']}" for e in server.get("Patient?_count=10").json()["entry"] if f"Patient/{e['resource']['id']}" != me)
+    email = f"live.proxy.{server.kind}@example.org"
+    server.cli("users", "create", "--role", "patient", "--email", email, "--patient", other, "--password-stdin", stdin="ember-quartz-6614-meadow\n")
+    patient = requests.Session()
+    patient.cookies.set("hh_session", sign_in(server, creds["patient"]["email"], creds["patient"]["password"]))
+    given = form_post(patient, server, "/portal/proxies", "/portal/proxies", {"name": "Live Proxy", "email": email, "relationship": "FRND"})
+    assert given.status_code == 303, given.text
+    proxy = requests.Session()
+    proxy.cookies.set("hh_session", sign_in(server, email, "ember-quartz-6614-meadow"))
+    switched = form_post(proxy, server, "/portal/switch", "/portal/switch", {"patient": me.split("/")[1]})
+    assert switched.status_code == 303
+    ws = socket(server, proxy.cookies["hh_session"], server.root)
+    heard = message(server, me, gp, "for the record you act for")
+    assert json.loads(ws.recv())["subject"] == f"Communication/{heard}"
+    # taken back: the next event of that record is not sent (a second on, when the socket looks again)
+    proxies = patient.get(server.root + "/portal/proxies", timeout=30).text
+    revoke = re.search(r'action="(/portal/proxies/[^"/]+/revoke)"', proxies).group(1)
+    assert form_post(patient, server, "/portal/proxies", revoke, {}).status_code == 303
+    time.sleep(1.2)
+    message(server, me, gp, "not for the proxy any more")
+    time.sleep(0.5)  # (the socket looks again at that event, and hears the proxy's own record from then on)
+    own = message(server, other, gp, "for the proxy's own record")
+    assert json.loads(ws.recv())["subject"] == f"Communication/{own}"
+    ws.close()
