@@ -3,8 +3,11 @@ once, each signed in with their own session, loading a page, reading it for a wh
 uniform THINK_MIN..THINK_MAX seconds, default 2..8), and loading the next, for DURATION seconds.
 80% are patients (40 patient accounts of the demo data, two sessions each), 20% clinicians (the
 demo clinician's session: TOTP allows one sign-in per 30 s). Latency is measured at the client
-around each request; the baseline is the same users on GET /health in the same session."""
-import os, random, re, statistics, subprocess, sys, threading, time
+around each request, and at the server (the access log's duration_ms of the same request, found
+by its X-Request-ID: from the request reaching HealthHub's middleware to the response leaving
+it, without the client's own thread scheduling); the baseline is the same users on GET /health
+in the same session."""
+import itertools, json, os, random, re, statistics, subprocess, sys, threading, time
 import requests
 from sessions import credentials, sign_in
 
@@ -43,6 +46,9 @@ mix = {
 }
 
 
+ids = itertools.count()
+
+
 def simulate(session, role, seconds, samples, only=None):
     """One person: a page, a pause, the next page... until the time is up."""
     rng = random.Random()
@@ -51,11 +57,28 @@ def simulate(session, role, seconds, samples, only=None):
     paths, weights = zip(*mix[role])
     while time.time() < end:
         path = only or rng.choices(paths, weights)[0]
+        rid = f"bench-{next(ids)}"
         t0 = time.perf_counter()
-        reply = session.get(root + path, allow_redirects=False)
+        reply = session.get(root + path, allow_redirects=False, headers={"X-Request-ID": rid})
         elapsed = (time.perf_counter() - t0) * 1000
-        samples.append(("chart" if path == chart else path, elapsed, reply.status_code, len(reply.content)))
+        samples.append(("chart" if path == chart else path, elapsed, reply.status_code, len(reply.content), rid))
         time.sleep(rng.uniform(*think))
+
+
+def server_times():
+    """duration_ms of each bench request in the server's access log, by request id."""
+    times = {}
+    with open(os.path.join(work, "serve.log")) as log:
+        for line in log:
+            if '"bench-' not in line:
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("msg") == "request" and "duration_ms" in entry:
+                times[entry.get("request_id")] = float(entry["duration_ms"])
+    return times
 
 
 def run(seconds, only=None):
@@ -81,10 +104,23 @@ print(f"baseline GET /health, same users: {len(base)} requests, p50 {base50:.1f}
 samples = run(duration)
 bad = [s for s in samples if s[2] != 200]
 print(f"pages: {len(samples)} requests ({len(samples) / duration:.1f}/s), {len(bad)} not 200")
-print(f"{'page':28} {'n':>5} {'KB max':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
-for path in sorted({s[0] for s in samples}):
-    mine = [s for s in samples if s[0] == path]
+time.sleep(1)  # (the last access-log lines)
+server = server_times()
+print("client: around each request; server: the access log's duration_ms of the same request")
+print(f"{'page':28} {'n':>5} {'KB max':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'srv p50':>8} {'srv p99':>8} {'srv max':>8}")
+
+
+def row(name, mine):
     lat = [s[1] for s in mine]
-    print(f"{path:28} {len(mine):5} {max(s[3] for s in mine) / 1024:7.1f} {pct(lat, 50):8.1f} {pct(lat, 99):8.1f} {max(lat):8.1f}")
+    srv = [server[s[4]] for s in mine if s[4] in server] or [float("nan")]
+    kb = f"{max(s[3] for s in mine) / 1024:7.1f}" if name != "all pages" else " " * 7
+    print(f"{name:28} {len(mine):5} {kb} {pct(lat, 50):8.1f} {pct(lat, 99):8.1f} {max(lat):8.1f} {pct(srv, 50):8.1f} {pct(srv, 99):8.1f} {max(srv):8.1f}")
+
+
+for path in sorted({s[0] for s in samples}):
+    row(path, [s for s in samples if s[0] == path])
+row("all pages", samples)
+base_srv = [server[s[4]] for s in base if s[4] in server]
 lat = [s[1] for s in samples]
-print(f"{'all pages':28} {len(samples):5} {'':7} {pct(lat, 50):8.1f} {pct(lat, 99):8.1f} {max(lat):8.1f}   (p99 / baseline p99: {pct(lat, 99) / base99:.1f})")
+srv_text = f"baseline server p50 {pct(base_srv, 50):.2f} ms, p99 {pct(base_srv, 99):.2f} ms" if base_srv else "(GET /health is not in the access log)"
+print(f"p99 / baseline p99: client {pct(lat, 99) / base99:.1f}; {srv_text}")
