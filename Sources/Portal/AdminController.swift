@@ -42,10 +42,8 @@ package struct AdminController: Sendable {
 
     /// An admin's change, audited like the CLI's (interaction `user-create`, ...), with the admin as agent.
     func audited(_ visit: PageKit.Visit, _ interaction: String, _ body: (inout AuditRecord) async throws -> Response) async throws -> Response {
-        var record = AuditRecord(action: .execute, interaction: interaction, agent: "anonymous", networkAddress: visit.context.remoteAddress, requestID: visit.context.requestID)
-        record.setAgent(visit.principal)
         do {
-            return try await kit.service.audited(record, body)
+            return try await kit.service.audited(kit.record(visit, .execute, interaction), body)
         } catch let error as IdentityError {
             return try await kit.problem(visit, .badRequest, error.message)
         }

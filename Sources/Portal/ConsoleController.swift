@@ -136,8 +136,7 @@ package struct ConsoleController: Sendable {
                     o["status"] = "accepted"
                     return .object(o)
                 })
-            var write = AuditRecord(action: .update, interaction: "update", agent: "anonymous", networkAddress: visit.context.remoteAddress, requestID: visit.context.requestID)
-            write.setAgent(visit.principal)
+            var write = kit.record(visit, .update, "update")
             write.resources = ["Appointment/\(id)"]
             _ = try await kit.service.update(appointment, type: "Appointment", id: id, ifMatch: current.version, access: access, audit: write)
             return PageKit.redirect("/console", done: action == "approve" ? "schedule.approved" : "schedule.noshowDone")

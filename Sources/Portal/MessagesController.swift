@@ -287,9 +287,8 @@ package struct MessagesController: Sendable {
         if let thread { message["partOf"] = [["reference": .string("Communication/\(thread)")]] }
         if me.hasPrefix("Practitioner/") { message["recipient"] = [["reference": .string("Patient/\(patient)")]] }
         let resource = try kit.service.checkResource(.object(message), type: "Communication", location: "Communication")
-        var record = AuditRecord(action: .create, interaction: "create", agent: "anonymous", networkAddress: visit.context.remoteAddress, requestID: visit.context.requestID)
-        record.setAgent(visit.principal)
-        _ = try await kit.service.create(resource, type: "Communication", id: id, attachments: attachments, access: kit.access(visit), audit: record)
+        _ = try await kit.service.create(
+            resource, type: "Communication", id: id, attachments: attachments, access: kit.access(visit), audit: kit.record(visit, .create, "create"))
         return thread ?? id
     }
 

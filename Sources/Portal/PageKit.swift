@@ -173,10 +173,7 @@ package struct PageKit: Sendable {
     func audited(
         _ visit: Visit, action: AuditRecord.Action = .read, interaction: String? = nil, _ body: (inout AuditRecord) async throws -> Response
     ) async throws -> Response {
-        var record = AuditRecord(
-            action: action, interaction: interaction ?? (action == .read ? "page-view" : "page-action"), agent: "anonymous",
-            networkAddress: visit.context.remoteAddress, requestID: visit.context.requestID)
-        record.setAgent(visit.principal)
+        var record = self.record(visit, action, interaction ?? (action == .read ? "page-view" : "page-action"))
         record.query = visit.request.uri.path
         do {
             return try await service.audited(record) { record in try await body(&record) }
@@ -204,10 +201,7 @@ package struct PageKit: Sendable {
 
     /// Invokes a FHIR operation for the visitor, exactly as the API would (and audited so).
     func invoke(_ op: any FHIROperation, id: String? = nil, _ input: [(String, JSON)], _ visit: Visit) async throws -> OperationResult {
-        var record = AuditRecord(
-            action: op.affectsState ? .execute : .read, interaction: "operation", agent: "anonymous",
-            networkAddress: visit.context.remoteAddress, requestID: visit.context.requestID)
-        record.setAgent(visit.principal)
+        let record = self.record(visit, op.affectsState ? .execute : .read, "operation")
         let base = publicBaseURL ?? "http://\(visit.request.head.authority ?? "localhost")/fhir"
         return try await service.invoke(op, id: id, input: OperationInput(values: input.map { (name: $0.0, value: $0.1) }), access: access(visit), base: base, record: record)
     }

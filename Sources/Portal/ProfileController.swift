@@ -158,9 +158,8 @@ package struct ProfileController: Sendable {
             // The version the form was filled in on: a change made meanwhile (by the practice,
             // in another tab) is not overwritten without being seen.
             guard version == current.version else { return try await profile(visit, patient, problem: "profile.changed") }
-            var update = AuditRecord(action: .update, interaction: "update", agent: "anonymous", networkAddress: visit.context.remoteAddress, requestID: visit.context.requestID)
-            update.setAgent(visit.principal)
-            _ = try await kit.service.update(fields.applied(to: object), type: "Patient", id: patient, ifMatch: current.version, access: access, audit: update)
+            _ = try await kit.service.update(
+                fields.applied(to: object), type: "Patient", id: patient, ifMatch: current.version, access: access, audit: kit.record(visit, .update, "update"))
             var response = PageKit.redirect("/portal/profile", done: "profile.saved")
             response.headers[values: .setCookie].append(LandingController.languageSetCookie(fields.language))
             return response
