@@ -69,10 +69,16 @@ package enum TestDatabases {
 }
 
 /// Creates one migrated template per migration set, then copies it per test.
+///
+/// Swift Testing starts every test at once, so hundreds of calls arrive together. The admin
+/// pool and each template are made once, by the first caller, as a task the others await: the
+/// actor is reentrant at every `await`, and checking a stored value instead let each of ~150
+/// concurrent callers open its own admin pool and build its own template (145 idle admin
+/// connections were seen when the suite hung on a busy cluster).
 actor PostgresTemplates {
     static let shared = PostgresTemplates()
-    private var admin: (any Database)?
-    private var templates: [String: String] = [:]
+    private var admin: Task<any Database, any Error>?
+    private var templates: [String: Task<String, any Error>] = [:]
 
     func adminTarget() throws -> DatabaseURL.PostgresTarget {
         guard let text = ProcessInfo.processInfo.environment["HEALTHHUB_TEST_POSTGRES_URL"] else {
@@ -89,22 +95,8 @@ actor PostgresTemplates {
 
     func freshDatabase(migrations: MigrationRunner) async throws -> DatabaseURL {
         var target = try adminTarget()
-        let admin = try await adminDatabase(target)
-        let key = migrations.migrations.map(\.id).joined(separator: ",")
-        let template: String
-        if let existing = templates[key] {
-            template = existing
-        } else {
-            template = "hh_tpl_\(UUID().uuidString.prefix(8).lowercased())"
-            try await admin.read { try await $0.raw("CREATE DATABASE \(unsafeRaw: template)").run() }
-            var t = target
-            t.database = template
-            t.maxConnections = 2
-            let db = try await DatabaseFactory.open(.postgres(t), logger: TestDatabases.logger)
-            do { try await migrations.migrate(db) } catch { await db.shutdown(); throw error }
-            await db.shutdown()
-            templates[key] = template
-        }
+        let admin = try await adminDatabase(target).value
+        let template = try await template(for: migrations, admin: admin, target: target).value
         let name = "hh_t_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased())"
         try await admin.read { try await $0.raw("CREATE DATABASE \(unsafeRaw: name) TEMPLATE \(unsafeRaw: template)").run() }
         target.database = name
@@ -112,12 +104,30 @@ actor PostgresTemplates {
         return .postgres(target)
     }
 
-    private func adminDatabase(_ target: DatabaseURL.PostgresTarget) async throws -> any Database {
+    private func template(for migrations: MigrationRunner, admin: any Database, target: DatabaseURL.PostgresTarget) -> Task<String, any Error> {
+        let key = migrations.migrations.map(\.id).joined(separator: ",")
+        if let existing = templates[key] { return existing }
+        let task = Task<String, any Error> {
+            let template = "hh_tpl_\(UUID().uuidString.prefix(8).lowercased())"
+            try await admin.read { try await $0.raw("CREATE DATABASE \(unsafeRaw: template)").run() }
+            var t = target
+            t.database = template
+            t.maxConnections = 2
+            let db = try await DatabaseFactory.open(.postgres(t), logger: TestDatabases.logger)
+            do { try await migrations.migrate(db) } catch { await db.shutdown(); throw error }
+            await db.shutdown()
+            return template
+        }
+        templates[key] = task
+        return task
+    }
+
+    private func adminDatabase(_ target: DatabaseURL.PostgresTarget) -> Task<any Database, any Error> {
         if let admin { return admin }
         var t = target
         t.maxConnections = 2
-        let db = try await DatabaseFactory.open(.postgres(t), logger: TestDatabases.logger)
-        admin = db
-        return db
+        let task = Task<any Database, any Error> { try await DatabaseFactory.open(.postgres(t), logger: TestDatabases.logger) }
+        admin = task
+        return task
     }
 }
