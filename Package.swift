@@ -35,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     ],
     targets: [
         // Foundation-only vocabulary shared by every module: ids, clock, errors.
@@ -192,6 +193,19 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ], resources: [.copy("Templates")], swiftSettings: strictSettings),
+        // The AI services' engines: one protocol per capability (speech, translation, text
+        // recognition), the offline engines behind them (espeak-ng, Apertium, Tesseract) run as
+        // subprocesses through one gate (timeout, bounded queue, metrics), and their API routes.
+        .target(
+            name: "AI",
+            dependencies: [
+                "Kernel", "Telemetry", "Gateway",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ], resources: [.copy("Resources/protected-terms.txt")], swiftSettings: strictSettings),
         // Scheduling: the booking rules every Appointment write obeys (no double booking).
         .target(
             name: "Scheduling",
@@ -214,7 +228,7 @@ let package = Package(
         .target(
             name: "Portal",
             dependencies: [
-                "Kernel", "Gateway", "FHIR", "Scheduling", "Messaging", "Identity", "Auth", "Events", "Mail", "Alarms",
+                "Kernel", "Gateway", "FHIR", "Scheduling", "Messaging", "Identity", "Auth", "Events", "Mail", "Alarms", "AI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -233,7 +247,7 @@ let package = Package(
             name: "ServerApp",
             dependencies: [
                 "Kernel", "Storage", "Sealing", "Gateway", "FHIR", "Audit", "Identity", "Auth", "Telemetry", "Alarms", "Traces", "Ops", "Scheduling", "Portal", "Events", "Mail",
-                "Messaging",
+                "Messaging", "AI",
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -246,7 +260,7 @@ let package = Package(
         .executableTarget(
             name: "healthhub",
             dependencies: [
-                "ServerApp", "Kernel", "Storage", "FHIR", "Audit", "Identity", "Gateway", "Alarms", "Ops", "Demo", "Scheduling", "Mail", "Messaging", "Auth",
+                "ServerApp", "Kernel", "Storage", "FHIR", "Audit", "Identity", "Gateway", "Alarms", "Ops", "Demo", "Scheduling", "Mail", "Messaging", "Auth", "AI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: strictSettings),
@@ -308,6 +322,9 @@ let package = Package(
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ], swiftSettings: strictSettings),
+        .testTarget(
+            name: "AITests",
+            dependencies: ["AI", "Kernel", "Telemetry"], exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(name: "MailTests", dependencies: ["Mail", "Kernel", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "AlarmsTests",
@@ -340,7 +357,7 @@ let package = Package(
             name: "ServerAppTests",
             dependencies: [
                 "ServerApp", "FHIR", "Storage", "TestSupport", "Audit", "Kernel", "Identity", "Gateway", "Alarms", "Telemetry", "Traces", "Ops", "Demo", "Scheduling", "Events",
-                "Mail",
+                "Mail", "AI",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

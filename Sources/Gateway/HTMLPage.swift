@@ -27,7 +27,7 @@ package enum HTMLPage {
         // button), no scripts, no outside resources.
         let formAction = (["'self'"] + (formTarget.flatMap(origin(of:)).map { [$0] } ?? [])).joined(separator: " ")
         headers[.contentSecurityPolicy] =
-            "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; form-action \(formAction); frame-ancestors 'none'; base-uri 'none'"
+            "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; media-src 'self'; connect-src 'self'; form-action \(formAction); frame-ancestors 'none'; base-uri 'none'"
         headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
         // Forms then carry this server's `Origin` (with `no-referrer` a browser sends
         // `Origin: null`), which the signed-in pages check; other sites still learn nothing.

@@ -34,10 +34,12 @@ package struct Operations: Sendable {
     let placement: OpsPlacement
 
     /// `migrations`: every migration of the running build (readiness reports pending ones);
-    /// `gateway`: the WAF settings the reloadable WAF starts from.
+    /// `gateway`: the WAF settings the reloadable WAF starts from; `engines`: the AI engines' lines
+    /// of `/ready`.
     package static func open(
         database: any Database, trail: AuditTrail, migrations: MigrationRunner, telemetry: Telemetry, logger: Logger,
-        configuration: OpsConfiguration, placement: OpsPlacement, gateway: GatewayConfiguration
+        configuration: OpsConfiguration, placement: OpsPlacement, gateway: GatewayConfiguration,
+        engines: @escaping @Sendable () async -> [(capability: String, detail: String)] = { [] }
     ) async throws -> Operations {
         let waf = try WAFRuntime(base: gateway.waf, file: gateway.wafFile)
         let certificates = try configuration.tls.map { try TLSCertificates(certificate: $0.certificate, key: $0.key, telemetry: telemetry) }
@@ -61,7 +63,7 @@ package struct Operations: Sendable {
             coordinator: coordinator, uptime: UptimeStore(database: database, instance: placement.instance), probes: probes,
             notifier: AlarmNotifier(channels: channels, logger: logger), waf: waf,
             tracer: exporter.map(OTLPTracer.init(exporter:)), traceExporter: exporter, certificates: certificates,
-            readiness: Readiness(database: database, migrations: migrations, dataPath: placement.dataPath),
+            readiness: Readiness(database: database, migrations: migrations, dataPath: placement.dataPath, engines: engines),
             database: database, telemetry: telemetry, logger: logger, configuration: configuration, placement: placement)
     }
 

@@ -7,12 +7,15 @@ import SQLKit
 import Storage
 
 /// `GET /ready`: 200 when the database answers, every migration is applied and the data
-/// volume has room; 503 naming the failed check otherwise (for load balancers and orchestrators;
+/// volume has room; 503 naming the failed check otherwise; the state of each AI engine beside (for load balancers and orchestrators;
 /// `/health` only says the process is alive).
 struct Readiness: Sendable {
     let database: any Database
     let migrations: MigrationRunner
     let dataPath: String
+    /// Lines about optional parts (the AI engines) shown under `engines`; they never make an
+    /// instance unready, so a missing optional engine does not take it out of a load balancer.
+    let engines: @Sendable () async -> [(capability: String, detail: String)]
     /// Below this much free space on the data volume the instance stops taking traffic.
     static let minimumFreeBytes: Int64 = 256 * 1024 * 1024
 
@@ -39,6 +42,8 @@ struct Readiness: Sendable {
         let results = await checks()
         let ready = results.allSatisfy(\.1)
         let checks = JSONObject(results.sorted { $0.0 < $1.0 }.map { ($0.0, ["ok": .bool($0.1), "detail": .string($0.2)]) })
-        return .json(["checks": .object(checks), "status": ready ? "ready" : "not-ready"], status: ready ? .ok : .serviceUnavailable)
+        let engines = JSONObject(await engines().map { ($0.capability, .string($0.detail)) })
+        return .json(
+            ["checks": .object(checks), "engines": .object(engines), "status": ready ? "ready" : "not-ready"], status: ready ? .ok : .serviceUnavailable)
     }
 }

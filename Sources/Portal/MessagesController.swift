@@ -1,3 +1,4 @@
+import AI
 import FHIR
 import Foundation
 import Gateway
@@ -14,15 +15,19 @@ import NIOCore
 /// bytes) stored as Binary resources with the message. Every message is a FHIR Communication
 /// read and written through `FHIRService` under the visitor's access, so a patient can only ever
 /// write to their own care team and a clinician sees only threads of patients in their care.
+/// Each message can be listened to (text to speech) and a thread shown with machine
+/// translations into the page's language beside the originals, labelled as such.
 package struct MessagesController: Sendable {
     let kit: PageKit
     let center: MessageCenter
     let attachmentLimit: Int
+    let ai: AIServices
 
-    package init(kit: PageKit, center: MessageCenter, attachmentLimit: Int) {
+    package init(kit: PageKit, center: MessageCenter, attachmentLimit: Int, ai: AIServices) {
         self.kit = kit
         self.center = center
         self.attachmentLimit = attachmentLimit
+        self.ai = ai
     }
 
     /// Which side of the conversation a page is for.
@@ -38,10 +43,14 @@ package struct MessagesController: Sendable {
         pages.get("portal/messages/:id") { r, c in try await kit.page(r, c, for: .patient, linked: \.patient) { v, _ in try await thread(v, .patient) } }
         pages.post("portal/messages/:id") { r, c in try await kit.page(r, c, for: .patient, linked: \.patient) { v, _ in try await reply(v, .patient) } }
         pages.get("portal/messages/:id/files/:binary") { r, c in try await kit.page(r, c, for: .patient, linked: \.patient) { v, _ in try await file(v) } }
+        pages.get("portal/messages/:id/listen/:message") { r, c in try await kit.page(r, c, for: .patient, linked: \.patient) { v, _ in try await listen(v) } }
         pages.get("console/inbox") { r, c in try await kit.page(r, c, for: .practitioner, linked: \.practitioner) { v, p in try await inbox(v, p) } }
         pages.get("console/inbox/:id") { r, c in try await kit.page(r, c, for: .practitioner, linked: \.practitioner) { v, _ in try await thread(v, .staff) } }
         pages.post("console/inbox/:id") { r, c in try await kit.page(r, c, for: .practitioner, linked: \.practitioner) { v, _ in try await reply(v, .staff) } }
         pages.get("console/inbox/:id/files/:binary") { r, c in try await kit.page(r, c, for: .practitioner, linked: \.practitioner) { v, _ in try await file(v) } }
+        pages.get("console/inbox/:id/listen/:message") { r, c in
+            try await kit.page(r, c, for: .practitioner, linked: \.practitioner) { v, _ in try await listen(v) }
+        }
         for action in ["assign", "done", "reopen"] {
             pages.post(RouterPath("console/inbox/:id/\(action)")) { r, c in
                 try await kit.page(r, c, for: .practitioner, linked: \.practitioner) { v, p in try await change(v, p, action) }
@@ -163,10 +172,21 @@ package struct MessagesController: Sendable {
             let senders = Set(messages.compactMap { MessagingVocabulary.sender(of: $0.1) })
             let names = try await people(
                 visit, patients: [patient], practitioners: senders.union(state.assignedTo.map { [$0] } ?? []))
-            let shown: [[String: Any]] = messages.map { v, m in
+            // Messages in another language than the page's, with an installed pair, can be shown translated.
+            let pairs = (try? await ai.languagePairs().pairs) ?? []
+            let foreign = messages.indices.filter { i in
+                let language = Self.language(of: messages[i].1)
+                return language != visit.language && !Self.text(of: messages[i].1).isEmpty && pairs.match(language, visit.language) != nil
+            }
+            let translating = !foreign.isEmpty && visit.request.uri.queryParameters["translate"] == "1"
+            let translations = translating ? await translate(foreign.map { (Self.text(of: messages[$0].1), Self.language(of: messages[$0].1)) }, into: visit.language) : nil
+            let translated = Dictionary(uniqueKeysWithValues: zip(foreign, translations ?? []))
+            let translationEngine = ai.configuration.translation.rawValue
+            let shown: [[String: Any]] = messages.enumerated().map { index, message in
+                let (v, m) = message
                 let sender = MessagingVocabulary.sender(of: m) ?? ""
                 let sent = m["sent"]?.stringValue.flatMap(DateRange.init)?.low ?? 0
-                let text = (m["payload"]?.arrayValue ?? []).compactMap { $0["contentString"]?.stringValue }.joined(separator: "\n")
+                let text = Self.text(of: m)
                 let files: [[String: Any]] = (m["payload"]?.arrayValue ?? []).compactMap { p in
                     guard let a = p["contentAttachment"], let url = a["url"]?.stringValue, url.hasPrefix("Binary/") else { return nil }
                     return [
@@ -178,17 +198,34 @@ package struct MessagesController: Sendable {
                 let from = sender == me ? visit.t("messages.you") : names[sender] ?? (sender.hasPrefix("Practitioner/") ? visit.t("messages.careTeam") : names[sender] ?? "")
                 // read by someone else since it was sent
                 let read = sender == me && readers.contains { $0.key != me && $0.value >= sent }
-                return [
+                var shown: [String: Any] = [
                     "from": from, "when": kit.when(m["sent"]?.stringValue, visit), "read": read,
                     "paragraphs": text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init), "files": files,
                 ]
+                guard !text.isEmpty else { return shown }
+                let listen = "\(side.base)/\(id)/listen/\(v.id)"
+                shown["lang"] = Self.language(of: m)
+                shown["listen"] = listen
+                if let translation = translated[index] {
+                    shown["translation"] = [
+                        "lang": visit.language, "listen": "\(listen)?translated=1", "engine": translationEngine,
+                        "paragraphs": translation.split(separator: "\n", omittingEmptySubsequences: true).map(String.init),
+                    ]
+                }
+                return shown
             }
             var values: [String: Any] = [
-                "t": visit.strings("messages", ["reply", "text", "file", "send", "read"]), "messages": shown,
+                "t": visit.strings("messages", ["reply", "text", "file", "send", "read", "listen", "machine"]), "messages": shown,
                 "kind": visit.t("messages.kind.\(kind.rawValue)"), "status": visit.t("messages.status.\(state.status)"),
                 "replyAction": "\(side.base)/\(id)",
             ]
             if let about = (root["about"]?.arrayValue ?? []).first?["display"]?.stringValue { values["about"] = about }
+            if !foreign.isEmpty {
+                values["translate"] =
+                    translating
+                    ? ["href": "\(side.base)/\(id)", "label": visit.t("messages.original")] : ["href": "\(side.base)/\(id)?translate=1", "label": visit.t("messages.translate")]
+            }
+            if translating, translations == nil { values["flash"] = ["text": visit.t("messages.translateFailed"), "bad": true] }
             if side == .staff {
                 values["patient"] = names["Patient/\(patient)"] ?? ""
                 var forms: [[String: Any]] = []
@@ -207,6 +244,62 @@ package struct MessagesController: Sendable {
             let response = try await kit.page(visit, title: title, template: "message-thread", values: values, section: side == .patient ? "/portal/messages" : "/console/inbox")
             try await center.markRead(thread: id, reader: me)
             return response
+        }
+    }
+
+    // MARK: Listening and translating
+
+    /// The text of a message (its text parts, one per line).
+    static func text(of message: JSONObject) -> String {
+        (message["payload"]?.arrayValue ?? []).compactMap { $0["contentString"]?.stringValue }.joined(separator: "\n")
+    }
+
+    /// The language a message is written in: its `language` (the pages set the writer's page
+    /// language), English when it has none.
+    static func language(of message: JSONObject) -> String {
+        message["language"]?.stringValue?.split(separator: "-").first.map { $0.lowercased() } ?? "en"
+    }
+
+    /// Each (text, language) translated into `target`, one engine call per source language; nil
+    /// when the engine cannot now, and the page says so instead of failing.
+    func translate(_ texts: [(text: String, language: String)], into target: String) async -> [String]? {
+        var out = texts.map(\.text)
+        for language in Set(texts.map(\.language)) {
+            let group = texts.indices.filter { texts[$0].language == language }
+            guard let done = try? await ai.translate(group.map { texts[$0].text }, from: language, to: target), done.count == group.count else { return nil }
+            for (i, t) in zip(group, done) { out[i] = t.text }
+        }
+        return out
+    }
+
+    /// One message of a thread the visitor may read, spoken in its own language, or translated
+    /// into the page's language first (`translated=1`).
+    func listen(_ visit: PageKit.Visit) async throws -> Response {
+        try await kit.audited(visit, interaction: "ai-speech") { record in
+            guard let thread = visit.context.parameters.get("id"), let id = visit.context.parameters.get("message"), ResourceID.isValid(thread), ResourceID.isValid(id) else {
+                return try await kit.problem(visit, .notFound, visit.t("error.notFound"))
+            }
+            let version = try await kit.service.read("Communication", id, access: kit.access(visit))
+            guard let message = PageKit.objects([version]).first?.1, let patient = MessagingVocabulary.patient(of: message),
+                id == thread || (message["partOf"]?.arrayValue ?? []).contains(where: { $0["reference"]?.stringValue == "Communication/\(thread)" })
+            else { return try await kit.problem(visit, .notFound, visit.t("error.notFound")) }
+            record.patients = ["Patient/\(patient)"]
+            record.resources = ["Communication/\(id)"]
+            var text = Self.text(of: message)
+            var language = Self.language(of: message)
+            do {
+                if visit.request.uri.queryParameters["translated"] == "1", language != visit.language {
+                    text = try await ai.translate(text, from: language, to: visit.language).text
+                    language = visit.language
+                }
+                let audio = try await ai.speak(SpeechRequest(text: text, language: language))
+                return Response(
+                    status: .ok, headers: [.contentType: audio.contentType, .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(bytes: audio.bytes)))
+            } catch let error as EngineError {
+                record.outcome = .minorFailure
+                record.outcomeCode = error.code
+                return try await kit.problem(visit, error.status, visit.t("messages.listenFailed"))
+            }
         }
     }
 
@@ -280,7 +373,7 @@ package struct MessagesController: Sendable {
             "resourceType": "Communication", "status": "completed",
             "category": [["coding": [["system": .string(MessagingVocabulary.typeSystem), "code": .string(kind.rawValue), "display": .string(kind.display)]]]],
             "subject": ["reference": .string("Patient/\(patient)")], "sender": ["reference": .string(me)], "sent": .string(Instant.format(millis: Instant.millis(Now.date))),
-            "payload": .array(payload),
+            "payload": .array(payload), "language": .string(visit.language),
         ]
         if let topic { message["topic"] = ["text": .string(topic)] }
         if !about.isEmpty { message["about"] = .array(about) }

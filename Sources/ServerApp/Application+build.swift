@@ -1,3 +1,4 @@
+import AI
 import Audit
 import Auth
 import Events
@@ -96,12 +97,13 @@ package func buildRouter(services: HealthHubServices, operations: Operations, co
     PatientPortalController(kit: pages, scheduling: services.scheduling, operations: scheduling + [EverythingOperation()], messages: services.messages)
         .register(on: routes)
     ConsoleController(kit: pages, operations: scheduling).register(on: routes)
-    MessagesController(kit: pages, center: services.messages, attachmentLimit: configuration.messaging.attachmentBytes).register(on: routes)
+    MessagesController(kit: pages, center: services.messages, attachmentLimit: configuration.messaging.attachmentBytes, ai: services.ai).register(on: routes)
     AdminController(kit: pages, identity: services.identity, mail: accountMail, urls: urls).register(on: routes)
     ProfileController(kit: pages, identity: services.identity).register(on: routes)
     ProxyController(kit: pages, identity: services.identity, mail: accountMail, urls: urls).register(on: routes)
     AlarmsPageController(kit: pages, coordinator: operations.coordinator, audit: securityAudit).register(on: routes)
     AuditViewerController(kit: pages).register(on: routes)
+    AIController(services: services.ai, audit: securityAudit).register(on: routes)
     StaticAssets.bundled.register(on: routes)
     return (router, routes)
 }
@@ -183,6 +185,7 @@ extension Operations {
     package static func open(services: HealthHubServices, configuration: HealthHubConfiguration) async throws -> Operations {
         try await open(
             database: services.database, trail: services.audit, migrations: HealthHubServices.migrations, telemetry: services.telemetry,
-            logger: services.logger, configuration: configuration.ops, placement: configuration.placement, gateway: configuration.gateway)
+            logger: services.logger, configuration: configuration.ops, placement: configuration.placement, gateway: configuration.gateway,
+            engines: { [ai = services.ai] in await ai.status() })
     }
 }

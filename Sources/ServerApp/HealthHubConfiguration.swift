@@ -1,3 +1,4 @@
+import AI
 import Foundation
 import Gateway
 import Logging
@@ -36,6 +37,8 @@ package struct HealthHubConfiguration: Sendable {
     package var scheduling = SchedulingConfiguration()
     /// Messaging: the attachment size limit.
     package var messaging = MessagingConfiguration()
+    /// The AI services' engines and limits, read by AI.
+    package var ai = AIConfiguration()
     /// Email for patient notifications (reminders), read by Mail.
     package var mail = MailConfiguration()
     #if HEALTHHUB_BENCHMARK

@@ -1,3 +1,4 @@
+import AI
 import Alarms
 import Audit
 import Events
@@ -29,6 +30,8 @@ package struct HealthHubServices: Sendable {
     package let events: EventLog
     /// The scheduling settings the booking rule and the operations use.
     package let scheduling: SchedulingConfiguration
+    /// The AI services (speech, translation, text recognition) with their engines' gates.
+    package let ai: AIServices
     /// The state of message threads (open/done, assignment, read receipts).
     package var messages: MessageCenter { MessageCenter(database: database) }
 
@@ -42,7 +45,7 @@ package struct HealthHubServices: Sendable {
     /// yet, created) when `masterKey` is not given.
     package static func open(
         database url: DatabaseURL, masterKey: String?, masterKeyFile: String?, migrate: Bool, logger: Logger,
-        telemetry: Telemetry = Telemetry(), scheduling: SchedulingConfiguration = SchedulingConfiguration()
+        telemetry: Telemetry = Telemetry(), scheduling: SchedulingConfiguration = SchedulingConfiguration(), ai: AIConfiguration = AIConfiguration()
     ) async throws -> HealthHubServices {
         let definitions = try FHIRDefinitions.loadBundled()
         let database = InstrumentedDatabase(try await DatabaseFactory.open(url, logger: logger), telemetry: telemetry)
@@ -76,7 +79,7 @@ package struct HealthHubServices: Sendable {
             let identity = try await IdentityServices.open(database: database, keyring: keyring)
             return HealthHubServices(
                 database: database, fhir: fhir, audit: audit, identity: identity, keyring: keyring, logger: logger, telemetry: telemetry, jobs: jobs,
-                events: events, scheduling: scheduling)
+                events: events, scheduling: scheduling, ai: AIServices(configuration: ai, telemetry: telemetry))
         } catch {
             await database.shutdown()
             throw error

@@ -128,6 +128,41 @@ package final class Telemetry: Sendable {
         }
     }
 
+    // MARK: AI engines
+
+    private struct EngineKey: Hashable { let capability: String, engine: String, outcome: String }
+    private let engineCalls = Mutex<[EngineKey: Counter]>([:])
+    private let engineDurations = Mutex<[String: ValueHistogram]>([:])
+
+    /// One call of an AI engine: `capability` (speech, translation, ocr...), `engine`
+    /// (espeak-ng, apertium...), `outcome` (ok, busy, engine_timeout...); `seconds` when it ran.
+    package func engineCall(capability: String, engine: String, outcome: String, seconds: Double?) {
+        let key = EngineKey(capability: capability, engine: engine, outcome: outcome)
+        let counter = engineCalls.withLock { map in
+            if let c = map[key] { return c }
+            let c = registry.makeCounter(
+                descriptor: .init(metricName: "healthhub_ai_engine_calls", unitName: "total", helpText: "AI engine calls by capability, engine and outcome"),
+                labels: [("capability", capability), ("engine", engine), ("outcome", outcome)])
+            map[key] = c
+            return c
+        }
+        counter.increment()
+        guard let seconds else { return }
+        let histogram = engineDurations.withLock { map in
+            if let h = map[capability] { return h }
+            let h = registry.makeValueHistogram(
+                descriptor: .init(metricName: "healthhub_ai_engine_duration", unitName: "seconds", helpText: "AI engine call latency by capability"),
+                labels: [("capability", capability)], buckets: Self.engineBuckets)
+            map[capability] = h
+            return h
+        }
+        histogram.record(seconds)
+    }
+
+    /// Engine latency buckets (seconds): engines take from milliseconds (speech) to a minute
+    /// (a long transcription).
+    static let engineBuckets: [Double] = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
     // MARK: Gauges set by probes
 
     /// Sets a gauge signal (exported as `Signal.metricName`, with its label if any). nil leaves

@@ -1,3 +1,4 @@
+import AI
 import ArgumentParser
 import Foundation
 import Gateway
@@ -56,6 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
         problems += config.scheduling.read(settings)
         problems += config.mail.read(settings)
         problems += config.messaging.read(settings)
+        problems += config.ai.read(settings)
         if settings.value(nil, "BENCHMARK_NO_GATEWAY") == "1" {
             #if HEALTHHUB_BENCHMARK
             // Turns authentication off: only ever for bench/run on this machine.
@@ -79,7 +81,7 @@ struct ServeCommand: AsyncParsableCommand {
         #endif
         let services = try await HealthHubServices.open(
             database: config.database, masterKey: config.masterKey, masterKeyFile: config.resolvedMasterKeyFile, migrate: config.runMigrations, logger: logger,
-            scheduling: config.scheduling)
+            scheduling: config.scheduling, ai: config.ai)
         let ready: @Sendable (String) async -> Void = { url in
             // Unbuffered, so scripts waiting for this line see it at once.
             FileHandle.standardOutput.write(Data("HealthHub ready at \(url) (FHIR base \(url)fhir)\n".utf8))

@@ -46,7 +46,7 @@ struct TestServer {
         configuration.database = url
         let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
         let services = try await HealthHubServices.open(
-            database: url, masterKey: key, masterKeyFile: "/nonexistent", migrate: true, logger: logger, scheduling: configuration.scheduling)
+            database: url, masterKey: key, masterKeyFile: "/nonexistent", migrate: true, logger: logger, scheduling: configuration.scheduling, ai: configuration.ai)
         let operations = try await Operations.open(services: services, configuration: configuration)
         let (router, table) = buildRouter(services: services, operations: operations, configuration: configuration)
         let routes = table.entries

@@ -57,3 +57,14 @@ hh_ensure_swift() {
         fi
     fi
 }
+
+# hh_missing_engines: the Debian packages of the AI services' offline engines that are not
+# installed (docs/ai.md): espeak-ng (speech), vorbis-tools (OGG audio), Apertium with the
+# English-Spanish pair (translation), Tesseract (text recognition).
+hh_missing_engines() {
+    hh_missing_cmd espeak-ng espeak-ng
+    hh_missing_cmd oggenc vorbis-tools
+    hh_missing_cmd apertium apertium
+    hh_missing_pkg apertium-eng-spa
+    hh_missing_cmd tesseract tesseract-ocr
+}

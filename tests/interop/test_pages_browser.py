@@ -499,3 +499,39 @@ def test_a_patient_shares_their_record_by_keyboard_and_the_caregiver_sees_it(sit
     pages.open("/portal/records")
     assert "Shared access" not in pages.text()  # (a proxy does not manage the patient's proxies)
     pages.sign_out()
+
+
+def test_a_patient_reads_a_message_translated_and_hears_it(site, browser):
+    """The care team writes in English; the patient's Spanish page offers the message in
+    Spanish, labelled machine translation with doses and the medication as written, and the
+    browser plays the original and the translation (espeak-ng WAV, decoded by Chromium)."""
+    server, creds = site
+    sent = server.post("Communication", {
+        "resourceType": "Communication", "status": "completed", "language": "en",
+        "category": [{"coding": [{"system": "https://healthhub.dev/fhir/CodeSystem/message-type", "code": "general"}]}],
+        "subject": {"reference": creds["patient"]["link"]}, "sender": {"reference": creds["practitioner"]["link"]},
+        "topic": {"text": "Your prescription"}, "payload": [{"contentString": "Take 500 mg of amoxicillin three times a day for 7 days."}]})
+    assert sent.status_code == 201
+    thread = sent.json()["id"]
+    pages = Pages(browser, server.root)
+    pages.sign_in(creds["patient"]["email"], creds["patient"]["password"])
+    pages.open(f"/portal/messages/{thread}?lang=es")
+    assert "Take 500 mg of amoxicillin" in pages.text()
+    browser.find_element(By.LINK_TEXT, "Traducir al español").click()
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".translation"))
+    pages.check()
+    block = browser.find_element(By.CSS_SELECTOR, ".translation")
+    assert block.get_attribute("lang") == "es"
+    assert "Traducción automática" in block.text and "(apertium)" in block.text
+    assert "500 mg" in block.text and "amoxicillin" in block.text and "7" in block.text
+    original = browser.find_element(By.CSS_SELECTOR, "ol.messages li div[lang='en']")
+    assert "Take 500 mg of amoxicillin" in original.text
+    # both players load: Chromium decodes the WAV and knows how long it is
+    durations = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "const players = [...document.querySelectorAll('ol.messages audio')];"
+        "Promise.all(players.map(a => new Promise(ok => { a.addEventListener('loadedmetadata', () => ok(a.duration));"
+        " a.addEventListener('error', () => ok(-1)); a.preload = 'metadata'; a.load(); }))).then(done);")
+    assert len(durations) == 2 and all(d > 1 for d in durations), durations
+    pages.open(f"/portal/messages/{thread}")
+    assert not browser.find_elements(By.CSS_SELECTOR, ".translation")

@@ -1,0 +1,59 @@
+import Foundation
+
+/// espeak-ng (Debian `espeak-ng`): every language it has, formant voices, milliseconds per
+/// sentence. The text goes in on standard input with SSML off, so markup in it is read out,
+/// never obeyed. OGG is WAV encoded by `oggenc` (Debian `vorbis-tools`) when it is installed.
+package struct EspeakSynthesizer: SpeechSynthesizer {
+    package let engine = "espeak-ng"
+    let timeout: Duration
+    /// The voices, read once from `espeak-ng --voices`.
+    private let catalogue = Cached<[Voice]>()
+
+    package init(timeout: Duration = .seconds(20)) {
+        self.timeout = timeout
+    }
+
+    static let install = "install the Debian package espeak-ng (scripts/run does)"
+
+    package func voices() async throws -> [Voice] {
+        try await catalogue.value {
+            let out = try await EngineProcess(program: "espeak-ng", arguments: ["--voices"], engine: engine, install: Self.install)
+                .run(input: [], timeout: timeout, outputLimit: 1 << 20)
+            return Self.parseVoices(String(decoding: out, as: UTF8.self))
+        }
+    }
+
+    package func synthesize(_ request: SpeechRequest) async throws -> Audio {
+        let voice = try (try await voices()).choose(request)
+        let wav = try await EngineProcess(
+            program: "espeak-ng", arguments: ["--stdin", "--stdout", "-v", voice.id, "-s", String(request.rate)], engine: engine, install: Self.install
+        ).run(input: Array(request.text.utf8), timeout: timeout, outputLimit: 64 << 20)
+        guard wav.starts(with: Array("RIFF".utf8)) else { throw EngineError.failed(engine: engine, reason: "it gave no WAV audio") }
+        switch request.format {
+        case .wav:
+            return Audio(bytes: wav, contentType: "audio/wav", engine: engine, voice: voice.id)
+        case .ogg:
+            let ogg = try await EngineProcess(
+                program: "oggenc", arguments: ["--quiet", "-o", "-", "-"], engine: "oggenc", install: "install the Debian package vorbis-tools for OGG audio, or ask for WAV"
+            ).run(input: wav, timeout: timeout, outputLimit: 64 << 20)
+            return Audio(bytes: ogg, contentType: "audio/ogg", engine: engine, voice: voice.id)
+        }
+    }
+
+    /// `espeak-ng --voices` lines: `Pty Language Age/Gender VoiceName File Other`. The voice id
+    /// is the language column (what `-v` takes); languages are BCP 47 with a capital region.
+    static func parseVoices(_ text: String) -> [Voice] {
+        text.split(whereSeparator: \.isNewline).dropFirst().compactMap { line in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 4 else { return nil }
+            let id = String(fields[1])
+            return Voice(id: id, language: bcp47(id), name: fields[3].replacingOccurrences(of: "_", with: " "))
+        }
+    }
+
+    /// `en-gb` → `en-GB`, `es-419` → `es-419`, `en-us-nyc` → `en-US-nyc`.
+    static func bcp47(_ id: String) -> String {
+        let parts = id.split(separator: "-").map(String.init)
+        return parts.enumerated().map { i, p in i == 1 && p.count == 2 ? p.uppercased() : p }.joined(separator: "-")
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+
+/// Text in an image (a scanned letter, a photo of a prescription), whatever engine reads it.
+package protocol TextRecognizer: Sendable {
+    var engine: String { get }
+    /// The languages it reads (the engine's own codes, e.g. Tesseract's `eng`).
+    func languages() async throws -> [String]
+    func recognize(_ image: [UInt8], language: String) async throws -> RecognizedText
+}
+
+package struct RecognizedText: Sendable, Equatable {
+    package let text: String
+    /// Mean word confidence, 0-100, when the engine gives one.
+    package let confidence: Double?
+    package let words: Int
+    package let engine: String
+    package init(text: String, confidence: Double?, words: Int, engine: String) {
+        self.text = text
+        self.confidence = confidence
+        self.words = words
+        self.engine = engine
+    }
+}
+
+/// The image formats accepted, by their first bytes (the declared type is not trusted).
+package enum ImageFormat: String, Sendable {
+    case png, jpeg, tiff, bmp, pnm
+
+    package init?(sniffing bytes: [UInt8]) {
+        func starts(_ prefix: [UInt8]) -> Bool { bytes.count >= prefix.count && Array(bytes.prefix(prefix.count)) == prefix }
+        if starts([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
+            self = .png
+        } else if starts([0xFF, 0xD8, 0xFF]) {
+            self = .jpeg
+        } else if starts([0x49, 0x49, 0x2A, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2A]) {
+            self = .tiff
+        } else if starts([0x42, 0x4D]) {
+            self = .bmp
+        } else if bytes.count > 2, bytes[0] == 0x50, (0x31...0x36).contains(bytes[1]) {
+            self = .pnm
+        } else {
+            return nil
+        }
+    }
+}
+
+/// Tesseract 5 (Debian `tesseract-ocr`, plus `tesseract-ocr-<lang>` for more languages), one
+/// thread per run (`OMP_THREAD_LIMIT=1`: on two cores its own threads only slow it down). The
+/// image goes in on standard input; the TSV output gives the words, their lines and confidences.
+package struct TesseractRecognizer: TextRecognizer {
+    package let engine = "tesseract"
+    let timeout: Duration
+    private let installed = Cached<[String]>()
+
+    package init(timeout: Duration = .seconds(60)) { self.timeout = timeout }
+
+    static let install = "install the Debian package tesseract-ocr (scripts/run does)"
+
+    package func languages() async throws -> [String] {
+        try await installed.value {
+            let out = try await EngineProcess(program: "tesseract", arguments: ["--list-langs"], engine: engine, install: Self.install)
+                .run(input: [], timeout: timeout, outputLimit: 1 << 16)
+            // The first line names the folder; "osd" is orientation detection, not a language.
+            return String(decoding: out, as: UTF8.self).split(whereSeparator: \.isNewline).dropFirst().map(String.init).filter { $0 != "osd" }
+        }
+    }
+
+    package func recognize(_ image: [UInt8], language: String) async throws -> RecognizedText {
+        guard ImageFormat(sniffing: image) != nil else {
+            throw EngineError.invalid("The image is not PNG, JPEG, TIFF, BMP or PNM")
+        }
+        guard try await languages().contains(language) else {
+            throw EngineError.invalid("Text recognition does not read \"\(language.prefix(20))\" here; it reads: \(try await languages().joined(separator: ", "))")
+        }
+        let out = try await EngineProcess(
+            program: "tesseract", arguments: ["stdin", "stdout", "-l", language, "tsv"], environment: ["OMP_THREAD_LIMIT": "1"], engine: engine,
+            install: Self.install
+        ).run(input: image, timeout: timeout, outputLimit: 16 << 20)
+        return Self.parseTSV(String(decoding: out, as: UTF8.self), engine: engine)
+    }
+
+    /// Tesseract's TSV (`level page block par line word left top width height conf text`):
+    /// words joined by spaces within a line, lines by newlines, paragraphs by a blank line.
+    static func parseTSV(_ tsv: String, engine: String) -> RecognizedText {
+        var lines: [String] = []
+        var current: (block: Int, par: Int, line: Int)?
+        var words: [String] = []
+        var confidences: [Double] = []
+        var previousParagraph: (Int, Int)?
+        func endLine() {
+            if !words.isEmpty { lines.append(words.joined(separator: " ")) }
+            words = []
+        }
+        for row in tsv.split(separator: "\n", omittingEmptySubsequences: true).dropFirst() {
+            let f = row.split(separator: "\t", omittingEmptySubsequences: false)
+            guard f.count >= 12, f[0] == "5", let block = Int(f[2]), let par = Int(f[3]), let line = Int(f[4]), let conf = Double(f[10]) else { continue }
+            let word = f[11...].joined(separator: "\t").trimmingCharacters(in: .whitespaces)
+            guard !word.isEmpty else { continue }
+            if current == nil || current! != (block, par, line) {
+                endLine()
+                if let p = previousParagraph, p != (block, par), !lines.isEmpty { lines.append("") }
+                current = (block, par, line)
+                previousParagraph = (block, par)
+            }
+            words.append(word)
+            if conf >= 0 { confidences.append(conf) }
+        }
+        endLine()
+        let mean = confidences.isEmpty ? nil : (confidences.reduce(0, +) / Double(confidences.count) * 10).rounded() / 10
+        return RecognizedText(text: lines.joined(separator: "\n"), confidence: mean, words: confidences.count, engine: engine)
+    }
+}
