@@ -36,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // Foundation-only vocabulary shared by every module: ids, clock, errors.
@@ -201,11 +202,12 @@ let package = Package(
             dependencies: [
                 "Kernel", "Telemetry", "Gateway",
                 .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ], resources: [.copy("Resources/protected-terms.txt")], swiftSettings: strictSettings),
+            ], resources: [.copy("Resources/protected-terms.txt"), .copy("Workers")], swiftSettings: strictSettings),
         // Scheduling: the booking rules every Appointment write obeys (no double booking).
         .target(
             name: "Scheduling",

@@ -11,7 +11,9 @@ import NIOCore
 /// - `GET /api/v1/translations/languages`; `POST /api/v1/translations` `{"text", "source",
 ///   "target"}` → the translation with its machine-translation label and engine;
 /// - `GET /api/v1/ocr/languages`; `POST /api/v1/ocr?language=eng` with the image as the body
-///   → its text, word count and mean confidence.
+///   → its text, word count and mean confidence;
+/// - `POST /api/v1/transcriptions?language=en&prompt=...` with the audio as the body → its
+///   text, language, duration and timed segments.
 ///
 /// People use them (patients, proxies, practitioners, admins); backend clients and auditors
 /// do not. Every call is audited (who, which capability, the outcome; never the text, audio or
@@ -65,6 +67,21 @@ package struct AIController: Sendable {
                     "text": .string(result.text), "source": .string(result.source), "target": .string(result.target), "engine": .string(result.engine),
                     "machineTranslation": true, "label": .string(result.label),
                 ])
+            }
+        }
+        router.post("api/v1/transcriptions") { request, context in
+            var request = request
+            return try await answer(context) {
+                let audio = try await Self.body(&request, limit: services.configuration.audioBytes, context)
+                let query = request.uri.queryParameters
+                return try await recorded("ai-transcribe", context) {
+                    let result = try await services.transcribe(
+                        Array(audio.readableBytesView), language: query["language"].map(String.init), prompt: query["prompt"].map(String.init))
+                    return .json([
+                        "text": .string(result.text), "language": .string(result.language), "duration": .double(result.duration), "engine": .string(result.engine),
+                        "segments": .array(result.segments.map { ["start": .double($0.start), "end": .double($0.end), "text": .string($0.text)] }),
+                    ])
+                }
             }
         }
         router.get("api/v1/ocr/languages") { _, context in

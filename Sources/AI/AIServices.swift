@@ -9,6 +9,9 @@ package struct AIServices: Sendable {
     let speech: Engine<any SpeechSynthesizer>?
     let translation: Engine<any Translator>?
     let recognition: Engine<any TextRecognizer>?
+    let transcription: Engine<any Transcriber>?
+    /// The long-lived workers, stopped at shutdown.
+    let workers: [EngineWorker]
 
     /// An engine and the gate every call of it goes through.
     struct Engine<Implementation: Sendable>: Sendable {
@@ -21,12 +24,22 @@ package struct AIServices: Sendable {
         func gate(_ capability: String, _ engine: String) -> EngineGate {
             EngineGate(capability: capability, engine: engine, concurrency: configuration.concurrency, queueLimit: configuration.queueLimit, telemetry: telemetry)
         }
+        let install = "run scripts/run, which creates the engines' Python venv (.venv-engines), or set HEALTHHUB_AI_PYTHON"
+        func worker(_ name: String, _ kind: String) -> EngineWorker {
+            EngineWorker(engine: name, program: configuration.python, arguments: [Self.workerScriptPath, kind], install: install)
+        }
+        let piper = configuration.naturalVoice == .piper ? worker("piper", "piper") : nil
         switch configuration.speech {
         case .espeak:
-            let e = EspeakSynthesizer(timeout: configuration.timeout)
-            speech = Engine(implementation: e, gate: gate("speech", e.engine))
+            let e = SpeechVoices(formant: EspeakSynthesizer(timeout: configuration.timeout), natural: piper.map { PiperSynthesizer(worker: $0, timeout: configuration.timeout) })
+            speech = Engine(implementation: e, gate: gate("speech", "espeak-ng"))
         case .off: speech = nil
         }
+        let whisper = configuration.transcription == .whisper ? worker("faster-whisper", "whisper") : nil
+        transcription = whisper.map { w in
+            Engine(implementation: WhisperTranscriber(worker: w, timeout: configuration.timeout), gate: gate("transcription", "faster-whisper"))
+        }
+        workers = [piper, whisper].compactMap { $0 }
         switch configuration.translation {
         case .apertium:
             let e = ApertiumTranslator(timeout: configuration.timeout)
@@ -83,6 +96,27 @@ package struct AIServices: Sendable {
         return try await translation.gate.run { try await translation.implementation.translate(texts, from: source, to: target) }
     }
 
+    /// The worker script inside the AI module's resources.
+    package static let workerScriptPath = Bundle.module.url(forResource: "engine_worker", withExtension: "py", subdirectory: "Workers")?.path ?? "engine_worker.py"
+
+    // MARK: Transcription
+
+    package func transcribe(_ audio: [UInt8], language: String?, prompt: String?) async throws -> Transcript {
+        guard let transcription else { throw Self.off("transcription", "AI_TRANSCRIPTION") }
+        guard audio.count <= configuration.audioBytes else {
+            throw EngineError.tooLarge("The audio is over \(configuration.audioBytes >> 20) MB (HEALTHHUB_AI_AUDIO_MB)")
+        }
+        if let prompt, prompt.count > 500 { throw EngineError.tooLarge("prompt is \(prompt.count) characters; the limit is 500") }
+        return try await transcription.gate.run {
+            try await transcription.implementation.transcribe(audio, language: language, prompt: prompt, maxSeconds: configuration.audioSeconds)
+        }
+    }
+
+    /// Stops the long-lived workers (at shutdown, and in tests).
+    package func shutdown() async {
+        for w in workers { await w.stop() }
+    }
+
     // MARK: Text recognition
 
     package func recognitionLanguages() async throws -> [String] {
@@ -121,6 +155,12 @@ package struct AIServices: Sendable {
             await probe("speech", speech?.implementation.engine) { "\(try await voices().count) voices" },
             await probe("translation", translation?.implementation.engine) { "\(try await languagePairs().pairs.count) language pairs" },
             await probe("ocr", recognition?.implementation.engine) { "\(try await recognitionLanguages().count) languages" },
+            await probe("transcription", transcription?.implementation.engine) {
+                guard workers.contains(where: { $0.engine == "faster-whisper" && $0.installed }) else {
+                    throw EngineError.unavailable(engine: "faster-whisper", install: "run scripts/run, which creates .venv-engines, or set HEALTHHUB_AI_PYTHON")
+                }
+                return "starts on first use"
+            },
         ]
     }
 }

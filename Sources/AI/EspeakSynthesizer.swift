@@ -29,15 +29,7 @@ package struct EspeakSynthesizer: SpeechSynthesizer {
             program: "espeak-ng", arguments: ["--stdin", "--stdout", "-v", voice.id, "-s", String(request.rate)], engine: engine, install: Self.install
         ).run(input: Array(request.text.utf8), timeout: timeout, outputLimit: 64 << 20)
         guard wav.starts(with: Array("RIFF".utf8)) else { throw EngineError.failed(engine: engine, reason: "it gave no WAV audio") }
-        switch request.format {
-        case .wav:
-            return Audio(bytes: wav, contentType: "audio/wav", engine: engine, voice: voice.id)
-        case .ogg:
-            let ogg = try await EngineProcess(
-                program: "oggenc", arguments: ["--quiet", "-o", "-", "-"], engine: "oggenc", install: "install the Debian package vorbis-tools for OGG audio, or ask for WAV"
-            ).run(input: wav, timeout: timeout, outputLimit: 64 << 20)
-            return Audio(bytes: ogg, contentType: "audio/ogg", engine: engine, voice: voice.id)
-        }
+        return try await Audio.encoded(wav, as: request.format, engine: engine, voice: voice.id, timeout: timeout)
     }
 
     /// `espeak-ng --voices` lines: `Pty Language Age/Gender VoiceName File Other`. The voice id

@@ -55,6 +55,21 @@ package struct Audio: Sendable, Equatable {
     }
 }
 
+extension Audio {
+    /// WAV as it is, or encoded as OGG Vorbis by `oggenc` (Debian `vorbis-tools`).
+    static func encoded(_ wav: [UInt8], as format: SpeechRequest.Format, engine: String, voice: String, timeout: Duration) async throws -> Audio {
+        switch format {
+        case .wav:
+            return Audio(bytes: wav, contentType: "audio/wav", engine: engine, voice: voice)
+        case .ogg:
+            let ogg = try await EngineProcess(
+                program: "oggenc", arguments: ["--quiet", "-o", "-", "-"], engine: "oggenc", install: "install the Debian package vorbis-tools for OGG audio, or ask for WAV"
+            ).run(input: wav, timeout: timeout, outputLimit: 64 << 20)
+            return Audio(bytes: ogg, contentType: "audio/ogg", engine: engine, voice: voice)
+        }
+    }
+}
+
 extension [Voice] {
     /// The voice `request` asks for: the named one, else the first whose language is the
     /// requested tag, else the first of its primary language (`en-AU` → `en`).

@@ -27,14 +27,13 @@ package enum ImageFormat: String, Sendable {
     case png, jpeg, tiff, bmp, pnm
 
     package init?(sniffing bytes: [UInt8]) {
-        func starts(_ prefix: [UInt8]) -> Bool { bytes.count >= prefix.count && Array(bytes.prefix(prefix.count)) == prefix }
-        if starts([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
+        if bytes.has([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
             self = .png
-        } else if starts([0xFF, 0xD8, 0xFF]) {
+        } else if bytes.has([0xFF, 0xD8, 0xFF]) {
             self = .jpeg
-        } else if starts([0x49, 0x49, 0x2A, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2A]) {
+        } else if bytes.has([0x49, 0x49, 0x2A, 0x00]) || bytes.has([0x4D, 0x4D, 0x00, 0x2A]) {
             self = .tiff
-        } else if starts([0x42, 0x4D]) {
+        } else if bytes.has([0x42, 0x4D]) {
             self = .bmp
         } else if bytes.count > 2, bytes[0] == 0x50, (0x31...0x36).contains(bytes[1]) {
             self = .pnm

@@ -87,6 +87,7 @@ package struct HealthHubServices: Sendable {
     }
 
     package func shutdown() async {
+        await ai.shutdown()
         await database.shutdown()
     }
 }

@@ -19,7 +19,10 @@ import Testing
         try await TestServer.run(kind) { s in
             let auditor = try await s.services.identity.accounts.create(email: "a@example.org", role: .auditor, password: Self.password, patientID: nil, practitionerID: nil)
             let routes = s.routes.filter { $0.path.hasPrefix("/api/v1/") }
-            #expect(Set(routes.map(\.description)).isSuperset(of: ["POST /api/v1/speech (identified)", "POST /api/v1/translations (identified)", "POST /api/v1/ocr (identified)"]))
+            #expect(
+                Set(routes.map(\.description)).isSuperset(of: [
+                    "POST /api/v1/speech (identified)", "POST /api/v1/translations (identified)", "POST /api/v1/ocr (identified)", "POST /api/v1/transcriptions (identified)",
+                ]))
             for route in routes {
                 let path = route.path
                 let anonymous = try await s.request(route.method, path, body: "{}", as: .anonymous)
@@ -57,7 +60,16 @@ import Testing
             let read = try await s.request(.post, "/api/v1/ocr?language=eng", bytes: try [UInt8](Data(contentsOf: Self.image)), headers: [.contentType: "image/png"], as: me)
             #expect(read.code == 200 && read["text"]?.stringValue?.hasPrefix("Take 2 tablets of paracetamol 500 mg") == true)
 
-            for (subtype, count) in [("ai-speech", 1), ("ai-translate", 1), ("ai-ocr", 1)] {
+            let dictated = try await s.request(.post, "/api/v1/speech", body: #"{"text":"Please bring your medicines to the clinic on Friday.","voice":"en-us-joe"}"#, as: me)
+            #expect(dictated.code == 200 && dictated.headers[HTTPField.Name("X-Engine")!] == "piper")
+            let heard = try await s.request(.post, "/api/v1/transcriptions?language=en&prompt=clinic", bytes: dictated.bytes, headers: [.contentType: "audio/wav"], as: me)
+            #expect(heard.code == 200 && heard["engine"]?.stringValue == "faster-whisper" && heard["language"]?.stringValue == "en")
+            #expect(heard["text"]?.stringValue?.lowercased().contains("medicines to the clinic on friday") == true, "\(heard.text)")
+            #expect((heard["segments"]?.arrayValue?.count ?? 0) >= 1)
+            let notAudio = try await s.request(.post, "/api/v1/transcriptions", body: "hello", as: me)
+            #expect(notAudio.code == 422 && notAudio["detail"]?.stringValue == "The audio is not WAV, OGG, MP3 or WebM")
+
+            for (subtype, count) in [("ai-speech", 2), ("ai-translate", 1), ("ai-ocr", 1), ("ai-transcribe", 2)] {
                 let trail = try await s.get("/fhir/AuditEvent?subtype=\(subtype)&agent=Patient/\(pid)")
                 #expect(trail.entries.count == count, "\(subtype)")
                 #expect(!trail.text.contains("zebra-quartz") && !trail.text.contains("paracetamol"))
@@ -112,7 +124,8 @@ import Testing
             let ready = try await s.get("/ready", as: .anonymous)
             #expect(ready.code == 200)
             #expect(ready["engines"]?["translation"]?.stringValue == "off")
-            #expect(ready["engines"]?["speech"]?.stringValue?.hasPrefix("espeak-ng: ready,") == true)
+            #expect(ready["engines"]?["speech"]?.stringValue?.hasPrefix("espeak-ng+piper: ready,") == true)
+            #expect(ready["engines"]?["transcription"]?.stringValue == "faster-whisper: ready, starts on first use")
             #expect(ready["engines"]?["ocr"]?.stringValue?.hasPrefix("tesseract: ready,") == true)
         }
     }

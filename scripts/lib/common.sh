@@ -68,3 +68,19 @@ hh_missing_engines() {
     hh_missing_pkg apertium-eng-spa
     hh_missing_cmd tesseract tesseract-ocr
 }
+
+# hh_engines_venv: the AI services' Python engines (faster-whisper, Piper) in .venv-engines,
+# from Sources/AI/Workers/requirements.txt; reinstalled when that file changes.
+hh_engines_venv() {
+    local req=Sources/AI/Workers/requirements.txt stamp=.venv-engines/.requirements.sha256 want
+    want=$( { sha256sum "$req" | cut -d' ' -f1; python3 --version 2>&1; } | sha256sum | cut -d' ' -f1)
+    if [ -x .venv-engines/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        echo "engines venv up to date"
+        return 0
+    fi
+    rm -rf .venv-engines
+    python3 -m venv .venv-engines
+    .venv-engines/bin/python -m pip install -q --disable-pip-version-check -r "$req"
+    echo "$want" >"$stamp"
+    echo "engines venv: $(.venv-engines/bin/python -m pip freeze --disable-pip-version-check | grep -iE 'faster-whisper|piper-tts|ctranslate2|onnxruntime' | tr '\n' ' ')"
+}
