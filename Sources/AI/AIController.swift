@@ -40,9 +40,12 @@ package struct AIController: Sendable {
                     return f
                 }
                 let speech = SpeechRequest(
-                    text: try Self.text(body, "text"), language: body["language"]?.stringValue ?? "en", voice: body["voice"]?.stringValue,
+                    text: try Self.text(body, "text"), language: try Self.optionalText(body, "language") ?? "en", voice: try Self.optionalText(body, "voice"),
                     rate: try body["rate"].map { value -> Int in
-                        guard let n = value.doubleValue.map(Int.init) else { throw EngineError.invalid("rate must be a number of words a minute") }
+                        // (checked before converting: Int(1e300) would stop the process)
+                        guard let d = value.doubleValue, let n = Int(exactly: d) else {
+                            throw EngineError.invalid("rate must be a whole number of words a minute, \(SpeechRequest.rates.lowerBound)-\(SpeechRequest.rates.upperBound)")
+                        }
                         return n
                     } ?? 160, format: format ?? .wav)
                 let audio = try await services.speak(speech)
@@ -62,7 +65,10 @@ package struct AIController: Sendable {
         }
         router.post("api/v1/translations") { request, context in
             try await audited("ai-translate", request, context) { body in
-                let result = try await services.translate(try Self.text(body, "text"), from: try Self.text(body, "source"), to: try Self.text(body, "target"))
+                guard let source = try Self.optionalText(body, "source"), let target = try Self.optionalText(body, "target") else {
+                    throw EngineError.invalid("\"source\" and \"target\" are required: language tags such as en and es")
+                }
+                let result = try await services.translate(try Self.text(body, "text"), from: source, to: target)
                 return .json([
                     "text": .string(result.text), "source": .string(result.source), "target": .string(result.target), "engine": .string(result.engine),
                     "machineTranslation": true, "label": .string(result.label),
@@ -145,6 +151,13 @@ package struct AIController: Sendable {
 
     static func text(_ body: JSON, _ key: String) throws -> String {
         guard let text = body[key]?.stringValue else { throw EngineError.invalid("\"\(key)\" is required and must be a string") }
+        return text
+    }
+
+    /// A field that may be left out, but is a string when given.
+    static func optionalText(_ body: JSON, _ key: String) throws -> String? {
+        guard let value = body[key], value != .null else { return nil }
+        guard let text = value.stringValue, text.count <= 100 else { throw EngineError.invalid("\"\(key)\" must be a string of at most 100 characters") }
         return text
     }
 

@@ -7,7 +7,8 @@ import Synchronization
 /// an argument, so no text can become an option), standard output comes back up to a limit, and
 /// the program is killed (SIGKILL) when the time limit passes. (Subprocess's own teardown on
 /// cancellation was not enough: a cancellation that came while the program was starting let it
-/// run to its end, 30 s in a test under load.) Standard error is kept only to say why a run failed, cut short.
+/// run to its end, 30 s in a test under load.) Standard error is not kept: an
+/// engine's messages can quote its input.
 package struct EngineProcess: Sendable {
     /// The program's name, found on `PATH`.
     package let program: String
@@ -38,13 +39,12 @@ package struct EngineProcess: Sendable {
             defer { running.ended() }
             return try await Subprocess.run(
                 .name(program), arguments: arguments, environment: environment, input: .array(input), output: .bytes(limit: outputLimit),
-                error: .string(limit: 4096)
+                error: .discarded
             ) { execution in running.started(execution.processIdentifier.value) }
         }
-        guard result.terminationStatus.isSuccess else {
-            let said = (result.standardError ?? "").split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
-            throw EngineError.failed(engine: engine, reason: "\(result.terminationStatus)\(said.isEmpty ? "" : ": " + said.prefix(200))")
-        }
+        // The exit status only: an engine's own messages can quote the input (patient data) and
+        // name its internals, so they are neither answered nor logged.
+        guard result.terminationStatus.isSuccess else { throw EngineError.failed(engine: engine, reason: "\(result.terminationStatus)") }
         return result.standardOutput
     }
 

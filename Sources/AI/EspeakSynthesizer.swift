@@ -33,13 +33,21 @@ package struct EspeakSynthesizer: SpeechSynthesizer {
     }
 
     /// `espeak-ng --voices` lines: `Pty Language Age/Gender VoiceName File Other`. The voice id
-    /// is the language column (what `-v` takes); languages are BCP 47 with a capital region.
+    /// is the language column (what `-v` takes); languages are BCP 47 with a capital region;
+    /// `Other` gives the voice's rank for other tags, `(en 2)(en-gb 3)`. An id listed twice
+    /// (Cantonese and its Jyutping variant) is kept once: `-v` reaches only the first.
     static func parseVoices(_ text: String) -> [Voice] {
-        text.split(whereSeparator: \.isNewline).dropFirst().compactMap { line in
+        var seen = Set<String>()
+        return text.split(whereSeparator: \.isNewline).dropFirst().compactMap { line in
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 4 else { return nil }
+            guard fields.count >= 4, seen.insert(String(fields[1])).inserted else { return nil }
             let id = String(fields[1])
-            return Voice(id: id, language: bcp47(id), name: fields[3].replacingOccurrences(of: "_", with: " "))
+            var rank: [String: Int] = [:]
+            for part in fields.dropFirst(5).joined(separator: " ").split(separator: ")") {
+                let pair = part.trimmingCharacters(in: CharacterSet(charactersIn: "( ")).split(separator: " ")
+                if pair.count == 2, let n = Int(pair[1]) { rank[pair[0].lowercased()] = n }
+            }
+            return Voice(id: id, language: bcp47(id), name: fields[3].replacingOccurrences(of: "_", with: " "), rank: rank)
         }
     }
 

@@ -8,15 +8,19 @@ package protocol SpeechSynthesizer: Sendable {
     func synthesize(_ request: SpeechRequest) async throws -> Audio
 }
 
-/// One voice: `id` is what a request names; `language` is a BCP 47 tag.
-package struct Voice: Sendable, Equatable, Codable {
+/// One voice: `id` is what a request names; `language` is a BCP 47 tag; `rank` says how good a
+/// choice it is for other language tags (lower is better: espeak-ng's `(en 2)`), so a request
+/// for plain `en` gets British English rather than the first English voice in the alphabet.
+package struct Voice: Sendable, Equatable {
     package let id: String
     package let language: String
     package let name: String
-    package init(id: String, language: String, name: String) {
+    package let rank: [String: Int]
+    package init(id: String, language: String, name: String, rank: [String: Int] = [:]) {
         self.id = id
         self.language = language
         self.name = name
+        self.rank = rank
     }
 }
 
@@ -83,8 +87,18 @@ extension [Voice] {
         let tag = request.language.lowercased()
         let primary = tag.split(separator: "-").first.map(String.init) ?? tag
         if let exact = first(where: { $0.language.lowercased() == tag }) { return exact }
-        if let same = first(where: { $0.language.lowercased() == primary }) { return same }
-        if let near = first(where: { $0.language.lowercased().hasPrefix(primary + "-") }) { return near }
+        // the voices of that language, best ranked for the tag first (5 where a voice gives no rank)
+        let candidates = filter { v in
+            let language = v.language.lowercased()
+            return language == primary || language.hasPrefix(primary + "-") || v.rank[tag] != nil || v.rank[primary] != nil
+        }
+        if let best = candidates.enumerated().min(by: { a, b in
+            let ra = a.element.rank[tag] ?? a.element.rank[primary] ?? 5
+            let rb = b.element.rank[tag] ?? b.element.rank[primary] ?? 5
+            return (ra, a.offset) < (rb, b.offset)
+        }) {
+            return best.element
+        }
         throw EngineError.invalid("No voice speaks \"\(request.language.prefix(20))\"; GET /api/v1/speech/voices lists the languages")
     }
 }

@@ -71,10 +71,16 @@ package struct TesseractRecognizer: TextRecognizer {
         guard try await languages().contains(language) else {
             throw EngineError.invalid("Text recognition does not read \"\(language.prefix(20))\" here; it reads: \(try await languages().joined(separator: ", "))")
         }
-        let out = try await EngineProcess(
-            program: "tesseract", arguments: ["stdin", "stdout", "-l", language, "tsv"], environment: ["OMP_THREAD_LIMIT": "1"], engine: engine,
-            install: Self.install
-        ).run(input: image, timeout: timeout, outputLimit: 16 << 20)
+        let out: [UInt8]
+        do {
+            out = try await EngineProcess(
+                program: "tesseract", arguments: ["stdin", "stdout", "-l", language, "tsv"], environment: ["OMP_THREAD_LIMIT": "1"], engine: engine,
+                install: Self.install
+            ).run(input: image, timeout: timeout, outputLimit: 16 << 20)
+        } catch EngineError.failed {
+            // It starts like an image but Tesseract cannot decode it: the upload is at fault.
+            throw EngineError.invalid("The image could not be read: it may be damaged or cut short")
+        }
         return Self.parseTSV(String(decoding: out, as: UTF8.self), engine: engine)
     }
 

@@ -81,7 +81,7 @@ package struct SMSClient: Sendable {
         let body = try await response.body.collect(upTo: 64 * 1024)
         let reply = try? JSON.parse(body.readableBytesView)
         guard response.status.code == 201 || response.status.code == 200, let sid = reply?["sid"]?.stringValue else {
-            throw SMSError.refused(status: Int(response.status.code), code: reply?["code"]?.doubleValue.map { Int($0) })
+            throw SMSError.refused(status: Int(response.status.code), code: reply?["code"]?.doubleValue.flatMap { Int(exactly: $0) })
         }
         return sid
     }
