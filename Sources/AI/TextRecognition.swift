@@ -26,6 +26,16 @@ package struct RecognizedText: Sendable, Equatable {
 package enum ImageFormat: String, Sendable {
     case png, jpeg, tiff, bmp, pnm
 
+    package var contentType: String {
+        switch self {
+        case .png: "image/png"
+        case .jpeg: "image/jpeg"
+        case .tiff: "image/tiff"
+        case .bmp: "image/bmp"
+        case .pnm: "image/x-portable-anymap"
+        }
+    }
+
     package init?(sniffing bytes: [UInt8]) {
         if bytes.has([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
             self = .png

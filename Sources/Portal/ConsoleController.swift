@@ -186,6 +186,7 @@ package struct ConsoleController: Sendable {
             t["encounters"] = visit.t("records.encounters")
             t["status"] = visit.t("records.status")
             t["proxies"] = visit.t("proxies.title")
+            t["documents"] = visit.t("chart.documents")
             values["t"] = t
             return try await kit.page(visit, title: PageKit.name(p), template: "console-chart", values: values, section: "/console/patients")
         }

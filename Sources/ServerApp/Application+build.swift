@@ -104,6 +104,7 @@ package func buildRouter(services: HealthHubServices, operations: Operations, co
     AlarmsPageController(kit: pages, coordinator: operations.coordinator, audit: securityAudit).register(on: routes)
     AuditViewerController(kit: pages).register(on: routes)
     AIController(services: services.ai, audit: securityAudit).register(on: routes)
+    DocumentsController(kit: pages, ai: services.ai).register(on: routes)
     StaticAssets.bundled.register(on: routes)
     return (router, routes)
 }

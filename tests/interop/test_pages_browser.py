@@ -293,6 +293,7 @@ def test_a_clinician_signs_in_with_totp_and_sees_the_booking(site, browser):
     # (the week from the day before, in UTC, holds the day in New York)
     pages.open(f"/console?view=week&date={(start - timedelta(days=1)).date().isoformat()}")
     link = browser.find_element(By.CSS_SELECTOR, "main table a[href^='/console/patients/']")
+    chart = link.get_attribute("href").replace(server.root, "")
     link.click()
     pages.check()
     assert "Vital signs" in pages.text() and "Visits" in pages.text()
@@ -308,6 +309,19 @@ def test_a_clinician_signs_in_with_totp_and_sees_the_booking(site, browser):
     browser.find_element(By.CSS_SELECTOR, "form[enctype='multipart/form-data'] button").click()
     pages.check()
     assert "Please come in on Monday." in pages.text()
+
+    # a scanned letter for the patient: its text read into a draft, checked and signed
+    pages.open(chart + "/documents")
+    letter = Path(__file__).resolve().parents[2] / "Tests" / "AITests" / "Fixtures" / "prescription.png"
+    browser.find_element(By.ID, "image").send_keys(str(letter))
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/documents/scan'] button").click()
+    pages.check()
+    draft = browser.find_element(By.CSS_SELECTOR, "form[action$='/sign'] textarea")
+    assert draft.get_attribute("value").startswith("Take 2 tablets of paracetamol 500 mg")
+    draft.send_keys(" Checked against the letter.")
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/sign'] button").click()
+    pages.check()
+    assert "The document was signed." in pages.text() and "Checked against the letter." in pages.text()
 
 
 def test_the_booking_journey_by_keyboard_alone(site, browser):

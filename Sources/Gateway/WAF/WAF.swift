@@ -63,7 +63,8 @@ package final class WAF: Sendable {
         }
 
         /// FHIR transaction bundles of a whole patient record are large; so are messages with
-        /// an attachment; sign-in forms and the token endpoint are small; everything else gets 1 MB.
+        /// an attachment, images and audio for the AI services, and dictations; sign-in forms and
+        /// the token endpoint are small; everything else gets 1 MB.
         package static let defaults: [RouteLimit] = [
             RouteLimit(prefix: "/", maxBodyBytes: 1 << 20),
             RouteLimit(prefix: "/fhir", maxBodyBytes: 64 << 20),
@@ -72,6 +73,13 @@ package final class WAF: Sendable {
             RouteLimit(prefix: "/api", maxBodyBytes: 1 << 20),
             RouteLimit(prefix: "/portal/messages", maxBodyBytes: 16 << 20),
             RouteLimit(prefix: "/console/inbox", maxBodyBytes: 16 << 20),
+            // the AI services' uploads, a little over their own defaults (20 MB images, 25 MB
+            // audio: HEALTHHUB_AI_IMAGE_MB and HEALTHHUB_AI_AUDIO_MB, which the handlers hold to);
+            // raising those needs these raised in the WAF file too
+            RouteLimit(prefix: "/api/v1/ocr", maxBodyBytes: 21 << 20),
+            RouteLimit(prefix: "/api/v1/transcriptions", maxBodyBytes: 26 << 20),
+            // a dictation or a scanned document added to a patient's chart
+            RouteLimit(prefix: "/console/patients", maxBodyBytes: 26 << 20),
         ]
     }
 
