@@ -123,7 +123,8 @@ package struct AIController: Sendable {
     func audited(_ interaction: String, _ request: Request, _ context: IdentifiedRequestContext, _ body: (JSON) async throws -> Response) async throws -> Response {
         var request = request
         return try await answer(context) {
-            let bytes = try await Self.body(&request, limit: 4 * services.configuration.textLimit + 4096, context)
+            // room for the text escaped in JSON (\uXXXX pairs are 12 bytes for one character)
+            let bytes = try await Self.body(&request, limit: 12 * services.configuration.textLimit + 4096, context)
             guard let json = try? JSON.parse(bytes.readableBytesView), json.objectValue != nil else {
                 throw EngineError.invalid("The body must be a JSON object")
             }
@@ -144,8 +145,11 @@ package struct AIController: Sendable {
     }
 
     static func body(_ request: inout Request, limit: Int, _ context: IdentifiedRequestContext) async throws -> ByteBuffer {
-        do { return try await request.collectBody(upTo: limit) } catch {
-            throw EngineError.tooLarge("The body is over \(limit) bytes")
+        do { return try await request.collectBody(upTo: limit) } catch let refusal as Refusal {
+            // the gateway's own answer (its body limit, a WAF rule), as it gave it
+            throw refusal
+        } catch {
+            throw EngineError.tooLarge("The body is over \(limit >> 10) KB")
         }
     }
 

@@ -31,13 +31,19 @@ package struct AIServices: Sendable {
         let piper = configuration.naturalVoice == .piper ? worker("piper", "piper") : nil
         switch configuration.speech {
         case .espeak:
-            let e = SpeechVoices(formant: EspeakSynthesizer(timeout: configuration.timeout), natural: piper.map { PiperSynthesizer(worker: $0, timeout: configuration.timeout) })
-            speech = Engine(implementation: e, gate: gate("speech", "espeak-ng"))
+            // Piper takes about 2 ms a character on two cores, several times that under load: room
+            // for the longest text allowed, on top of the usual limit
+            let natural = piper.map { PiperSynthesizer(worker: $0, timeout: configuration.timeout + .milliseconds(20 * configuration.textLimit)) }
+            let e = SpeechVoices(formant: EspeakSynthesizer(timeout: configuration.timeout), natural: natural)
+            speech = Engine(implementation: e, gate: gate("speech", e.engine))
         case .off: speech = nil
         }
         let whisper = configuration.transcription == .whisper ? worker("faster-whisper", "whisper") : nil
         transcription = whisper.map { w in
-            Engine(implementation: WhisperTranscriber(worker: w, timeout: configuration.timeout), gate: gate("transcription", "faster-whisper"))
+            // never slower than real time: the longest audio allowed, on top of the usual limit
+            Engine(
+                implementation: WhisperTranscriber(worker: w, timeout: configuration.timeout + .seconds(configuration.audioSeconds)),
+                gate: gate("transcription", "faster-whisper"))
         }
         workers = [piper, whisper].compactMap { $0 }
         switch configuration.translation {

@@ -56,7 +56,7 @@ package struct EngineProcess: Sendable {
         try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 do { return try await body() } catch let error as SubprocessError where error.code == .outputLimitExceeded {
-                    throw EngineError.failed(engine: engine, reason: "its output was over the size limit")
+                    throw EngineError.tooLarge("The result would be too large for one answer; send less at once")
                 } catch let error as SubprocessError {
                     throw EngineError.failed(engine: engine, reason: "could not run it (\(error.code))")
                 }

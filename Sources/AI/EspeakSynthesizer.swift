@@ -27,9 +27,37 @@ package struct EspeakSynthesizer: SpeechSynthesizer {
         let voice = try (try await voices()).choose(request)
         let wav = try await EngineProcess(
             program: "espeak-ng", arguments: ["--stdin", "--stdout", "-v", voice.id, "-s", String(request.rate)], engine: engine, install: Self.install
-        ).run(input: Array(request.text.utf8), timeout: timeout, outputLimit: 64 << 20)
+        ).run(input: Array(Self.speakable(request.text).utf8), timeout: timeout, outputLimit: 64 << 20)
         guard wav.starts(with: Array("RIFF".utf8)) else { throw EngineError.failed(engine: engine, reason: "it gave no WAV audio") }
-        return try await Audio.encoded(wav, as: request.format, engine: engine, voice: voice.id, timeout: timeout)
+        return try await Audio.encoded(Self.sized(wav), as: request.format, engine: engine, voice: voice.id, timeout: timeout)
+    }
+
+    /// The text with control characters (a NUL ends espeak-ng's input) as spaces.
+    static func speakable(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control && $0 != "\n" ? " " : $0 }))
+    }
+
+    /// espeak-ng writing to a pipe cannot go back to fill in the sizes, and leaves 2 GB in the
+    /// RIFF and data headers; strict players and parsers take that at its word. Set them to
+    /// the file's own.
+    static func sized(_ wav: [UInt8]) -> [UInt8] {
+        var out = wav
+        func put(_ value: Int, at offset: Int) {
+            for i in 0..<4 { out[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) }
+        }
+        guard out.count >= 44 else { return out }
+        put(out.count - 8, at: 4)
+        // the chunks after "WAVE": find "data" and give it what follows it
+        var at = 12
+        while at + 8 <= out.count {
+            let size = Int(out[at + 4]) | Int(out[at + 5]) << 8 | Int(out[at + 6]) << 16 | Int(out[at + 7]) << 24
+            if Array(out[at..<at + 4]) == Array("data".utf8) {
+                put(out.count - at - 8, at: at + 4)
+                break
+            }
+            at += 8 + size
+        }
+        return out
     }
 
     /// `espeak-ng --voices` lines: `Pty Language Age/Gender VoiceName File Other`. The voice id

@@ -53,6 +53,36 @@ package enum ImageFormat: String, Sendable {
     }
 }
 
+extension ImageFormat {
+    /// The most pixels read in one image: an A4 page scanned at 600 dpi is 35 million. A small
+    /// file can declare far more (30000 × 30000 took Tesseract 8 s and 1 GB).
+    package static let maximumPixels = 50_000_000
+
+    /// Width and height as the file's header declares them (PNG, JPEG, BMP; nil for the rest,
+    /// which Tesseract's own limits hold).
+    package static func dimensions(of bytes: [UInt8]) -> (width: Int, height: Int)? {
+        func be(_ at: Int, _ n: Int) -> Int { (0..<n).reduce(0) { $0 << 8 | Int(bytes[at + $1]) } }
+        func le(_ at: Int, _ n: Int) -> Int { (0..<n).reversed().reduce(0) { $0 << 8 | Int(bytes[at + $1]) } }
+        switch ImageFormat(sniffing: bytes) {
+        case .png where bytes.count >= 24:
+            return (be(16, 4), be(20, 4))
+        case .bmp where bytes.count >= 26:
+            return (le(18, 4), abs(Int(Int32(truncatingIfNeeded: le(22, 4)))))
+        case .jpeg:
+            // the markers up to the first start-of-frame, which holds the size
+            var at = 2
+            while at + 9 < bytes.count, bytes[at] == 0xFF {
+                let marker = bytes[at + 1]
+                if (0xC0...0xCF).contains(marker), ![0xC4, 0xC8, 0xCC].contains(marker) { return (be(at + 7, 2), be(at + 5, 2)) }
+                at += 2 + be(at + 2, 2)
+            }
+            return nil
+        default:
+            return nil
+        }
+    }
+}
+
 /// Tesseract 5 (Debian `tesseract-ocr`, plus `tesseract-ocr-<lang>` for more languages), one
 /// thread per run (`OMP_THREAD_LIMIT=1`: on two cores its own threads only slow it down). The
 /// image goes in on standard input; the TSV output gives the words, their lines and confidences.
@@ -77,6 +107,9 @@ package struct TesseractRecognizer: TextRecognizer {
     package func recognize(_ image: [UInt8], language: String) async throws -> RecognizedText {
         guard ImageFormat(sniffing: image) != nil else {
             throw EngineError.invalid("The image is not PNG, JPEG, TIFF, BMP or PNM")
+        }
+        if let (width, height) = ImageFormat.dimensions(of: image), width * height > ImageFormat.maximumPixels {
+            throw EngineError.tooLarge("The image is \(width) × \(height) pixels; the most read at once is \(ImageFormat.maximumPixels / 1_000_000) million")
         }
         guard try await languages().contains(language) else {
             throw EngineError.invalid("Text recognition does not read \"\(language.prefix(20))\" here; it reads: \(try await languages().joined(separator: ", "))")

@@ -22,10 +22,15 @@ import Testing
         #expect(normal.contentType == "audio/wav" && normal.voice == "en-gb")
         let wav = try WAV(normal.bytes)
         #expect(wav.sampleRate == 22050 && wav.channels == 1)
+        // the header's sizes are the file's (espeak-ng writing to a pipe leaves them at 2 GB)
+        #expect(wav.riffSize == normal.bytes.count - 8 && wav.dataSize == normal.bytes.count - 44)
         // 25 words at 160 words a minute: about 9 s of speech
         #expect((6.0...14.0).contains(wav.seconds))
         let fast = try WAV(try await speech.synthesize(SpeechRequest(text: text, language: "en-GB", rate: 320)).bytes)
         #expect(fast.seconds < wav.seconds * 0.7)
+        // a NUL no longer ends the text: all of it is spoken
+        let cut = try WAV(try await speech.synthesize(SpeechRequest(text: "hi\u{0}there, how are you today", language: "en")).bytes)
+        #expect(cut.seconds > 1.2)
         let ogg = try await speech.synthesize(SpeechRequest(text: "Hello", language: "en", format: .ogg))
         #expect(ogg.contentType == "audio/ogg" && ogg.bytes.starts(with: Array("OggS".utf8)))
         // a language tag with a region falls back to the language's voice
@@ -79,6 +84,13 @@ import Testing
         #expect((result.confidence ?? 0) > 85)
         await #expect(throws: EngineError.invalid("The image is not PNG, JPEG, TIFF, BMP or PNM")) { try await ocr.recognize(Array("not an image".utf8), language: "eng") }
         await #expect(throws: EngineError.self) { try await ocr.recognize(image, language: "../../etc/passwd") }
+        #expect(ImageFormat.dimensions(of: image)! == (1400, 260))
+        // a small file declaring a huge image is refused before Tesseract starts
+        var bomb = image
+        for (i, b) in [0x00, 0x00, 0x75, 0x30, 0x00, 0x00, 0x75, 0x30].enumerated() { bomb[16 + i] = UInt8(b) }
+        await #expect(throws: EngineError.tooLarge("The image is 30000 × 30000 pixels; the most read at once is 50 million")) {
+            try await ocr.recognize(bomb, language: "eng")
+        }
     }
 
     @Test func aProgramThatRunsTooLongIsStoppedAndAMissingOneIsNamed() async throws {
@@ -91,7 +103,7 @@ import Testing
         let failing = EngineProcess(program: "sh", arguments: ["-c", "echo broken >&2; exit 3"], engine: "sh", install: "-")
         await #expect(throws: EngineError.failed(engine: "sh", reason: "exited(3)")) { try await failing.run(input: [], timeout: .seconds(5), outputLimit: 10) }
         let chatty = EngineProcess(program: "sh", arguments: ["-c", "yes | head -c 100000"], engine: "sh", install: "-")
-        await #expect(throws: EngineError.failed(engine: "sh", reason: "its output was over the size limit")) {
+        await #expect(throws: EngineError.tooLarge("The result would be too large for one answer; send less at once")) {
             try await chatty.run(input: [], timeout: .seconds(5), outputLimit: 10)
         }
     }
@@ -124,6 +136,8 @@ struct WAV {
     let sampleRate: Int
     let channels: Int
     let seconds: Double
+    let riffSize: Int
+    let dataSize: Int
 
     init(_ bytes: [UInt8]) throws {
         func u32(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]) << 16 | Int(bytes[at + 3]) << 24 }
@@ -131,6 +145,8 @@ struct WAV {
         guard bytes.count > 44, bytes.starts(with: Array("RIFF".utf8)), Array(bytes[8..<12]) == Array("WAVE".utf8) else {
             throw EngineError.failed(engine: "test", reason: "not a WAV file")
         }
+        riffSize = u32(4)
+        dataSize = Array(bytes[36..<40]) == Array("data".utf8) ? u32(40) : -1
         channels = u16(22)
         sampleRate = u32(24)
         let bytesPerSecond = u32(28)

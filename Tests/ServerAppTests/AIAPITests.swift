@@ -110,7 +110,7 @@ import Testing
                 #expect(reply["request_id"]?.stringValue?.isEmpty == false)
             }
             // starts like a PNG but is not one: the upload's fault (422), and nothing of the engine's own messages
-            let broken = try await s.request(.post, "/api/v1/ocr", bytes: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array(repeating: 0x30, count: 50), as: me)
+            let broken = try await s.request(.post, "/api/v1/ocr", bytes: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array(repeating: 0x00, count: 50), as: me)
             #expect(broken.code == 422 && broken["detail"]?.stringValue == "The image could not be read: it may be damaged or cut short")
             // a refused call is audited too, with the reason
             let refused = try await s.get("/fhir/AuditEvent?subtype=ai-speech&agent=Practitioner/\(practitioner)")
