@@ -207,7 +207,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ], resources: [.copy("Resources/protected-terms.txt"), .copy("Workers")], swiftSettings: strictSettings),
+            ], resources: [.copy("Resources/protected-terms.txt"), .copy("Resources/triage-eval.jsonl"), .copy("Workers")], swiftSettings: strictSettings),
         // Scheduling: the booking rules every Appointment write obeys (no double booking).
         .target(
             name: "Scheduling",

@@ -24,6 +24,9 @@ package struct AIConfiguration: Sendable, Equatable {
     /// The longest audio transcribed in one call, and its largest file.
     package var audioSeconds = 300
     package var audioBytes = 25 << 20
+    /// The practice's country, for the emergency number the red-flag layer gives (999 GB,
+    /// 112 IE and the rest of Europe, 911 US).
+    package var emergencyRegion = "GB"
     /// The longest text spoken or translated in one call, in characters.
     package var textLimit = 5000
     /// The largest image read in one call.
@@ -44,7 +47,7 @@ package struct AIConfiguration: Sendable, Equatable {
     /// (`whisper` or `off`), `HEALTHHUB_AI_NATURAL_VOICE` (`piper` or `off`),
     /// `HEALTHHUB_AI_PYTHON` (the engines' Python; default `.venv-engines/bin/python` in the
     /// working folder), `HEALTHHUB_AI_AUDIO_SECONDS` (1-3600, default 300) and
-    /// `HEALTHHUB_AI_AUDIO_MB` (1-200, default 25).
+    /// `HEALTHHUB_AI_AUDIO_MB` (1-200, default 25), `HEALTHHUB_EMERGENCY_REGION` (GB by default).
     package mutating func read(_ settings: Settings) -> [String] {
         var problems: [String] = []
         func choice<E: RawRepresentable & CaseIterable>(_ name: String, _ into: inout E) where E.RawValue == String {
@@ -69,6 +72,13 @@ package struct AIConfiguration: Sendable, Equatable {
         }
         number("AI_AUDIO_SECONDS", 1...3600) { audioSeconds = $0 }
         number("AI_AUDIO_MB", 1...200) { audioBytes = $0 << 20 }
+        if let region = settings.value(nil, "EMERGENCY_REGION") {
+            if region.count == 2, region.allSatisfy(\.isLetter) {
+                emergencyRegion = region.uppercased()
+            } else {
+                problems.append("HEALTHHUB_EMERGENCY_REGION must be a two-letter country code (GB, IE, US)")
+            }
+        }
         number("AI_TEXT_LIMIT", 100...50000) { textLimit = $0 }
         number("AI_IMAGE_MB", 1...50) { imageBytes = $0 << 20 }
         number("AI_TIMEOUT", 1...600) { timeout = .seconds($0) }

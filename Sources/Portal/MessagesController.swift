@@ -73,6 +73,7 @@ package struct MessagesController: Sendable {
                 "assigned": t.assignedTo.flatMap { names[$0] } ?? visit.t("inbox.team"),
             ]
             if t.unread > 0 { row["unread"] = t.unread }
+            if side == .staff, roots[t.id]?["priority"]?.stringValue == "urgent" { row["urgent"] = visit.t("messages.urgent") }
             return row
         }
     }
@@ -199,7 +200,7 @@ package struct MessagesController: Sendable {
                 // read by someone else since it was sent
                 let read = sender == me && readers.contains { $0.key != me && $0.value >= sent }
                 var shown: [String: Any] = [
-                    "from": from, "when": kit.when(m["sent"]?.stringValue, visit), "read": read,
+                    "from": from, "when": kit.when(m["sent"]?.stringValue, visit), "read": read, "urgent": m["priority"]?.stringValue == "urgent" && side == .staff,
                     "paragraphs": text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init), "files": files,
                 ]
                 guard !text.isEmpty else { return shown }
@@ -215,7 +216,7 @@ package struct MessagesController: Sendable {
                 return shown
             }
             var values: [String: Any] = [
-                "t": visit.strings("messages", ["reply", "text", "file", "send", "read", "listen", "machine"]), "messages": shown,
+                "t": visit.strings("messages", ["reply", "text", "file", "send", "read", "listen", "machine", "urgent"]), "messages": shown,
                 "kind": visit.t("messages.kind.\(kind.rawValue)"), "status": visit.t("messages.status.\(state.status)"),
                 "replyAction": "\(side.base)/\(id)",
             ]
@@ -239,12 +240,28 @@ package struct MessagesController: Sendable {
                         ? ["action": "\(side.base)/\(id)/reopen", "label": visit.t("inbox.reopen")] : ["action": "\(side.base)/\(id)/done", "label": visit.t("inbox.markDone")])
                 values["actions"] = ["forms": forms]
             }
-            if let flash = kit.flash(visit, known: Self.doneKeys) { values["flash"] = flash }
+            if let flash = sentFlash(visit) { values["flash"] = flash }
             let title = root["topic"]?["text"]?.stringValue ?? visit.t("messages.kind.\(kind.rawValue)")
             let response = try await kit.page(visit, title: title, template: "message-thread", values: values, section: side == .patient ? "/portal/messages" : "/console/inbox")
             try await center.markRead(thread: id, reader: me)
             return response
         }
+    }
+
+    // MARK: Red flags
+
+    /// Whether a patient's message reads like an emergency (the AI services' red-flag layer):
+    /// the patient is told at once to call the emergency number (messages are not read at once)
+    /// and the message is marked `priority: urgent` for the team inbox.
+    static func emergency(_ text: String) -> Bool {
+        if case .emergency = Triage.shared.assess(text) { return true }
+        return false
+    }
+
+    /// The flash after sending: for an emergency, the advice with the practice's emergency number.
+    func sentFlash(_ visit: PageKit.Visit) -> [String: Any]? {
+        guard visit.request.uri.queryParameters["done"] == "messages.emergency" else { return kit.flash(visit, known: Self.doneKeys) }
+        return ["text": visit.t("messages.emergency").replacingOccurrences(of: "{number}", with: Triage.emergencyNumber(region: ai.configuration.emergencyRegion)), "bad": true]
     }
 
     // MARK: Listening and translating
@@ -320,9 +337,10 @@ package struct MessagesController: Sendable {
                 let name = PageKit.objects([v]).first.map { PageKit.text($0.1["medicationCodeableConcept"]) } ?? ""
                 about = [["reference": .string("MedicationRequest/\(medication)"), "display": .string(name)]]
             }
-            let id = try await write(visit, form: form, patient: patient, text: text, kind: kind, topic: topic, about: about, thread: nil)
+            let urgent = Self.emergency(text)
+            let id = try await write(visit, form: form, patient: patient, text: text, kind: kind, topic: topic, about: about, thread: nil, urgent: urgent)
             guard let id else { return try await kit.problem(visit, .unprocessableContent, visit.t("messages.bad.file")) }
-            return PageKit.redirect("/portal/messages/\(id)", done: "messages.sent")
+            return PageKit.redirect("/portal/messages/\(id)", done: urgent ? "messages.emergency" : "messages.sent")
         }
     }
 
@@ -337,17 +355,20 @@ package struct MessagesController: Sendable {
             record.patients = ["Patient/\(patient)"]
             let form = try await PageForm.read(visit.request, limit: PageSession.formLimit)
             guard let text = form["text"], text.count <= 5000 else { return try await kit.problem(visit, .badRequest, visit.t("messages.bad.text")) }
-            guard try await write(visit, form: form, patient: patient, text: text, kind: kind, topic: nil, about: [], thread: thread) != nil else {
+            // the red-flag layer reads what patients (and their proxies) write, not the staff's answers
+            let urgent = side == .patient && Self.emergency(text)
+            guard try await write(visit, form: form, patient: patient, text: text, kind: kind, topic: nil, about: [], thread: thread, urgent: urgent) != nil else {
                 return try await kit.problem(visit, .unprocessableContent, visit.t("messages.bad.file"))
             }
-            return PageKit.redirect("\(side.base)/\(thread)", done: "messages.sent")
+            return PageKit.redirect("\(side.base)/\(thread)", done: urgent ? "messages.emergency" : "messages.sent")
         }
     }
 
     /// Writes one message (and its attachment, if any) as the visitor; nil when the attachment
     /// is refused (not an image or PDF by its bytes, or too large).
     func write(
-        _ visit: PageKit.Visit, form: PageForm, patient: String, text: String, kind: MessagingVocabulary.Kind, topic: String?, about: [JSON], thread: String?
+        _ visit: PageKit.Visit, form: PageForm, patient: String, text: String, kind: MessagingVocabulary.Kind, topic: String?, about: [JSON], thread: String?,
+        urgent: Bool = false
     ) async throws -> String? {
         let id = ResourceID.generate()
         let me = Self.me(visit)
@@ -376,6 +397,7 @@ package struct MessagesController: Sendable {
             "payload": .array(payload), "language": .string(visit.language),
         ]
         if let topic { message["topic"] = ["text": .string(topic)] }
+        if urgent { message["priority"] = "urgent" }
         if !about.isEmpty { message["about"] = .array(about) }
         if let thread { message["partOf"] = [["reference": .string("Communication/\(thread)")]] }
         if me.hasPrefix("Practitioner/") { message["recipient"] = [["reference": .string("Patient/\(patient)")]] }

@@ -1,3 +1,4 @@
+import AI
 import Foundation
 import Gateway
 import HTTPTypes
@@ -62,6 +63,43 @@ import Testing
             let elsewhere = try await patient.sendCopy(.get, "/portal/messages/\(ResourceID.generate())/listen/\(thread)")
             #expect(elsewhere.code == 404)
             #expect(try await patient.sendCopy(.get, "/portal/messages/\(thread)/listen/..%2F..").code >= 400)
+        }
+    }
+}
+
+/// The red-flag layer on patients' messages: an emergency gets the emergency number at once
+/// and shows as a possible emergency in the team inbox; other messages and staff answers do not.
+@Suite struct MessageRedFlagTests {
+    @Test(arguments: TestDatabaseKind.allCases)
+    func anEmergencyInAMessageIsAnsweredWithTheNumberAndFlaggedForStaff(_ kind: TestDatabaseKind) async throws {
+        var configuration = PortalPageTests.configuration
+        configuration.ai.emergencyRegion = "IE"
+        try await TestServer.run(kind, configuration: configuration) { s in
+            let w = try await AccessWorld.make(s)
+            let (patient, csrf) = try await PortalPageTests.signedIn(s, w.patient)
+            let sent = try await MessagingPageTests.post(
+                s, patient, "/portal/messages", [("csrf", csrf), ("kind", "general"), ("topic", "Help"), ("text", "I cant breath properly and my lips are going blue")])
+            let location = try #require(sent.headers[.location])
+            #expect(location.hasSuffix("?done=messages.emergency"))
+            let thread = String(location.dropFirst("/portal/messages/".count).prefix { $0 != "?" })
+            let page = try await patient.sendCopy(.get, location)
+            #expect(
+                page.text.contains(
+                    "<p class=\"flash bad\" role=\"status\">Your message was sent, but messages are not read straight away. If this is an emergency, call 112 now.</p>"))
+            #expect(try await s.get("/fhir/Communication/\(thread)")["priority"]?.stringValue == "urgent")
+            // an ordinary one is not flagged
+            let calm = try await MessagingPageTests.post(
+                s, patient, "/portal/messages", [("csrf", csrf), ("kind", "general"), ("topic", "Parking"), ("text", "Is there parking at the clinic?")])
+            #expect(calm.headers[.location]?.hasSuffix("?done=messages.sent") == true)
+            // the team sees which is which; a clinician writing about chest pain is not flagged
+            let (clinician, staffCSRF) = try await PortalPageTests.signedIn(s, w.practitioner)
+            let inbox = try await clinician.sendCopy(.get, "/console/inbox")
+            #expect(inbox.text.components(separatedBy: "Possible emergency").count == 2)
+            #expect(try await clinician.sendCopy(.get, "/console/inbox/\(thread)").text.contains("<span class=\"badge cancelled\">Possible emergency</span>"))
+            let answer = try await MessagingPageTests.post(s, clinician, "/console/inbox/\(thread)", [("csrf", staffCSRF), ("text", "If the chest pain comes back, call 112.")])
+            #expect(answer.headers[.location]?.hasSuffix("?done=messages.sent") == true)
+            let replies = try await s.get("/fhir/Communication?part-of=Communication/\(thread)")
+            #expect(replies.entries.count == 1 && replies.entries[0]["resource"]?["priority"] == nil)
         }
     }
 }
