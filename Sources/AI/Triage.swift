@@ -69,7 +69,9 @@ package struct Triage: Sendable {
 
     /// Each sentence as normalised tokens: lower case, accents folded, `can't` → `cant`.
     static func sentences(_ text: String) -> [[String]] {
-        let folded = text.folding(options: [.diacriticInsensitive, .caseInsensitive], locale: Locale(identifier: "en")).lowercased()
+        // invisible format characters (zero-width spaces and joiners) would split a word
+        let visible = String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.properties.generalCategory != .format }))
+        let folded = visible.folding(options: [.diacriticInsensitive, .caseInsensitive], locale: Locale(identifier: "en")).lowercased()
         return folded.split(whereSeparator: { ".!?;\n¿¡".contains($0) }).map { sentence in
             var tokens: [String] = []
             for raw in sentence.split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "'" && $0 != "’" }) {

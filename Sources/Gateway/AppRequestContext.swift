@@ -71,8 +71,9 @@ package struct IdentifiedRequestContext: ChildRequestContext, GatewayRequestCont
 /// What a signed-in page knows of its web session besides the principal: the CSRF token its
 /// forms carry and the account's email (shown in the header).
 package struct PageSession: Sendable {
-    /// The largest form a page posts (a message with its attachment).
-    package static let formLimit = 16 << 20
+    /// The largest form a page posts: a dictation or a scan (25 MB of audio and the form
+    /// around it). Each route's own WAF limit comes first (1 MB for most, 16 MB for messages).
+    package static let formLimit = 26 << 20
 
     package let csrf: String
     package let email: String

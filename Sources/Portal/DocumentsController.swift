@@ -151,9 +151,16 @@ package struct DocumentsController: Sendable {
             guard var document = PageKit.objects([current]).first?.1, document["subject"]?["reference"]?.stringValue == "Patient/\(patient)",
                 document["docStatus"]?.stringValue != "final"
             else { return try await kit.problem(visit, .notFound, visit.t("error.notFound")) }
-            guard let text = form["text"], text.count <= 50_000, form["version"] == String(current.version) else {
+            guard let raw = form["text"], !raw.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, raw.count <= 50_000 else {
+                record.outcome = .minorFailure
+                return try await kit.problem(visit, .badRequest, visit.t("documents.bad.text"))
+            }
+            guard form["version"] == String(current.version) else {
+                record.outcome = .minorFailure
                 return try await kit.problem(visit, .conflict, visit.t("documents.bad.changed"))
             }
+            // control characters (a NUL) have no place in a note; line breaks and tabs stay
+            let text = String(String.UnicodeScalarView(raw.unicodeScalars.filter { $0.properties.generalCategory != .control || $0 == "\n" || $0 == "\t" || $0 == "\r" }))
             var content = document["content"]?.arrayValue ?? []
             if let first = content.first?.objectValue, first["attachment"]?["contentType"]?.stringValue?.hasPrefix("text/plain") == true {
                 content[0] = .object(Self.attachment(text: text, language: first["attachment"]?["language"]?.stringValue ?? visit.language, title: "Note"))

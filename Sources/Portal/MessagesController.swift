@@ -64,7 +64,20 @@ package struct MessagesController: Sendable {
 
     func roots(_ visit: PageKit.Visit, _ query: String) async throws -> [String: JSONObject] { try await kit.threadStarts(visit, query) }
 
-    func rows(_ visit: PageKit.Visit, _ threads: [MessageCenter.Thread], roots: [String: JSONObject], side: Side, names: [String: String] = [:]) -> [[String: Any]] {
+    /// The threads (of patients the visitor may see) with a message the red-flag layer marked
+    /// urgent: the first message or any reply.
+    func urgentThreads(_ visit: PageKit.Visit) async throws -> Set<String> {
+        // (Communication has no priority search parameter in R4: the thread messages, filtered here)
+        let messages = PageKit.objects(try await kit.search(visit, "Communication", "category=\(MessagingVocabulary.typeSystem)|&_count=1000").matches)
+        return Set(
+            messages.filter { $0.1["priority"]?.stringValue == "urgent" }.map { version, m in
+                (m["partOf"]?.arrayValue?.first?["reference"]?.stringValue).map { String($0.dropFirst("Communication/".count)) } ?? version.id
+            })
+    }
+
+    func rows(
+        _ visit: PageKit.Visit, _ threads: [MessageCenter.Thread], roots: [String: JSONObject], side: Side, names: [String: String] = [:], urgent: Set<String> = []
+    ) -> [[String: Any]] {
         threads.map { t in
             var row: [String: Any] = [
                 "href": "\(side.base)/\(t.id)", "topic": roots[t.id]?["topic"]?["text"]?.stringValue ?? visit.t("messages.kind.\(t.kind.rawValue)"),
@@ -73,7 +86,7 @@ package struct MessagesController: Sendable {
                 "assigned": t.assignedTo.flatMap { names[$0] } ?? visit.t("inbox.team"),
             ]
             if t.unread > 0 { row["unread"] = t.unread }
-            if side == .staff, roots[t.id]?["priority"]?.stringValue == "urgent" { row["urgent"] = visit.t("messages.urgent") }
+            if side == .staff, urgent.contains(t.id) { row["urgent"] = visit.t("messages.urgent") }
             return row
         }
     }
@@ -119,7 +132,7 @@ package struct MessagesController: Sendable {
             }
             var values: [String: Any] = [
                 "t": listStrings(visit).merging(["title": visit.t("inbox.title"), "topic": visit.t("messages.topic")], uniquingKeysWith: { _, b in b }),
-                "threads": rows(visit, threads, roots: roots, side: .staff, names: names), "staff": true, "filters": filters,
+                "threads": rows(visit, threads, roots: roots, side: .staff, names: names, urgent: try await urgentThreads(visit)), "staff": true, "filters": filters,
             ]
             if let flash = kit.flash(visit, known: Self.doneKeys) { values["flash"] = flash }
             return try await kit.page(visit, title: visit.t("inbox.title"), template: "console-inbox", values: values, section: "/console/inbox")
@@ -337,7 +350,7 @@ package struct MessagesController: Sendable {
                 let name = PageKit.objects([v]).first.map { PageKit.text($0.1["medicationCodeableConcept"]) } ?? ""
                 about = [["reference": .string("MedicationRequest/\(medication)"), "display": .string(name)]]
             }
-            let urgent = Self.emergency(text)
+            let urgent = Self.emergency(topic + "\n" + text)
             let id = try await write(visit, form: form, patient: patient, text: text, kind: kind, topic: topic, about: about, thread: nil, urgent: urgent)
             guard let id else { return try await kit.problem(visit, .unprocessableContent, visit.t("messages.bad.file")) }
             return PageKit.redirect("/portal/messages/\(id)", done: urgent ? "messages.emergency" : "messages.sent")

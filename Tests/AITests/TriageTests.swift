@@ -45,6 +45,7 @@ import Testing
         #expect(triage.assess("everyone would be better off without me") == .emergency("suicide_self_harm"))
         #expect(triage.assess("This queue is killing me, I'm dying to get my results") == .clear)
         #expect(triage.assess("I never have a rash") == .clear)
+        #expect(triage.assess("I can\u{200B}t bre\u{200B}athe") == .emergency("breathing"))
         #expect(triage.assess("Can you prescribe me antibiotics?") == .refuse("prescription"))
         #expect(Triage.emergencyNumber(region: "GB") == "999" && Triage.emergencyNumber(region: "IE") == "112" && Triage.emergencyNumber(region: "US") == "911")
     }

@@ -42,8 +42,12 @@ import Testing
 
             // corrected and signed; a signed document cannot be signed again
             let id = try #require(draft["id"]?.stringValue)
+            // an empty note is not signed, and says so (not "the draft changed")
+            let blank = try await MessagingPageTests.post(s, clinician, "\(base)/\(id)/sign", [("csrf", csrf), ("version", "1"), ("text", "  ")])
+            #expect(blank.code == 400 && blank.text.contains("Write the note"))
             let signed = try await MessagingPageTests.post(
-                s, clinician, "\(base)/\(id)/sign", [("csrf", csrf), ("version", "1"), ("text", "Mild headache since Monday. Sleeps well. Plan: paracetamol 500 mg as needed.")])
+                s, clinician, "\(base)/\(id)/sign",
+                [("csrf", csrf), ("version", "1"), ("text", "Mild headache since Monday.\u{0} Sleeps well. Plan: paracetamol 500 mg as needed.")])
             #expect(signed.code == 303)
             let final = try await s.get("/fhir/DocumentReference/\(id)")
             #expect(final["docStatus"]?.stringValue == "final" && final["authenticator"]?["reference"]?.stringValue == "Practitioner/\(w.prx)")

@@ -87,6 +87,10 @@ import Testing
                 page.text.contains(
                     "<p class=\"flash bad\" role=\"status\">Your message was sent, but messages are not read straight away. If this is an emergency, call 112 now.</p>"))
             #expect(try await s.get("/fhir/Communication/\(thread)")["priority"]?.stringValue == "urgent")
+            // an emergency in the subject only, or hidden by zero-width spaces, is one too
+            let subject = try await MessagingPageTests.post(
+                s, patient, "/portal/messages", [("csrf", csrf), ("kind", "general"), ("topic", "I can't breathe"), ("text", "see subject")])
+            #expect(subject.headers[.location]?.hasSuffix("?done=messages.emergency") == true)
             // an ordinary one is not flagged
             let calm = try await MessagingPageTests.post(
                 s, patient, "/portal/messages", [("csrf", csrf), ("kind", "general"), ("topic", "Parking"), ("text", "Is there parking at the clinic?")])
@@ -94,7 +98,15 @@ import Testing
             // the team sees which is which; a clinician writing about chest pain is not flagged
             let (clinician, staffCSRF) = try await PortalPageTests.signedIn(s, w.practitioner)
             let inbox = try await clinician.sendCopy(.get, "/console/inbox")
-            #expect(inbox.text.components(separatedBy: "Possible emergency").count == 2)
+            #expect(inbox.text.components(separatedBy: "Possible emergency").count == 3)
+            func row(_ html: String, _ topic: String) -> String { html.components(separatedBy: "<tr>").first { $0.contains(">\(topic)</a>") } ?? "" }
+            #expect(!row(inbox.text, "Parking").contains("Possible emergency") && row(inbox.text, "Help").contains("Possible emergency"))
+            // an emergency in a reply flags its thread in the inbox
+            let calmThread = String(try #require(calm.headers[.location]).dropFirst("/portal/messages/".count).prefix { $0 != "?" })
+            let worse = try await MessagingPageTests.post(
+                s, patient, "/portal/messages/\(calmThread)", [("csrf", csrf), ("text", "Now I have severe chest pain and I\u{200B}m sweating")])
+            #expect(worse.headers[.location]?.hasSuffix("?done=messages.emergency") == true)
+            #expect(row(try await clinician.sendCopy(.get, "/console/inbox").text, "Parking").contains("Possible emergency"))
             #expect(try await clinician.sendCopy(.get, "/console/inbox/\(thread)").text.contains("<span class=\"badge cancelled\">Possible emergency</span>"))
             let answer = try await MessagingPageTests.post(s, clinician, "/console/inbox/\(thread)", [("csrf", staffCSRF), ("text", "If the chest pain comes back, call 112.")])
             #expect(answer.headers[.location]?.hasSuffix("?done=messages.sent") == true)
