@@ -64,12 +64,10 @@ package struct MessagesController: Sendable {
 
     func roots(_ visit: PageKit.Visit, _ query: String) async throws -> [String: JSONObject] { try await kit.threadStarts(visit, query) }
 
-    /// The threads (of patients the visitor may see) with a message the red-flag layer marked
-    /// urgent: the first message or any reply.
-    func urgentThreads(_ visit: PageKit.Visit) async throws -> Set<String> {
-        // (Communication has no priority search parameter in R4: the thread messages, filtered here)
-        let messages = PageKit.objects(try await kit.search(visit, "Communication", "category=\(MessagingVocabulary.typeSystem)|&_count=1000").matches)
-        return Set(
+    /// The threads among `messages` with one the red-flag layer marked urgent, first or reply.
+    /// (Communication has no priority search parameter in R4, so it is read off the messages.)
+    static func urgentThreads(_ messages: [(ResourceVersion, JSONObject)]) -> Set<String> {
+        Set(
             messages.filter { $0.1["priority"]?.stringValue == "urgent" }.map { version, m in
                 (m["partOf"]?.arrayValue?.first?["reference"]?.stringValue).map { String($0.dropFirst("Communication/".count)) } ?? version.id
             })
@@ -117,7 +115,9 @@ package struct MessagesController: Sendable {
         try await kit.audited(visit) { record in
             let show = ["open", "mine", "done"].contains(visit.request.uri.queryParameters["show"] ?? "") ? String(visit.request.uri.queryParameters["show"]!) : "open"
             let me = "Practitioner/\(practitioner)"
-            let roots = try await roots(visit, "category=\(MessagingVocabulary.typeSystem)|")
+            // one read of the team's messages gives the threads and which have an urgent message
+            let messages = PageKit.objects(try await kit.search(visit, "Communication", "category=\(MessagingVocabulary.typeSystem)|&_count=1000").matches)
+            let roots = PageKit.threadStarts(messages)
             let threads = try await center.threads(Array(roots.keys), reader: me).filter { t in
                 switch show {
                 case "mine": t.assignedTo == me && t.status == "open"
@@ -132,7 +132,7 @@ package struct MessagesController: Sendable {
             }
             var values: [String: Any] = [
                 "t": listStrings(visit).merging(["title": visit.t("inbox.title"), "topic": visit.t("messages.topic")], uniquingKeysWith: { _, b in b }),
-                "threads": rows(visit, threads, roots: roots, side: .staff, names: names, urgent: try await urgentThreads(visit)), "staff": true, "filters": filters,
+                "threads": rows(visit, threads, roots: roots, side: .staff, names: names, urgent: Self.urgentThreads(messages)), "staff": true, "filters": filters,
             ]
             if let flash = kit.flash(visit, known: Self.doneKeys) { values["flash"] = flash }
             return try await kit.page(visit, title: visit.t("inbox.title"), template: "console-inbox", values: values, section: "/console/inbox")
@@ -463,7 +463,11 @@ package struct MessagesController: Sendable {
 extension PageKit {
     /// The first messages of the threads the visitor may see (the access policy decides), by id.
     func threadStarts(_ visit: Visit, _ query: String) async throws -> [String: JSONObject] {
-        let found = Self.objects(try await search(visit, "Communication", query + "&_count=1000").matches)
-        return Dictionary(found.filter { MessagingVocabulary.startsThread($0.1) }.map { ($0.0.id, $0.1) }, uniquingKeysWith: { a, _ in a })
+        Self.threadStarts(Self.objects(try await search(visit, "Communication", query + "&_count=1000").matches))
+    }
+
+    /// The first messages of threads among `found`, by id.
+    static func threadStarts(_ found: [(ResourceVersion, JSONObject)]) -> [String: JSONObject] {
+        Dictionary(found.filter { MessagingVocabulary.startsThread($0.1) }.map { ($0.0.id, $0.1) }, uniquingKeysWith: { a, _ in a })
     }
 }
